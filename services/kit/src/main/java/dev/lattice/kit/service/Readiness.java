@@ -1,9 +1,13 @@
 package dev.lattice.kit.service;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -37,16 +41,45 @@ public final class Readiness {
 
   /** Runs every check; the list is in registration order. */
   public Future<List<CheckResult>> evaluate() {
+    return evaluate(Readiness::safely);
+  }
+
+  /**
+   * Runs every check, counting a check that has not completed within {@code perCheckTimeout} as not
+   * ready ("timed out after …"), so one hung check cannot hang a probe. The list is in registration order.
+   */
+  public Future<List<CheckResult>> evaluate(Vertx vertx, Duration perCheckTimeout) {
+    return evaluate(check -> withTimeout(vertx, safely(check), perCheckTimeout));
+  }
+
+  private Future<List<CheckResult>> evaluate(
+      Function<Supplier<Future<String>>, Future<String>> runner) {
     Map<String, Supplier<Future<String>>> snapshot;
     synchronized (this) {
       snapshot = new LinkedHashMap<>(checks);
     }
     List<Future<CheckResult>> results = snapshot.entrySet().stream()
-        .map(e -> safely(e.getValue())
+        .map(e -> runner.apply(e.getValue())
             .map(detail -> new CheckResult(e.getKey(), true, detail))
             .otherwise(err -> new CheckResult(e.getKey(), false, String.valueOf(err.getMessage()))))
         .toList();
     return Future.all(results).map(all -> results.stream().map(Future::result).toList());
+  }
+
+  private static Future<String> withTimeout(Vertx vertx, Future<String> check, Duration timeout) {
+    if (check.isComplete()) return check;
+    Promise<String> bounded = Promise.promise();
+    long timer = vertx.setTimer(Math.max(1, timeout.toMillis()),
+        id -> bounded.tryFail("timed out after " + timeout.toMillis() + " ms"));
+    check.onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        bounded.tryComplete(ar.result());
+      } else {
+        bounded.tryFail(ar.cause());
+      }
+    });
+    return bounded.future();
   }
 
   private static Future<String> safely(Supplier<Future<String>> check) {

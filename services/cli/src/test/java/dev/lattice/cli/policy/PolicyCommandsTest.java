@@ -1,0 +1,197 @@
+package dev.lattice.cli.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.lattice.cli.LatticeCli;
+import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.service.RunningService;
+import dev.lattice.kit.service.ServiceLauncher;
+import dev.lattice.policy.PolicyService;
+import dev.lattice.policy.model.ResourceParser;
+import dev.lattice.testkit.kafka.KafkaCluster;
+import dev.lattice.testkit.kafka.LatticeKafkaTest;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The policy subcommands, run in-process against a real PolicyService (real HTTP, real broker). */
+@LatticeKafkaTest
+class PolicyCommandsTest {
+  private static ServiceLauncher launcher;
+  private static RunningService policy;
+
+  @TempDir Path dir;
+
+  record Run(int exit, String out, String err) {}
+
+  @BeforeAll
+  static void start(KafkaCluster cluster) throws Exception {
+    String resources = cluster.createTopic(cluster.uniqueTopic("cli-resources"), 1, Map.of("cleanup.policy", "compact"));
+    String registry = cluster.createTopic(cluster.uniqueTopic("cli-registry"), 1, Map.of("cleanup.policy", "compact"));
+    String rejected = cluster.createTopic(cluster.uniqueTopic("cli-rejected"), 1, Map.of());
+    Map<String, String> cfg = new HashMap<>();
+    cfg.put("kafka.bootstrap.servers", cluster.bootstrapServers());
+    cfg.put("policy.http.port", "0");
+    cfg.put("policy.topics.resources", resources);
+    cfg.put("policy.topics.registry", registry);
+    cfg.put("policy.topics.rejected", rejected);
+    cfg.put("policy.door.group", cluster.uniqueTopic("cli-door"));
+    cfg.put("policy.compiler.enabled", "false");
+    launcher = ServiceLauncher.create(LatticeConfig.of(cfg));
+    policy = launcher.start(new PolicyService()).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    HttpClient http = HttpClient.newHttpClient();
+    await().atMost(Duration.ofSeconds(60)).until(() -> http.send(HttpRequest.newBuilder(policy.url("/readyz")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    launcher.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+
+  Run lattice(String... args) {
+    LatticeCli root = new LatticeCli(Map.of("LATTICE_POLICY_URL", policy.baseUrl().toString()));
+    CommandLine cli = LatticeCli.commandLine(root);
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+    String[] all = new String[args.length + 2];
+    all[0] = "--data-dir";
+    all[1] = dir.resolve("data").toString();
+    System.arraycopy(args, 0, all, 2, args.length);
+    int exit = cli.execute(all);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  Path file(String name, String content) throws Exception {
+    Path p = dir.resolve(name);
+    Files.createDirectories(p.getParent());
+    Files.writeString(p, content);
+    return p;
+  }
+
+  static String route(String ns, String name, int w1, int w2) {
+    return """
+        apiVersion: lattice.dev/v1alpha1
+        kind: TrafficRoute
+        metadata: {name: %s, namespace: %s, labels: {app: web}}
+        spec:
+          hosts: [web]
+          http:
+          - route:
+            - destination: {host: web}
+              weight: %d
+            - destination: {host: web-canary}
+              weight: %d
+        """.formatted(name, ns, w1, w2);
+  }
+
+  @Test
+  void applyGetDiffDelete() throws Exception {
+    Path f = file("route.yaml", route("cli", "checkout", 90, 10));
+    Run applied = lattice("apply", "-f", f.toString());
+    assertThat(applied.exit()).as(applied.err()).isZero();
+    assertThat(applied.out()).contains("trafficroute/checkout created");
+    assertThat(lattice("apply", "-f", f.toString()).out()).contains("trafficroute/checkout unchanged");
+
+    Run table = lattice("get", "trafficroutes", "-n", "cli");
+    assertThat(table.exit()).isZero();
+    assertThat(table.out()).contains("NAME").contains("checkout").contains("TrafficRoute");
+    Run yaml = lattice("get", "tr", "checkout", "-n", "cli", "-o", "yaml");
+    assertThat(ResourceParser.create().parseOne(yaml.out()).ok()).as(yaml.out()).isTrue();
+    assertThat(lattice("get", "tr", "checkout", "-n", "cli", "-o", "json").out()).contains("\"kind\" : \"TrafficRoute\"");
+    assertThat(lattice("get", "tr", "-n", "cli", "-l", "app=other").err()).contains("No resources found in cli namespace.");
+    Run missing = lattice("get", "tr", "nope", "-n", "cli");
+    assertThat(missing.exit()).isEqualTo(1);
+    assertThat(missing.err()).contains("Error from server (NotFound): tr \"nope\" not found");
+    assertThat(lattice("get", "tr", "-o", "xml").exit()).isEqualTo(2);
+
+    Path changed = file("changed.yaml", route("cli", "checkout", 70, 30));
+    Run diff = lattice("diff", "-f", changed.toString());
+    assertThat(diff.exit()).as(diff.err()).isEqualTo(1);
+    assertThat(diff.out()).contains("diff TrafficRoute/cli/checkout (configured)").contains("-       weight: 90").contains("+       weight: 70");
+    assertThat(lattice("diff", "-f", f.toString()).exit()).isZero();
+
+    Run deleted = lattice("delete", "trafficroute", "checkout", "-n", "cli");
+    assertThat(deleted.exit()).isZero();
+    assertThat(deleted.out()).contains("trafficroute \"checkout\" deleted");
+    Run again = lattice("delete", "trafficroute", "checkout", "-n", "cli");
+    assertThat(again.exit()).isEqualTo(1);
+    assertThat(again.err()).contains("NotFound");
+    assertThat(lattice("delete", "trafficroute", "checkout", "-n", "cli", "--ignore-not-found").exit()).isZero();
+  }
+
+  @Test
+  void applyDirectoryAndDeleteByFile() throws Exception {
+    file("many/a.yaml", route("dir", "a", 50, 50));
+    file("many/b.yml", route("dir", "b", 100, 0));
+    file("many/notes.txt", "ignored");
+    Run applied = lattice("apply", "-f", dir.resolve("many").toString());
+    assertThat(applied.exit()).as(applied.err()).isZero();
+    assertThat(applied.out()).contains("trafficroute/a created").contains("trafficroute/b created");
+    Run deleted = lattice("delete", "-f", dir.resolve("many").toString());
+    assertThat(deleted.out()).contains("trafficroute \"a\" deleted").contains("trafficroute \"b\" deleted");
+  }
+
+  @Test
+  void badInputExitsNonZeroWithTheMessageAndLine() throws Exception {
+    Path malformed = file("bad.yaml", "apiVersion: lattice.dev/v1alpha1\nkind: TrafficRoute\nmetadata:\n  name: [x\n");
+    Run r = lattice("apply", "-f", malformed.toString());
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.err()).contains("error: " + malformed).contains("line ").contains("malformed YAML");
+
+    Path weights = file("weights.yaml", route("cli", "w", 90, 20));
+    Run w = lattice("apply", "-f", weights.toString());
+    assertThat(w.exit()).isEqualTo(1);
+    assertThat(w.err()).contains("spec.http[0].route: weights sum to 110 (90 + 20) (expected: 100)");
+
+    Path multi = file("multi.yaml", route("cli", "ok", 50, 50) + "---\n" + route("cli", "w2", 100, 0).replace("weight: 100", "weight: 101"));
+    Run m = lattice("apply", "-f", multi.toString());
+    assertThat(m.exit()).isEqualTo(1);
+    assertThat(m.err()).contains("document 2 (line 13)").contains("spec.http[0].route[0].weight: 101 (expected: 0..100)");
+
+    Run missing = lattice("apply", "-f", dir.resolve("nope.yaml").toString());
+    assertThat(missing.exit()).isEqualTo(1);
+    assertThat(missing.err()).contains("does not exist");
+    assertThat(lattice("apply").exit()).isEqualTo(2);
+  }
+
+  @Test
+  void explainExitsLikeCanI() throws Exception {
+    Path p = file("authz.yaml", """
+        apiVersion: lattice.dev/v1alpha1
+        kind: AuthorizationPolicy
+        metadata: {name: only-shop, namespace: vault}
+        spec:
+          rules:
+          - from: [{source: {namespaces: [shop]}}]
+            to: [{operation: {methods: [GET]}}]
+        """);
+    assertThat(lattice("apply", "-f", p.toString()).exit()).isZero();
+    Run allow = lattice("explain", "--from", "spiffe://lattice.local/ns/shop/sa/web", "--to", "secrets.vault", "-X", "GET", "--path", "/k");
+    assertThat(allow.exit()).as(allow.err()).isZero();
+    assertThat(allow.out()).startsWith("ALLOW").contains("allowed by ALLOW policy vault/only-shop rule 0");
+    Run deny = lattice("explain", "--from", "spiffe://lattice.local/ns/web/sa/x", "--to", "secrets.vault", "-X", "GET");
+    assertThat(deny.exit()).isEqualTo(1);
+    assertThat(deny.out()).startsWith("DENY").contains("none matched");
+    Run bad = lattice("explain", "--from", "spiffe://UPPER/x", "--to", "secrets.vault");
+    assertThat(bad.exit()).isEqualTo(1);
+    assertThat(bad.err()).contains("from: ").contains("trust domain");
+  }
+}

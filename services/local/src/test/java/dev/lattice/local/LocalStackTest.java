@@ -1,0 +1,167 @@
+package dev.lattice.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.lattice.cli.ServiceEndpoints;
+import dev.lattice.events.ConfigStatus;
+import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.service.RunningService;
+import dev.lattice.kit.topic.TopicCatalog;
+import dev.lattice.schemas.serde.AvroSerde;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole local stack in-process on a real embedded broker: ready, an event published, stopped,
+ * started again on the same data dir, the event still there; {@code clean} wipes it.
+ */
+class LocalStackTest {
+
+  private static final String TOPIC = TopicCatalog.CONFIG_STATUS.name();
+  private static final int TOPICS = TopicCatalog.allTopics().size();
+
+  @TempDir Path tmp;
+
+  private final ByteArrayOutputStream output = new ByteArrayOutputStream();
+  private final PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8);
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private static ConfigStatus status(String node) {
+    return ConfigStatus.newBuilder().setNode(node).setAckedVersions(Map.of("CLUSTER", "v1"))
+        .setConnected(true).setUpdatedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
+  }
+
+  @Test
+  void eventsSurviveARestartOnTheSameDataDirAndCleanWipesThem() throws Exception {
+    LocalStackOptions options = LocalStackOptions.ephemeral(tmp.resolve(".lattice"));
+    String node = "node-" + UUID.randomUUID();
+    ConfigStatus published = status(node);
+
+    try (LocalStack stack = LocalStack.start(options, LatticeConfig.empty(), out)) {
+      Duration elapsed = stack.awaitReady();
+      assertThat(elapsed).isLessThan(Duration.ofSeconds(90));
+      assertThat(output.toString(StandardCharsets.UTF_8)).contains("Topics: " + TOPICS + " created");
+      for (RunningService s : stack.services()) {
+        assertThat(get(s.url("/readyz")).statusCode()).as(s.name()).isEqualTo(200);
+      }
+      ServiceEndpoints recorded = ServiceEndpoints.read(options.dataDir().resolve(ServiceEndpoints.FILE_NAME))
+          .orElseThrow();
+      assertThat(recorded.kafka()).isEqualTo(stack.bootstrapServers());
+      assertThat(recorded.services().keySet())
+          .containsExactlyElementsOf(stack.services().stream().map(RunningService::name).toList());
+      publish(stack.bootstrapServers(), node, published);
+    }
+    assertThat(options.dataDir().resolve(ServiceEndpoints.FILE_NAME)).doesNotExist();
+    assertThat(options.dataDir().resolve("kafka").resolve("meta.properties")).exists();
+
+    output.reset();
+    try (LocalStack again = LocalStack.start(options, LatticeConfig.empty(), out)) {
+      again.awaitReady();
+      assertThat(output.toString(StandardCharsets.UTF_8)).contains("keeping the data", "0 created, " + TOPICS + " already there");
+      assertThat(readAll(again.bootstrapServers())).containsEntry(node, published);
+    }
+
+    output.reset();
+    try (LocalStack cleaned = LocalStack.start(options.withClean(true), LatticeConfig.empty(), out)) {
+      cleaned.awaitReady();
+      assertThat(output.toString(StandardCharsets.UTF_8)).contains("Wiped", "Topics: " + TOPICS + " created");
+      assertThat(readAll(cleaned.bootstrapServers())).doesNotContainKey(node);
+    }
+  }
+
+  @Test
+  void aSecondStackOnTheSameDataDirIsRefused() throws Exception {
+    LocalStackOptions options = LocalStackOptions.ephemeral(tmp.resolve("shared"));
+    try (LocalStack first = LocalStack.start(options, LatticeConfig.empty(), out)) {
+      assertThatThrownBy(() -> LocalStack.start(options, LatticeConfig.empty(), out))
+          .hasMessageContaining("is in use by another 'lattice up'");
+      assertThat(first.bootstrapServers()).isNotBlank();
+    }
+  }
+
+  @Test
+  void anUnreachableExternalKafkaFailsWithTheReason() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      closedPort = s.getLocalPort();
+    }
+    LocalStackOptions options = new LocalStackOptions(tmp.resolve("external"), false,
+        Optional.of("127.0.0.1:" + closedPort), 0, 0, true,
+        Map.of(), Duration.ofSeconds(5));
+    long began = System.nanoTime();
+    assertThatThrownBy(() -> LocalStack.start(options, LatticeConfig.empty(), out))
+        .hasMessageContaining("could not provision topics on Kafka 127.0.0.1:" + closedPort);
+    assertThat(Duration.ofNanos(System.nanoTime() - began)).isLessThan(Duration.ofSeconds(20));
+    // the lock was released: the same dir can be used again
+    DataDirLock.acquire(options.dataDir()).close();
+  }
+
+  private HttpResponse<String> get(URI uri) throws Exception {
+    return http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static void publish(String bootstrap, String key, ConfigStatus value) throws Exception {
+    Map<String, Object> props = Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        ProducerConfig.ACKS_CONFIG, "all",
+        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    try (var serde = AvroSerde.of(ConfigStatus.class);
+        var producer = new KafkaProducer<>(props, new StringSerializer(), serde.serializer())) {
+      producer.send(new ProducerRecord<>(TOPIC, key, value)).get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Every record of the topic from the beginning, decoded, latest per key. */
+  private static Map<String, ConfigStatus> readAll(String bootstrap) {
+    Map<String, Object> props = Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    Map<String, ConfigStatus> seen = new HashMap<>();
+    try (var serde = AvroSerde.of(ConfigStatus.class);
+        var consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = consumer.partitionsFor(TOPIC, Duration.ofSeconds(30)).stream()
+          .map(p -> new TopicPartition(TOPIC, p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(30));
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          seen.put(r.key(), serde.deserializer().deserialize(TOPIC, r.value()));
+        }
+        return partitions.stream().allMatch(tp -> consumer.position(tp) >= end.get(tp));
+      });
+    }
+    return seen;
+  }
+}
