@@ -1,0 +1,104 @@
+package dev.lattice.policy.compiler;
+
+import dev.lattice.events.ResourceEvent;
+import dev.lattice.events.config.AuthorizationConfig;
+import dev.lattice.events.config.CompiledAuthorizationPolicy;
+import dev.lattice.events.config.ConfigType;
+import dev.lattice.events.config.ListenerConfig;
+import dev.lattice.events.config.PeerAuthenticationConfig;
+import dev.lattice.events.config.RateLimitConfig;
+import dev.lattice.events.config.TrafficDirection;
+import dev.lattice.events.policy.AuthorizationPolicySpec;
+import dev.lattice.events.policy.RateLimit;
+import dev.lattice.events.policy.RateLimitPolicySpec;
+import dev.lattice.policy.registry.RegisteredWorkload;
+import dev.lattice.policy.registry.RegisteredWorkload.ServicePort;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Compiles the inbound side of one workload instance on its node: the peer-authentication mode
+ * ({@code PEER_AUTHENTICATION/inbound|<instance key>}), the authorization table
+ * ({@code AUTHORIZATION/inbound|<instance key>}: every AuthorizationPolicy selecting it, DENY/ALLOW/AUDIT
+ * with dry-run marked), its local rate limits if any ({@code RATE_LIMIT/inbound|<instance key>}) and one
+ * inbound listener per served port ({@code LISTENER/inbound|<port>|<instance key>}) tying them together.
+ *
+ * <p>Stateless; pure functions of {@link MeshState}.
+ */
+public final class InboundCompiler {
+
+  /** The annotation that makes an AuthorizationPolicy evaluate without enforcing. */
+  public static final String DRY_RUN_ANNOTATION = "lattice.dev/dry-run";
+
+  private InboundCompiler() {}
+
+  /** Name of the per-instance inbound resources of {@code workloadKey}. */
+  public static String inboundName(String workloadKey) {
+    return "inbound|" + workloadKey;
+  }
+
+  /** Name of the inbound listener of {@code workloadKey} on {@code port}. */
+  public static String listenerName(int port, String workloadKey) {
+    return "inbound|" + port + "|" + workloadKey;
+  }
+
+  /** The compiled resources of instance {@code w}, by {@code TYPE/name}, sorted. */
+  public static Map<String, CompiledResource> compile(MeshState state, RegisteredWorkload w) {
+    Map<String, CompiledResource> out = new TreeMap<>();
+    String name = inboundName(w.key());
+
+    PeerAuthenticationResolution pa = PeerAuthenticationResolution.resolve(state, w);
+    OutboundCompiler.put(out, ConfigType.PEER_AUTHENTICATION, name, PeerAuthenticationConfig.newBuilder()
+        .setName(name).setMode(pa.mode()).setPortModes(pa.portModes()).setSources(pa.sources()).build(),
+        pa.sources());
+
+    List<CompiledAuthorizationPolicy> policies = new ArrayList<>();
+    List<String> authzSources = new ArrayList<>();
+    for (ResourceEvent e : state.selecting(MeshState.AUTHORIZATION_POLICY, w)) {
+      AuthorizationPolicySpec spec = (AuthorizationPolicySpec) e.getSpec();
+      boolean dryRun = spec.getDryRun()
+          || "true".equalsIgnoreCase(e.getAnnotations().getOrDefault(DRY_RUN_ANNOTATION, ""));
+      policies.add(CompiledAuthorizationPolicy.newBuilder()
+          .setNamespace(e.getNamespace()).setName(e.getName()).setAction(spec.getAction())
+          .setRules(spec.getRules()).setDryRun(dryRun).build());
+      authzSources.add(MeshState.key(e));
+    }
+    OutboundCompiler.put(out, ConfigType.AUTHORIZATION, name,
+        AuthorizationConfig.newBuilder().setName(name).setPolicies(policies).build(), authzSources);
+
+    List<RateLimit> limits = new ArrayList<>();
+    List<String> limitSources = new ArrayList<>();
+    int status = 429;
+    for (ResourceEvent e : state.selecting(MeshState.RATE_LIMIT_POLICY, w)) {
+      RateLimitPolicySpec spec = (RateLimitPolicySpec) e.getSpec();
+      if (limitSources.isEmpty()) status = spec.getResponseStatus(); // first policy by key decides
+      limits.addAll(spec.getLimits());
+      limitSources.add(MeshState.key(e));
+    }
+    boolean rateLimited = !limits.isEmpty();
+    if (rateLimited) {
+      OutboundCompiler.put(out, ConfigType.RATE_LIMIT, name, RateLimitConfig.newBuilder()
+          .setName(name).setLimits(limits).setResponseStatus(status).setSources(limitSources).build(),
+          limitSources);
+    }
+
+    // The listener only names the tables above; their own sources say which resources decided.
+    List<String> listenerSources = List.of();
+    for (ServicePort p : w.ports()) {
+      String listener = listenerName(p.port(), w.key());
+      OutboundCompiler.put(out, ConfigType.LISTENER, listener, ListenerConfig.newBuilder()
+          .setName(listener)
+          .setAddress(w.address())
+          .setPort(p.targetPort())
+          .setDirection(TrafficDirection.INBOUND)
+          .setProtocol(OutboundCompiler.protocolOf(p.protocol()))
+          .setPeerAuthentication(name)
+          .setAuthorization(name)
+          .setRateLimit(rateLimited ? name : null)
+          .build(), listenerSources);
+    }
+    return out;
+  }
+}

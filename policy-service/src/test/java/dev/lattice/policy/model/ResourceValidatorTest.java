@@ -1,0 +1,290 @@
+package dev.lattice.policy.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ResourceValidatorTest {
+  private static final ResourceParser PARSER = ResourceParser.create();
+
+  static final String ROUTE = """
+      apiVersion: lattice.dev/v1alpha1
+      kind: TrafficRoute
+      metadata: {name: reviews, namespace: default}
+      spec:
+        hosts: [reviews]
+        http:
+        - name: canary
+          match:
+          - uri: {prefix: /api}
+          route:
+          - destination: {host: reviews, subset: v1}
+            weight: 90
+          - destination: {host: reviews, subset: v2}
+            weight: 10
+          timeout: 2s
+          retries: {attempts: 3, perTryTimeout: 500ms, retryOn: "5xx,connect-failure"}
+        - name: default
+          route:
+          - destination: {host: reviews, subset: v1}
+      """;
+
+  static final String DP = """
+      apiVersion: lattice.dev/v1alpha1
+      kind: DestinationPolicy
+      metadata: {name: reviews}
+      spec:
+        host: reviews
+        trafficPolicy:
+          loadBalancer: {simple: LEAST_REQUEST}
+          connectionPool: {tcp: {maxConnections: 100}, http: {http1MaxPendingRequests: 10}}
+          outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50}
+        subsets:
+        - name: v1
+          labels: {version: v1}
+        - name: v2
+          labels: {version: v2}
+      """;
+
+  static final String AP = """
+      apiVersion: lattice.dev/v1alpha1
+      kind: AuthorizationPolicy
+      metadata: {name: reviews-viewer}
+      spec:
+        selector: {matchLabels: {app: reviews}}
+        action: ALLOW
+        rules:
+        - from:
+          - source: {principals: ["lattice.local/ns/default/sa/productpage"]}
+          to:
+          - operation: {methods: [GET], paths: ["/reviews/*"], ports: ["9080"]}
+          when:
+          - key: request.headers[x-version]
+            values: [v1]
+      """;
+
+  static final String PA = """
+      apiVersion: lattice.dev/v1alpha1
+      kind: PeerAuthentication
+      metadata: {name: strict}
+      spec:
+        selector: {matchLabels: {app: reviews}}
+        mtls: {mode: STRICT}
+        portLevelMtls:
+          "8080": {mode: PERMISSIVE}
+      """;
+
+  static final String RL = """
+      apiVersion: lattice.dev/v1alpha1
+      kind: RateLimitPolicy
+      metadata: {name: reviews-limit}
+      spec:
+        selector: {matchLabels: {app: reviews}}
+        limits:
+        - name: per-caller
+          requestsPerUnit: 100
+          unit: MINUTE
+          burst: 20
+          perSourcePrincipal: true
+          match: {methods: [GET], sourcePrincipals: ["lattice.local/ns/default/*"]}
+      """;
+
+  static Resource parse(String yaml) {
+    ParsedDocument d = PARSER.parseOne(yaml);
+    assertThat(d.errors()).as("parse errors").isEmpty();
+    return d.resource();
+  }
+
+  @Test
+  void validExamplesHaveNoErrors() {
+    for (String y : List.of(ROUTE, DP, AP, PA, RL)) {
+      ValidationReport r = ResourceValidator.validate(parse(y));
+      assertThat(r.errors()).as(y).isEmpty();
+      assertThat(ResourceValidator.isCompilable(parse(y))).isTrue();
+    }
+  }
+
+  static Stream<Arguments> invalid() {
+    return Stream.of(
+        Arguments.of("weights not summing to 100", ROUTE.replace("weight: 10", "weight: 20"), "spec.http[0].route",
+            "weights sum to 110 (90 + 20) (expected: 100)"),
+        Arguments.of("weight out of range", ROUTE.replace("weight: 10", "weight: 120"), "spec.http[0].route[1].weight",
+            "120 (expected: 0..100)"),
+        Arguments.of("missing weight among several", ROUTE.replace("\n      weight: 10\n", "\n"), "spec.http[0].route[1].weight", "missing"),
+        Arguments.of("single destination weight", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    route:\n    - destination: {host: reviews, subset: v1}\n      weight: 50"),
+            "spec.http[1].route[0].weight", "50 (expected: 100 or unset"),
+        Arguments.of("bad regex", ROUTE.replace("uri: {prefix: /api}", "uri: {regex: \"/api/(v1\"}"), "spec.http[0].match[0].uri.regex",
+            "expected: an RE2 regular expression"),
+        Arguments.of("non-RE2 regex", ROUTE.replace("uri: {prefix: /api}", "uri: {regex: \"/(?!admin).*\"}"), "spec.http[0].match[0].uri.regex",
+            "not RE2 syntax"),
+        Arguments.of("two conditions in a string match", ROUTE.replace("uri: {prefix: /api}", "uri: {prefix: /api, exact: /x}"),
+            "spec.http[0].match[0].uri", "expected: exactly one"),
+        Arguments.of("upper-case header name", ROUTE.replace("uri: {prefix: /api}", "headers: {X-User: {exact: a}}"),
+            "spec.http[0].match[0].headers.X-User", "header names must be lower case"),
+        Arguments.of("duplicate exact route", ROUTE.replace("- name: default\n    route:", "- name: dup\n    match:\n    - uri: {prefix: /api}\n    route:"),
+            "spec.http[1].match", "same match as spec.http[0].match"),
+        Arguments.of("duplicate route name", ROUTE.replace("- name: default", "- name: canary"), "spec.http[1].name", "duplicate route name"),
+        Arguments.of("bad duration", ROUTE.replace("timeout: 2s", "timeout: 2 seconds"), "spec.http[0].timeout",
+            "\"2 seconds\" (expected: a duration such as 1.5s, 100ms, 1m30s)"),
+        Arguments.of("sub-millisecond duration", ROUTE.replace("timeout: 2s", "timeout: 10us"), "spec.http[0].timeout", "at least 1ms"),
+        Arguments.of("bad retryOn", ROUTE.replace("5xx,connect-failure", "5xx,sometimes"), "spec.http[0].retries.retryOn", "\"sometimes\""),
+        Arguments.of("port out of range", ROUTE.replace("subset: v2}", "subset: v2, port: {number: 70000}}"),
+            "spec.http[0].route[1].destination.port.number", "70000 (expected: a port 1..65535)"),
+        Arguments.of("no hosts", ROUTE.replace("hosts: [reviews]", "hosts: []"), "spec.hosts", "expected: at least one host"),
+        Arguments.of("bad host", ROUTE.replace("hosts: [reviews]", "hosts: [\"re views\"]"), "spec.hosts[0]", "expected: a service host"),
+        Arguments.of("no routes", "apiVersion: lattice.dev/v1alpha1\nkind: TrafficRoute\nmetadata: {name: a}\nspec: {hosts: [a]}\n", "spec",
+            "expected: at least one of http, tcp"),
+        Arguments.of("fault abort without status", ROUTE.replace("timeout: 2s", "fault: {abort: {percentage: {value: 10}}}"),
+            "spec.http[0].fault.abort", "exactly one of httpStatus, grpcStatus"),
+        Arguments.of("fault percentage", ROUTE.replace("timeout: 2s", "fault: {delay: {fixedDelay: 1s, percentage: {value: 150}}}"),
+            "spec.http[0].fault.delay.percentage.value", "150.0 (expected: a percentage 0.0..100.0)"),
+        Arguments.of("mirror percentage without mirror", ROUTE.replace("timeout: 2s", "mirrorPercentage: {value: 5}"),
+            "spec.http[0].mirrorPercentage", "set without mirror"),
+        Arguments.of("bad resource name", ROUTE.replace("name: reviews, namespace", "name: Reviews_1, namespace"), "metadata.name",
+            "\"Reviews_1\" (expected: a name"),
+        Arguments.of("bad namespace", ROUTE.replace("namespace: default", "namespace: Prod"), "metadata.namespace", "expected: a namespace"),
+        Arguments.of("LB with both", DP.replace("{simple: LEAST_REQUEST}", "{simple: RANDOM, consistentHash: {useSourceIp: true}}"),
+            "spec.trafficPolicy.loadBalancer", "exactly one of simple, consistentHash"),
+        Arguments.of("consistent hash with two keys", DP.replace("{simple: LEAST_REQUEST}", "{consistentHash: {useSourceIp: true, httpHeaderName: x-user}}"),
+            "spec.trafficPolicy.loadBalancer.consistentHash", "sets 2 hash keys"),
+        Arguments.of("max ejection percent", DP.replace("maxEjectionPercent: 50", "maxEjectionPercent: 101"),
+            "spec.trafficPolicy.outlierDetection.maxEjectionPercent", "101 (expected: 0..100)"),
+        Arguments.of("bad outlier interval", DP.replace("interval: 10s", "interval: ten"), "spec.trafficPolicy.outlierDetection.interval", "\"ten\""),
+        Arguments.of("duplicate subset", DP.replace("name: v2", "name: v1"), "spec.subsets[1].name", "duplicate subset \"v1\""),
+        Arguments.of("missing host", DP.replace("  host: reviews\n", ""), "spec.host", "missing"),
+        Arguments.of("zero connections", DP.replace("maxConnections: 100", "maxConnections: 0"), "spec.trafficPolicy.connectionPool.tcp.maxConnections",
+            "0 (expected: at least 1)"),
+        Arguments.of("invalid SPIFFE principal", AP.replace("lattice.local/ns/default/sa/productpage", "Lattice.Local/ns/default/sa/productpage"),
+            "spec.rules[0].from[0].source.principals[0]", "trust domain characters are limited to lowercase letters"),
+        Arguments.of("principal with middle wildcard", AP.replace("lattice.local/ns/default/sa/productpage", "lattice.local/ns/*/sa/productpage"),
+            "spec.rules[0].from[0].source.principals[0]", "'*' is allowed only as the first or last character"),
+        Arguments.of("principal with bad scheme", AP.replace("lattice.local/ns/default/sa/productpage", "https://lattice.local/ns/default"),
+            "spec.rules[0].from[0].source.principals[0]", "scheme \"https\""),
+        Arguments.of("principal with empty segment", AP.replace("lattice.local/ns/default/sa/productpage", "spiffe://lattice.local/ns//sa/x"),
+            "spec.rules[0].from[0].source.principals[0]", "empty path segment"),
+        Arguments.of("CUSTOM action", AP.replace("action: ALLOW", "action: CUSTOM"), "spec.action", "CUSTOM is not supported"),
+        Arguments.of("JWT condition", AP.replace("request.headers[x-version]", "request.auth.claims[iss]"), "spec.rules[0].when[0].key",
+            "JWT request authentication is not supported"),
+        Arguments.of("unknown condition key", AP.replace("request.headers[x-version]", "connection.sni"), "spec.rules[0].when[0].key",
+            "unsupported key \"connection.sni\""),
+        Arguments.of("requestPrincipals", AP.replace("principals: [", "requestPrincipals: ["), "spec.rules[0].from[0].source.requestPrincipals",
+            "request principals (JWT) are not supported"),
+        Arguments.of("bad port", AP.replace("ports: [\"9080\"]", "ports: [\"http\"]"), "spec.rules[0].to[0].operation.ports[0]", "\"http\" (expected: a port number"),
+        Arguments.of("port zero", AP.replace("ports: [\"9080\"]", "ports: [\"0\"]"), "spec.rules[0].to[0].operation.ports[0]", "expected: a port 1..65535"),
+        Arguments.of("middle wildcard path", AP.replace("/reviews/*", "/reviews/*/x"), "spec.rules[0].to[0].operation.paths[0]",
+            "'*' is allowed only as a prefix or a suffix"),
+        Arguments.of("lower-case method", AP.replace("methods: [GET]", "methods: [get]"), "spec.rules[0].to[0].operation.methods[0]",
+            "methods are case-sensitive"),
+        Arguments.of("bad ipBlock", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]", "ipBlocks: [\"10.0.0.300/8\"]"),
+            "spec.rules[0].from[0].source.ipBlocks[0]", "expected: an IP address or CIDR block"),
+        Arguments.of("empty source", AP.replace("source: {principals: [\"lattice.local/ns/default/sa/productpage\"]}", "source: {}"),
+            "spec.rules[0].from[0].source", "empty source"),
+        Arguments.of("condition without values", AP.replace("    values: [v1]\n", ""), "spec.rules[0].when[0]", "no values"),
+        Arguments.of("bad dry-run annotation", AP.replace("metadata: {name: reviews-viewer}",
+            "metadata: {name: reviews-viewer, annotations: {lattice.dev/dry-run: maybe}}"),
+            "metadata.annotations[\"lattice.dev/dry-run\"]", "\"maybe\" (expected: \"true\" or \"false\")"),
+        Arguments.of("port-level mTLS without selector", PA.replace("  selector: {matchLabels: {app: reviews}}\n", ""), "spec.portLevelMtls",
+            "need a workload selector"),
+        Arguments.of("port-level key not a port", PA.replace("\"8080\"", "http"), "spec.portLevelMtls.http", "expected: a port number"),
+        Arguments.of("rate limit without rate", RL.replace("    requestsPerUnit: 100\n", ""), "spec.limits[0].requestsPerUnit", "missing"),
+        Arguments.of("rate limit zero", RL.replace("requestsPerUnit: 100", "requestsPerUnit: 0"), "spec.limits[0].requestsPerUnit", "at least 1"),
+        Arguments.of("rate limit principal", RL.replace("lattice.local/ns/default/*", "*lattice*"), "spec.limits[0].match.sourcePrincipals[0]",
+            "prefix or a suffix, not both"),
+        Arguments.of("rate limit status", RL.replace("  limits:", "  responseStatus: 200\n  limits:"), "spec.responseStatus", "200 (expected: 400..599)"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalid")
+  void reportsErrorWithPathAndExpectation(String name, String yaml, String path, String message) {
+    ValidationReport r = ResourceValidator.validate(parse(yaml));
+    assertThat(r.errors()).as(r.errors().toString()).anySatisfy(i -> {
+      assertThat(i.path()).isEqualTo(path);
+      assertThat(i.message()).contains(message);
+    });
+    assertThat(ResourceValidator.isCompilable(parse(yaml))).isFalse();
+  }
+
+  /** A registry that knows one host in one namespace, with v1 endpoints only. */
+  static final RegistryView REGISTRY = new RegistryView() {
+    @Override
+    public boolean available() {
+      return true;
+    }
+
+    @Override
+    public boolean knowsHost(String host) {
+      return host.equals("reviews.default");
+    }
+
+    @Override
+    public boolean hasWorkloadsInNamespace(String ns) {
+      return ns.equals("default");
+    }
+
+    @Override
+    public boolean anyEndpointMatches(String host, Map<String, String> labels) {
+      return host.equals("reviews.default") && labels.equals(Map.of("version", "v1"));
+    }
+  };
+
+  @Test
+  void unknownSubsetIsAnErrorWhenTheDestinationPolicyIsKnown() {
+    ValidationContext ctx = new ValidationContext(RegistryView.UNAVAILABLE, ResourceView.of(List.of(parse(DP))));
+    ValidationReport r = ResourceValidator.validate(parse(ROUTE.replace("subset: v2", "subset: v3")), ctx);
+    assertThat(r.errors()).singleElement().satisfies(i -> {
+      assertThat(i.path()).isEqualTo("spec.http[0].route[1].destination.subset");
+      assertThat(i.message()).contains("unknown subset \"v3\" of host reviews.default (expected one of: v1, v2");
+    });
+    // Subset references are admission errors only: the compiler's check is context-free.
+    assertThat(ResourceValidator.isCompilable(parse(ROUTE.replace("subset: v2", "subset: v3")))).isTrue();
+  }
+
+  @Test
+  void registryWarningsDoNotBlock() {
+    ValidationContext ctx = new ValidationContext(REGISTRY, ResourceView.of(List.of(parse(DP))));
+    ValidationReport route = ResourceValidator.validate(parse(ROUTE.replaceFirst("host: reviews, subset: v1", "host: ratings, subset: v1")), ctx);
+    assertThat(route.valid()).isTrue();
+    assertThat(route.warnings()).extracting(ValidationIssue::message)
+        .anyMatch(m -> m.contains("host \"ratings.default\" is not in the service registry"))
+        .anyMatch(m -> m.contains("no endpoint of reviews.default matches subset \"v2\""));
+    ValidationReport ap = ResourceValidator.validate(parse(AP.replace("ns/default/sa", "ns/empty/sa")), ctx);
+    assertThat(ap.valid()).isTrue();
+    assertThat(ap.warnings()).extracting(ValidationIssue::path).contains("spec.rules[0].from[0].source.principals[0]");
+    ValidationReport dp = ResourceValidator.validate(parse(DP), ctx);
+    assertThat(dp.warnings()).extracting(ValidationIssue::path).containsExactly("spec.subsets[1].labels");
+  }
+
+  static Stream<Arguments> principals() {
+    return Stream.of(
+        Arguments.of("*", true), Arguments.of("lattice.local/ns/a/sa/b", true), Arguments.of("spiffe://lattice.local/ns/a/sa/b", true),
+        Arguments.of("lattice.local/ns/a/*", true), Arguments.of("*/sa/b", true), Arguments.of("*b", true), Arguments.of("lattice.local", true),
+        Arguments.of("", false), Arguments.of("*a*", false), Arguments.of("SPIFFE://x/y", false), Arguments.of("lattice.local/ns/a/", false),
+        Arguments.of("lattice.local/ns/../sa", false), Arguments.of("/ns/a", false), Arguments.of("lattice.local/ns/a b", false),
+        Arguments.of("lattice.local/ns/a/*/x", false));
+  }
+
+  @ParameterizedTest(name = "{0} valid={1}")
+  @MethodSource("principals")
+  void principalPatterns(String pattern, boolean valid) {
+    assertThat(SpiffePrincipal.problem(pattern).isEmpty()).isEqualTo(valid);
+  }
+
+  @Test
+  void durationsAndIpBlocks() {
+    assertThat(DurationText.parse("1m30s").toMillis()).isEqualTo(90_000);
+    assertThat(DurationText.parse("1.5s").toMillis()).isEqualTo(1500);
+    assertThat(DurationText.ofMillis(1500L)).isEqualTo("1500ms");
+    assertThat(DurationText.ofMillis(7_200_000L)).isEqualTo("2h");
+    assertThat(IpBlock.parse("10.1.0.0/16").contains(IpBlock.literal("10.1.200.3"))).isTrue();
+    assertThat(IpBlock.parse("10.1.0.0/16").contains(IpBlock.literal("10.2.0.1"))).isFalse();
+    assertThat(IpBlock.parse("fd00::/8").contains(IpBlock.literal("fd12::1"))).isTrue();
+    assertThat(List.of(ServiceHost.canonical("reviews", "prod"), ServiceHost.canonical("reviews.prod.svc.cluster.local", "x")))
+        .containsOnly("reviews.prod");
+  }
+}

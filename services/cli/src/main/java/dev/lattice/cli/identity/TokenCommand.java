@@ -1,0 +1,41 @@
+package dev.lattice.cli.identity;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lattice.cli.ApiCommand;
+import dev.lattice.cli.ExitCode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lattice token create --ttl 10m}: a one-time node join token from the identity service
+ * ({@code POST /v1/tokens}). The token is printed once and never stored by the CLI. Created per
+ * invocation by picocli; not thread-safe.
+ */
+@Command(name = "token", mixinStandardHelpOptions = true, description = "Node join tokens (identity service).", subcommands = TokenCommand.Create.class)
+public final class TokenCommand implements Runnable {
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+  }
+
+  /** {@code lattice token create [--ttl 10m]}. */
+  @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a one-time join token; prints the token and the node SPIFFE ID.")
+  static final class Create extends ApiCommand {
+    @Option(names = "--ttl", defaultValue = "10m", description = "How long the token stays usable (default: ${DEFAULT-VALUE})")
+    String ttl;
+
+    @Override
+    protected int run() {
+      String body = EntryCommand.JSON.createObjectNode().put("ttl", ttl).toString();
+      JsonNode t = api().post("identity", url("identity", "/v1/tokens"), "application/json", body).requireSuccess().json();
+      out().println("token:     " + t.path("token").asText());
+      out().println("node:      " + t.path("spiffeId").asText());
+      out().println("expires:   " + t.path("expiresAt").asText());
+      return ExitCode.OK;
+    }
+  }
+}
