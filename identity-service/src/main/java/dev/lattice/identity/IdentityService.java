@@ -1,0 +1,248 @@
+package dev.lattice.identity;
+
+import dev.lattice.events.RegistrationEntry;
+import dev.lattice.events.SvidIssued;
+import dev.lattice.events.TrustBundle;
+import dev.lattice.identity.api.IdentityApi;
+import dev.lattice.identity.attestation.JoinTokenStore;
+import dev.lattice.identity.attestation.KubernetesTokenAttestor;
+import dev.lattice.identity.attestation.NodeAttestor;
+import dev.lattice.identity.bundle.BundleEndpoint;
+import dev.lattice.identity.bundle.BundlePublisher;
+import dev.lattice.identity.ca.CaKeyStore;
+import dev.lattice.identity.ca.CertificateAuthority;
+import dev.lattice.identity.ca.SignatureProvider;
+import dev.lattice.identity.ca.UpstreamAuthority;
+import dev.lattice.identity.entry.EntryRegistry;
+import dev.lattice.identity.jwt.JwtSvidIssuer;
+import dev.lattice.identity.signing.SigningServer;
+import dev.lattice.identity.signing.SvidAudit;
+import dev.lattice.identity.spiffe.TrustDomains;
+import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.deadletter.DeadLetterPublisher;
+import dev.lattice.kit.fold.TopicFold;
+import dev.lattice.kit.kafka.EventPublisher;
+import dev.lattice.kit.kafka.KafkaClientConfig;
+import dev.lattice.kit.service.LatticeService;
+import dev.lattice.kit.service.ServiceContext;
+import dev.lattice.kit.topic.LatticeTopics;
+import dev.lattice.kit.topic.Topic;
+import dev.lattice.kit.topic.TopicProvisioner;
+import dev.lattice.kit.topic.TopicSpec;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.spiffe.spiffeid.TrustDomain;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.PemKeyCertOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The identity service ({@code identity}, HTTP 7070): the trust domain's CA (keys in a local PKCS#12
+ * keystore), registration entries folded from {@code lattice.entries.v1}, node attestation, the gRPC
+ * signing API (7071), the SPIFFE bundle endpoint (7072) and {@code TrustBundle} events on
+ * {@code lattice.bundles.v1}. Configuration keys are listed in {@code docs/identity.md}.
+ *
+ * <p>Created by the launcher through {@link java.util.ServiceLoader}; {@link #start} and {@link #stop}
+ * run on its event-loop context and never block it (keystore, key generation and signing run on
+ * workers).
+ */
+public final class IdentityService implements LatticeService {
+
+  private static final Logger log = LoggerFactory.getLogger(IdentityService.class);
+
+  private final Clock clock;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private Vertx vertx;
+  private CertificateAuthority ca;
+  private JoinTokenStore tokens;
+  private EventPublisher publisher;
+  private DeadLetterPublisher deadLetters;
+  private TopicFold<RegistrationEntry> entryFold;
+  private TopicFold<TrustBundle> bundleFold;
+  private EntryRegistry registry;
+  private SigningServer signingServer;
+  private BundleEndpoint bundleEndpoint;
+  private BundlePublisher bundlePublisher;
+  private Admin admin;
+  private PemKeyCertOptions endpointCert;
+  private long rotationTimer = -1;
+  private volatile int signingPort = -1;
+  private volatile int bundlePort = -1;
+
+  public IdentityService() {
+    this(Clock.systemUTC());
+  }
+
+  /** For tests: a service on a given clock. */
+  public IdentityService(Clock clock) {
+    this.clock = clock;
+  }
+
+  @Override
+  public String name() {
+    return "identity";
+  }
+
+  @Override
+  public int defaultHttpPort() {
+    return 7070;
+  }
+
+  /** The CA (after start). */
+  public CertificateAuthority certificateAuthority() {
+    return ca;
+  }
+
+  /** The entries (after start). */
+  public EntryRegistry entries() {
+    return registry;
+  }
+
+  /** Bound port of the signing API (after start). */
+  public int signingPort() {
+    return signingPort;
+  }
+
+  /** Bound port of the bundle endpoint (after start). */
+  public int bundleEndpointPort() {
+    return bundlePort;
+  }
+
+  @Override
+  public Future<Void> start(ServiceContext context) {
+    this.vertx = context.vertx();
+    LatticeConfig config = context.config();
+    TrustDomain trustDomain = TrustDomains.parse(config.get("identity.trust.domain", "lattice.local"));
+    Path dataDir = Path.of(config.get("identity.data.dir", ".lattice/identity"));
+    Topic<String, RegistrationEntry> entriesTopic =
+        LatticeTopics.renamed(LatticeTopics.ENTRIES, config.get("identity.topics.entries", LatticeTopics.ENTRIES.name()));
+    Topic<String, TrustBundle> bundlesTopic =
+        LatticeTopics.renamed(LatticeTopics.BUNDLES, config.get("identity.topics.bundles", LatticeTopics.BUNDLES.name()));
+    Topic<String, SvidIssued> auditTopic = LatticeTopics.renamed(LatticeTopics.IDENTITY_AUDIT,
+        config.get("identity.topics.audit", LatticeTopics.IDENTITY_AUDIT.name()));
+    KafkaClientConfig kafka = KafkaClientConfig.from(config, "identity");
+    Context ctx = vertx.getOrCreateContext();
+
+    return vertx.executeBlocking(() -> {
+      SignatureProvider signer = SignatureProvider.select(config.get("identity.signing.provider", "auto"));
+      Optional<UpstreamAuthority> upstream = Optional.empty();
+      String upstreamKey = config.get("identity.ca.upstream.key", "");
+      if (!upstreamKey.isEmpty()) {
+        upstream = Optional.of(UpstreamAuthority.load(Path.of(upstreamKey), Path.of(config.require("identity.ca.upstream.chain"))));
+      }
+      CertificateAuthority.Settings settings = new CertificateAuthority.Settings(trustDomain,
+          config.getDuration("identity.ca.ttl", Duration.ofDays(30)),
+          config.getDuration("identity.ca.backdate", Duration.ofSeconds(10)),
+          config.getDuration("identity.bundle.refresh.hint", Duration.ofMinutes(5)), upstream);
+      ca = CertificateAuthority.open(settings, signer,
+          CaKeyStore.open(dataDir, config.get("identity.ca.keystore.password", "")), clock);
+      tokens = JoinTokenStore.open(dataDir, clock);
+      endpointCert = bundleEndpointCert(config);
+      return null;
+    }, false).compose(v -> {
+      admin = Admin.create(kafka.admin("provisioner"));
+      List<TopicSpec> specs = new ArrayList<>();
+      for (Topic<String, ?> t : List.<Topic<String, ?>>of(entriesTopic, bundlesTopic, auditTopic)) {
+        specs.add(t.spec());
+        specs.add(t.spec().deadLetter());
+      }
+      return Future.fromCompletionStage(new TopicProvisioner(admin).ensure(specs), ctx);
+    }).compose(report -> {
+      publisher = EventPublisher.create(vertx, kafka, "events");
+      deadLetters = DeadLetterPublisher.create(kafka.producer("dlq"));
+      entryFold = TopicFold.builder(entriesTopic, kafka.consumer(null, "entries"), deadLetters)
+          .listenerExecutor(r -> ctx.runOnContext(x -> r.run())).build();
+      bundleFold = TopicFold.builder(bundlesTopic, kafka.consumer(null, "bundles"), deadLetters)
+          .listenerExecutor(r -> ctx.runOnContext(x -> r.run())).build();
+      closeables.add(entryFold);
+      closeables.add(bundleFold);
+      closeables.add(deadLetters);
+      registry = new EntryRegistry(entryFold, publisher, entriesTopic, trustDomain, clock,
+          () -> tokens.pendingNodes(trustDomain));
+      entryFold.start();
+      bundleFold.start();
+      bundlePublisher = new BundlePublisher(vertx, ca, publisher, bundlesTopic, bundleFold);
+      context.readiness().registerCondition("entries", registry::caughtUp, "replaying " + entriesTopic.name());
+      context.readiness().registerCondition("bundle", bundlePublisher::inSync, "trust bundle not yet on " + bundlesTopic.name());
+      new IdentityApi(vertx, registry, tokens, ca).mount(context.router());
+
+      KubernetesTokenAttestor k8s = null;
+      if (config.getBoolean("identity.attestation.k8s.enabled", false)) {
+        KubernetesClient client = new KubernetesClientBuilder().build();
+        closeables.add(client);
+        Set<String> allowed = Arrays.stream(config.get("identity.attestation.k8s.service.accounts", "").split(","))
+            .map(String::strip).filter(s -> !s.isEmpty()).collect(Collectors.toSet());
+        k8s = new KubernetesTokenAttestor(client, config.get("identity.attestation.k8s.audience", "lattice-identity"), allowed);
+      }
+      signingServer = new SigningServer(vertx, ca, new JwtSvidIssuer(ca), registry, new NodeAttestor(trustDomain, tokens, k8s),
+          new SvidAudit(publisher, auditTopic, clock), new SigningServer.Settings(
+              config.get("identity.signing.host", "127.0.0.1"), config.getInt("identity.signing.port", 7071),
+              config.getDuration("identity.node.svid.ttl", Duration.ofHours(1)),
+              config.getDuration("identity.server.svid.ttl", Duration.ofHours(1)),
+              config.getInt("identity.signing.threads", Math.max(2, Runtime.getRuntime().availableProcessors()))));
+      bundleEndpoint = new BundleEndpoint(vertx, ca::bundle);
+      return Future.all(bundlePublisher.start(), signingServer.listen().map(p -> signingPort = p),
+          bundleEndpoint.listen(config.get("identity.bundle.endpoint.host", "127.0.0.1"),
+              config.getInt("identity.bundle.endpoint.port", 7072), endpointCert).map(p -> bundlePort = p));
+    }).map(all -> {
+      Duration interval = config.getDuration("identity.ca.rotation.check.interval", Duration.ofMinutes(1));
+      rotationTimer = vertx.setPeriodic(interval.toMillis(), id -> vertx.executeBlocking(ca::rotateIfDue, false)
+          .onFailure(e -> log.error("CA rotation check failed: {}", e.toString())));
+      log.info("identity service for {} started (signing :{}, bundle endpoint :{})", trustDomain, signingPort, bundlePort);
+      return null;
+    });
+  }
+
+  private static PemKeyCertOptions bundleEndpointCert(LatticeConfig config) throws Exception {
+    String cert = config.get("identity.bundle.endpoint.cert", "");
+    if (cert.isEmpty()) {
+      return BundleEndpoint.selfSignedLocalhost();
+    }
+    return new PemKeyCertOptions()
+        .setCertValue(Buffer.buffer(Files.readAllBytes(Path.of(cert))))
+        .setKeyValue(Buffer.buffer(Files.readAllBytes(Path.of(config.require("identity.bundle.endpoint.key")))));
+  }
+
+  @Override
+  public Future<Void> stop() {
+    if (rotationTimer >= 0) {
+      vertx.cancelTimer(rotationTimer);
+    }
+    List<Future<?>> closing = new ArrayList<>();
+    if (signingServer != null) {
+      closing.add(signingServer.close());
+    }
+    if (bundleEndpoint != null) {
+      closing.add(bundleEndpoint.close());
+    }
+    return Future.join(closing).eventually(() -> publisher == null ? Future.succeededFuture() : publisher.close())
+        .eventually(() -> vertx.executeBlocking(() -> {
+          for (AutoCloseable c : closeables) {
+            try {
+              c.close();
+            } catch (Exception e) {
+              log.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.toString());
+            }
+          }
+          if (admin != null) {
+            admin.close(Duration.ofSeconds(5));
+          }
+          return null;
+        }, false)).mapEmpty();
+  }
+}

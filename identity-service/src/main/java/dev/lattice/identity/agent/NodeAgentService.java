@@ -1,0 +1,231 @@
+package dev.lattice.identity.agent;
+
+import dev.lattice.identity.agent.attestor.ProcessTable;
+import dev.lattice.identity.agent.attestor.KubernetesPodResolver;
+import dev.lattice.identity.agent.attestor.KubernetesWorkloadAttestor;
+import dev.lattice.identity.agent.attestor.UnixWorkloadAttestor;
+import dev.lattice.identity.agent.attestor.WorkloadAttestor;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import dev.lattice.identity.agent.authority.GrpcSvidAuthority;
+import dev.lattice.identity.agent.authority.NodeAttestationMaterial;
+import dev.lattice.identity.agent.svid.AgentState;
+import dev.lattice.identity.agent.svid.AttestationSource;
+import dev.lattice.identity.signing.SigningClient;
+import dev.lattice.kit.config.ConfigException;
+import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.service.LatticeService;
+import dev.lattice.kit.service.ServiceContext;
+import io.micrometer.core.instrument.Gauge;
+import io.spiffe.spiffeid.TrustDomain;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.core.transport.Transport;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent as a Lattice service ({@code agent}, health on 7075): the SPIFFE Workload API on
+ * {@code agent.socket} (default {@code .lattice/agent/workload.sock}), backed by the identity server's
+ * signing API.
+ *
+ * <p>Configuration ({@code agent.*}):
+ * <ul>
+ *   <li>{@code agent.socket} — the Workload API socket path
+ *   <li>{@code agent.server.host} / {@code agent.server.port} — the identity server's signing API
+ *       (127.0.0.1:7071)
+ *   <li>{@code agent.trust.domain} — {@code lattice.local} by default
+ *   <li>{@code agent.trust.bundle.file} — PEM roots the server's certificate must chain to before the
+ *       first attestation (required; afterwards the bundle comes from the server)
+ *   <li>one of {@code agent.join.token}, {@code agent.join.token.file} (read again at each
+ *       re-attestation) or {@code agent.k8s.psat.file}
+ *   <li>{@code agent.refresh.period} (1s), {@code agent.retry.backoff} (5s)
+ *   <li>{@code agent.k8s.enabled} (false) and {@code agent.k8s.node.name}: adds {@code k8s:*} selectors
+ *       from the caller's pod (in-cluster API server credentials)
+ * </ul>
+ * Routes: {@code GET /agent/v1/status} (node identity, entries, SVID expiries; never key material).
+ * Meters: {@code lattice.agent.workload.streams}, {@code lattice.agent.svids}, {@code lattice.agent.entries},
+ * {@code lattice.agent.node.svid.seconds.left}.
+ * Ready once the node is attested and its entries synced. Without any attestation setting the agent
+ * stays disabled (it says so on {@code /readyz} and the status route) so that a stack that discovers
+ * every service does not fail on an agent nobody configured.
+ *
+ * <p>The Workload API needs the epoll transport for peer credentials: when the launcher's Vert.x is
+ * not on it, the agent runs the socket on a Vert.x of its own (one event loop), closed in
+ * {@link #stop()}. Created once per run by the launcher.
+ */
+public final class NodeAgentService implements LatticeService {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NodeAgentService.class);
+  private static final List<String> ATTESTATION_KEYS =
+      List.of("agent.join.token", "agent.join.token.file", "agent.k8s.psat.file");
+
+  private volatile Vertx ownVertx;
+  private volatile SigningClient client;
+  private volatile KubernetesClient kubernetes;
+  private volatile NodeAgent agent;
+
+  @Override
+  public String name() {
+    return "agent";
+  }
+
+  @Override
+  public int defaultHttpPort() {
+    return 7075;
+  }
+
+  /** The running agent (null before start). */
+  public NodeAgent agent() {
+    return agent;
+  }
+
+  @Override
+  public Future<Void> start(ServiceContext context) {
+    LatticeConfig config = context.config();
+    if (ATTESTATION_KEYS.stream().noneMatch(k -> config.find(k).isPresent())) {
+      // Discovered by the local stack without being configured: stay out of the way, visibly.
+      String reason = "disabled: no attestation material (set one of " + ATTESTATION_KEYS + ")";
+      LOG.warn("node agent {}", reason);
+      context.readiness().register("agent", () -> Future.succeededFuture(reason));
+      context.router().get("/agent/v1/status").handler(rc -> rc.json(
+          new JsonObject().put("enabled", false).put("reason", reason)));
+      return Future.succeededFuture();
+    }
+    // Reading the bootstrap bundle and building clients touch the disk: off the event loop.
+    return context.vertx().executeBlocking(() -> build(context.vertx(), config), false)
+        .recover(err -> closeOwnVertx().compose(v -> Future.failedFuture(err)))
+        .compose(built -> {
+          agent = built;
+          register(context, built);
+          return built.start();
+        });
+  }
+
+  private NodeAgent build(Vertx shared, LatticeConfig config) throws Exception {
+    Vertx vertx = epollVertx(shared);
+    TrustDomain trustDomain = TrustDomain.parse(config.get("agent.trust.domain", "lattice.local"));
+    SocketAddress server = SocketAddress.inetSocketAddress(config.getInt("agent.server.port", 7071),
+        config.get("agent.server.host", "127.0.0.1"));
+    List<X509Certificate> bootstrap = readPem(Path.of(config.require("agent.trust.bundle.file")));
+    AttestationSource attestation = attestationSource(vertx, config);
+    List<WorkloadAttestor> attestors = new java.util.ArrayList<>(List.of(new UnixWorkloadAttestor()));
+    if (config.getBoolean("agent.k8s.enabled", false)) {
+      String nodeName = config.require("agent.k8s.node.name");
+      kubernetes = new KubernetesClientBuilder().build();
+      attestors.add(new KubernetesWorkloadAttestor(new KubernetesPodResolver(vertx, kubernetes, nodeName,
+          Path.of("/proc"))));
+    }
+    client = SigningClient.create(vertx, server, trustDomain, bootstrap);
+    return new NodeAgent(vertx, new GrpcSvidAuthority(client, Clock.systemUTC()), attestation,
+        attestors, ProcessTable.system(), Clock.systemUTC(),
+        new NodeAgent.Settings(Path.of(config.get("agent.socket", ".lattice/agent/workload.sock")),
+            config.getDuration("agent.refresh.period", Duration.ofSeconds(1)),
+            config.getDuration("agent.retry.backoff", Duration.ofSeconds(5))));
+  }
+
+  private void register(ServiceContext context, NodeAgent running) {
+    context.readiness().registerCondition("agent", running::ready,
+        "node not attested or its entries not synced yet");
+    context.router().get("/agent/v1/status").handler(rc -> rc.json(status()));
+    Gauge.builder("lattice.agent.workload.streams", running, a -> a.svids().listenerCount())
+        .description("open Workload API streams").register(context.meters());
+    Gauge.builder("lattice.agent.svids", running, a -> a.svids().state().svids().size())
+        .description("X.509-SVIDs the agent holds").register(context.meters());
+    Gauge.builder("lattice.agent.entries", running, a -> a.svids().state().entries().size())
+        .description("registration entries this node serves").register(context.meters());
+    Gauge.builder("lattice.agent.node.svid.seconds.left", running, a -> a.nodeCredential()
+            .map(n -> (double) java.time.Duration.between(java.time.Instant.now(), n.svid().notAfter()).toSeconds())
+            .orElse(0.0))
+        .description("seconds until the node SVID expires (0 = none)").register(context.meters());
+  }
+
+  private Vertx epollVertx(Vertx shared) {
+    if (shared.isNativeTransportEnabled()) {
+      return shared;
+    }
+    ownVertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2))
+        .withTransport(Transport.EPOLL).build();
+    if (!ownVertx.isNativeTransportEnabled()) {
+      throw new IllegalStateException("the Workload API needs the epoll transport (peer credentials): "
+          + ownVertx.unavailableNativeTransportCause());
+    }
+    LOG.info("Workload API runs on its own epoll Vert.x (the launcher's uses another transport)");
+    return ownVertx;
+  }
+
+  private static AttestationSource attestationSource(Vertx vertx, LatticeConfig config) {
+    if (config.find("agent.join.token").isPresent()) {
+      return AttestationSource.fixed(new NodeAttestationMaterial(NodeAttestationMaterial.Kind.JOIN_TOKEN,
+          config.require("agent.join.token")));
+    }
+    if (config.find("agent.join.token.file").isPresent()) {
+      return AttestationSource.file(vertx, Path.of(config.require("agent.join.token.file")),
+          NodeAttestationMaterial.Kind.JOIN_TOKEN);
+    }
+    if (config.find("agent.k8s.psat.file").isPresent()) {
+      return AttestationSource.file(vertx, Path.of(config.require("agent.k8s.psat.file")),
+          NodeAttestationMaterial.Kind.K8S_PSAT);
+    }
+    throw new ConfigException("agent: no attestation material (expected: agent.join.token, "
+        + "agent.join.token.file or agent.k8s.psat.file)");
+  }
+
+  private static List<X509Certificate> readPem(Path file) throws java.io.IOException,
+      java.security.GeneralSecurityException {
+    try (InputStream in = Files.newInputStream(file)) {
+      List<X509Certificate> certs = CertificateFactory.getInstance("X.509").generateCertificates(in).stream()
+          .map(c -> (X509Certificate) c).toList();
+      if (certs.isEmpty()) {
+        throw new ConfigException("agent.trust.bundle.file: " + file + " holds no certificate (expected: PEM roots)");
+      }
+      return certs;
+    }
+  }
+
+  private JsonObject status() {
+    AgentState state = agent.svids().state();
+    JsonArray svids = new JsonArray();
+    state.svids().values().forEach(s -> svids.add(new JsonObject().put("entryId", s.entry().id())
+        .put("spiffeId", s.spiffeId()).put("expiresAt", s.notAfter().toString())
+        .put("rotateAt", s.rotateAt().toString())));
+    JsonObject out = new JsonObject().put("enabled", true).put("ready", agent.ready()).put("entries", state.entries().size())
+        .put("svids", svids).put("snapshotRevision", state.snapshotRevision());
+    state.bundle().ifPresent(b -> out.put("trustDomain", b.trustDomain()).put("bundleSequence", b.sequence()));
+    agent.nodeCredential().ifPresent(n -> out.put("node", new JsonObject()
+        .put("spiffeId", n.svid().spiffeId()).put("expiresAt", n.svid().notAfter().toString())));
+    return out;
+  }
+
+  @Override
+  public Future<Void> stop() {
+    Future<Void> stopped = agent == null ? Future.succeededFuture() : agent.stop();
+    return stopped
+        .eventually(() -> client == null ? Future.succeededFuture() : client.close())
+        .eventually(() -> {
+          if (kubernetes != null) {
+            kubernetes.close();
+          }
+          return Future.succeededFuture();
+        })
+        .eventually(this::closeOwnVertx);
+  }
+
+  private Future<Void> closeOwnVertx() {
+    Vertx v = ownVertx;
+    ownVertx = null;
+    return v == null ? Future.succeededFuture() : v.close();
+  }
+}

@@ -1,0 +1,156 @@
+package dev.lattice.identity.api;
+
+import dev.lattice.identity.attestation.JoinTokenStore;
+import dev.lattice.identity.bundle.BundleJwks;
+import dev.lattice.identity.ca.CertificateAuthority;
+import dev.lattice.identity.entry.EntryDraft;
+import dev.lattice.identity.entry.EntryRegistry;
+import dev.lattice.identity.entry.EntryValidationException;
+import dev.lattice.identity.entry.RegistrationEntryRecord;
+import dev.lattice.identity.spiffe.SpiffeIds;
+import dev.lattice.kit.config.LatticeConfig;
+import io.spiffe.spiffeid.TrustDomain;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Duration;
+import java.util.List;
+import java.util.NoSuchElementException;
+
+/**
+ * The identity admin REST API on the service's HTTP router (7070):
+ * <ul>
+ *   <li>{@code POST /v1/entries} (JSON entry) → 201 with the entry, 400 {@code {"error": …}} on bad input;
+ *   <li>{@code GET /v1/entries}, {@code GET /v1/entries/:id}, {@code DELETE /v1/entries/:id} (204 / 404);
+ *   <li>{@code POST /v1/tokens} {@code {"ttl": "10m"}} → 201 {@code {token, nodeId, spiffeId, expiresAt}};
+ *   <li>{@code GET /v1/bundle} → the SPIFFE bundle (JWKS).
+ * </ul>
+ * Handlers never block: the token store's disk writes run on a worker; entry commands are Kafka sends.
+ * Thread-safe (stateless besides its collaborators).
+ */
+public final class IdentityApi {
+
+  private final Vertx vertx;
+  private final EntryRegistry entries;
+  private final JoinTokenStore tokens;
+  private final CertificateAuthority ca;
+  private final TrustDomain trustDomain;
+
+  public IdentityApi(Vertx vertx, EntryRegistry entries, JoinTokenStore tokens, CertificateAuthority ca) {
+    this.vertx = vertx;
+    this.entries = entries;
+    this.tokens = tokens;
+    this.ca = ca;
+    this.trustDomain = ca.trustDomain();
+  }
+
+  /** Mounts the routes on {@code router}. */
+  public void mount(Router router) {
+    router.route("/v1/*").handler(BodyHandler.create().setBodyLimit(64 * 1024));
+    router.post("/v1/entries").handler(this::createEntry);
+    router.get("/v1/entries").handler(this::listEntries);
+    router.get("/v1/entries/:id").handler(this::getEntry);
+    router.delete("/v1/entries/:id").handler(this::deleteEntry);
+    router.post("/v1/tokens").handler(this::createToken);
+    router.get("/v1/bundle").handler(ctx -> ctx.response().putHeader("Content-Type", "application/json")
+        .end(BundleJwks.toJson(ca.bundle()).encodePrettily()));
+  }
+
+  private void createEntry(RoutingContext ctx) {
+    JsonObject body;
+    EntryDraft draft;
+    try {
+      body = ctx.body().asJsonObject();
+      if (body == null) {
+        throw new EntryValidationException("body: empty (expected: a JSON object with spiffeId, parentId, selectors)");
+      }
+      draft = new EntryDraft(body.getString("spiffeId"), body.getString("parentId"),
+          strings(body, "selectors"), body.getInteger("x509SvidTtlSeconds"), body.getInteger("jwtSvidTtlSeconds"),
+          strings(body, "dnsNames"), body.getBoolean("admin", false));
+    } catch (DecodeException | ClassCastException e) {
+      error(ctx, 400, "body: not a valid entry JSON object (" + e.getMessage() + ")");
+      return;
+    } catch (EntryValidationException e) {
+      error(ctx, 400, e.getMessage());
+      return;
+    }
+    entries.create(draft)
+        .onSuccess(e -> ctx.response().setStatusCode(201).putHeader("Content-Type", "application/json")
+            .putHeader("Location", "/v1/entries/" + e.id()).end(toJson(e).encodePrettily()))
+        .onFailure(e -> error(ctx, e instanceof IllegalArgumentException ? 400 : 503, e.getMessage()));
+  }
+
+  private void listEntries(RoutingContext ctx) {
+    JsonArray list = new JsonArray();
+    entries.list().forEach(e -> list.add(toJson(e)));
+    ctx.response().putHeader("Content-Type", "application/json")
+        .end(new JsonObject().put("entries", list).encodePrettily());
+  }
+
+  private void getEntry(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    entries.get(id).ifPresentOrElse(
+        e -> ctx.response().putHeader("Content-Type", "application/json").end(toJson(e).encodePrettily()),
+        () -> error(ctx, 404, "entry: '" + id + "' not found"));
+  }
+
+  private void deleteEntry(RoutingContext ctx) {
+    entries.delete(ctx.pathParam("id"))
+        .onSuccess(v -> ctx.response().setStatusCode(204).end())
+        .onFailure(e -> error(ctx, e instanceof NoSuchElementException ? 404 : 503, e.getMessage()));
+  }
+
+  private void createToken(RoutingContext ctx) {
+    Duration ttl;
+    try {
+      JsonObject body = ctx.body().length() == 0 ? new JsonObject() : ctx.body().asJsonObject();
+      ttl = LatticeConfig.parseDuration(body.getString("ttl", "10m"));
+    } catch (RuntimeException e) {
+      error(ctx, 400, "ttl: " + e.getMessage() + " (expected: a duration such as 10m, 1h)");
+      return;
+    }
+    vertx.executeBlocking(() -> tokens.create(ttl), false)
+        .onSuccess(t -> ctx.response().setStatusCode(201).putHeader("Content-Type", "application/json")
+            .end(new JsonObject().put("token", t.token()).put("nodeId", t.nodeId())
+                .put("spiffeId", SpiffeIds.node(trustDomain, t.nodeId()).toString())
+                .put("expiresAt", t.expiresAt().toString()).encodePrettily()))
+        .onFailure(e -> error(ctx, e instanceof IllegalArgumentException ? 400 : 500, e.getMessage()));
+  }
+
+  /** The JSON form of an entry (also what the CLI prints). */
+  public static JsonObject toJson(RegistrationEntryRecord e) {
+    return new JsonObject()
+        .put("id", e.id())
+        .put("spiffeId", e.spiffeId().toString())
+        .put("parentId", e.parentId().toString())
+        .put("selectors", new JsonArray(e.selectors().stream().map(Object::toString).toList()))
+        .put("x509SvidTtlSeconds", e.x509SvidTtl().toSeconds())
+        .put("jwtSvidTtlSeconds", e.jwtSvidTtl().toSeconds())
+        .put("dnsNames", new JsonArray(e.dnsNames()))
+        .put("admin", e.admin())
+        .put("createdAt", e.createdAt().toString())
+        .put("revision", e.revision());
+  }
+
+  private static List<String> strings(JsonObject body, String field) {
+    JsonArray a = body.getJsonArray(field);
+    if (a == null) {
+      return List.of();
+    }
+    return a.stream().map(o -> {
+      if (!(o instanceof String s)) {
+        throw new EntryValidationException(field + ": " + o + " (expected: a string)");
+      }
+      return s;
+    }).toList();
+  }
+
+  private static void error(RoutingContext ctx, int status, String message) {
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+        .end(new JsonObject().put("error", message).encode());
+  }
+}

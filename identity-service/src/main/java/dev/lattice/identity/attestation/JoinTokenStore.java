@@ -1,0 +1,156 @@
+package dev.lattice.identity.attestation;
+
+import dev.lattice.identity.spiffe.SpiffeIds;
+import io.spiffe.spiffeid.SpiffeId;
+import io.spiffe.spiffeid.TrustDomain;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One-time node join tokens. A token is 32 random bytes (base64url) handed to the operator once; the
+ * server keeps only its SHA-256, the node id it will attest as, its expiry and, once used, when it was
+ * burned. The state lives in {@code join-tokens.json} (permissions 600) in {@code identity.data.dir} and
+ * is rewritten atomically before a burn is acknowledged, so a burned token stays burned across restarts.
+ * Tokens are deliberately not on Kafka: they are bearer secrets, and a burn needs a single writer.
+ *
+ * <p>Thread-safe (synchronized). Methods do disk I/O: call them off the event loop.
+ */
+public final class JoinTokenStore {
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** A freshly made token: the secret (shown once), the node it attests and its expiry. */
+  public record IssuedJoinToken(String token, String nodeId, Instant expiresAt) {
+    @Override
+    public String toString() {
+      return "IssuedJoinToken[node=" + nodeId + ", expiresAt=" + expiresAt + "]";
+    }
+  }
+
+  private record Stored(String nodeId, Instant expiresAt, Instant burnedAt) {}
+
+  private final Path file;
+  private final Clock clock;
+  private final Map<String, Stored> tokens = new LinkedHashMap<>();
+
+  private JoinTokenStore(Path file, Clock clock) {
+    this.file = file;
+    this.clock = clock;
+  }
+
+  /** Opens (or creates) the store in {@code dir}. */
+  public static JoinTokenStore open(Path dir, Clock clock) throws IOException {
+    Files.createDirectories(dir);
+    JoinTokenStore store = new JoinTokenStore(dir.resolve("join-tokens.json"), clock);
+    if (Files.exists(store.file)) {
+      JsonObject json = new JsonObject(Files.readString(store.file));
+      for (Object o : json.getJsonArray("tokens", new JsonArray())) {
+        JsonObject t = (JsonObject) o;
+        store.tokens.put(t.getString("sha256"), new Stored(t.getString("nodeId"),
+            Instant.parse(t.getString("expiresAt")),
+            t.getString("burnedAt") == null ? null : Instant.parse(t.getString("burnedAt"))));
+      }
+    }
+    return store;
+  }
+
+  /** Makes a token valid for {@code ttl}. */
+  public synchronized IssuedJoinToken create(Duration ttl) {
+    if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(Duration.ofDays(30)) > 0) {
+      throw new IllegalArgumentException("ttl: " + ttl + " (expected: more than 0 and at most 30 days)");
+    }
+    byte[] secret = new byte[32];
+    RANDOM.nextBytes(secret);
+    String token = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+    byte[] id = new byte[8];
+    RANDOM.nextBytes(id);
+    String nodeId = "jt-" + HexFormat.of().formatHex(id);
+    Instant expiresAt = clock.instant().plus(ttl);
+    tokens.put(sha256(token), new Stored(nodeId, expiresAt, null));
+    save();
+    return new IssuedJoinToken(token, nodeId, expiresAt);
+  }
+
+  /**
+   * Burns {@code token} and returns the node id it attests; fails with {@link AttestationException} when
+   * it is unknown, expired or already used. The burn is on disk before this returns.
+   */
+  public synchronized String burn(String token) {
+    String hash = sha256(token == null ? "" : token.strip());
+    Stored stored = tokens.get(hash);
+    Instant now = clock.instant();
+    if (stored == null) {
+      throw new AttestationException("join token: unknown (expected: a token made with POST /v1/tokens)");
+    }
+    if (stored.burnedAt() != null) {
+      throw new AttestationException("join token: already used at " + stored.burnedAt()
+          + " by node " + stored.nodeId() + " (expected: a token that was never used; tokens are one-time)");
+    }
+    if (!now.isBefore(stored.expiresAt())) {
+      throw new AttestationException("join token: expired at " + stored.expiresAt() + " (now " + now + ")");
+    }
+    tokens.put(hash, new Stored(stored.nodeId(), stored.expiresAt(), now));
+    save();
+    return stored.nodeId();
+  }
+
+  /** Node SPIFFE IDs of tokens that are neither used nor expired (they may parent entries already). */
+  public synchronized Set<SpiffeId> pendingNodes(TrustDomain trustDomain) {
+    Instant now = clock.instant();
+    Set<SpiffeId> out = new HashSet<>();
+    for (Stored s : tokens.values()) {
+      if (s.burnedAt() == null && now.isBefore(s.expiresAt())) {
+        out.add(SpiffeIds.node(trustDomain, s.nodeId()));
+      }
+    }
+    return out;
+  }
+
+  private void save() {
+    JsonArray list = new JsonArray();
+    tokens.forEach((hash, s) -> list.add(new JsonObject().put("sha256", hash).put("nodeId", s.nodeId())
+        .put("expiresAt", s.expiresAt().toString())
+        .put("burnedAt", s.burnedAt() == null ? null : s.burnedAt().toString())));
+    try {
+      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+      Files.deleteIfExists(tmp);
+      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(tmp, new JsonObject().put("tokens", list).encodePrettily(), StandardCharsets.UTF_8);
+      try {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file, e);
+    }
+  }
+
+  private static String sha256(String token) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,15 @@
+package dev.lattice.identity.entry;
+
+import java.util.List;
+
+/**
+ * An entry as a client asks for it (REST body, CLI flags), before validation. Null TTLs mean the
+ * defaults. Immutable.
+ */
+public record EntryDraft(String spiffeId, String parentId, List<String> selectors, Integer x509SvidTtlSeconds,
+    Integer jwtSvidTtlSeconds, List<String> dnsNames, boolean admin) {
+  public EntryDraft {
+    selectors = selectors == null ? List.of() : List.copyOf(selectors);
+    dnsNames = dnsNames == null ? List.of() : List.copyOf(dnsNames);
+  }
+}

@@ -1,0 +1,461 @@
+package dev.lattice.identity.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import dev.lattice.identity.IdentityService;
+import dev.lattice.identity.bundle.BundleJwks;
+import dev.lattice.identity.ca.CaAuthority;
+import dev.lattice.identity.ca.CaKeys;
+import dev.lattice.identity.signing.Csrs;
+import dev.lattice.identity.signing.SigningClient;
+import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.deadletter.DeadLetters;
+import dev.lattice.kit.service.RunningService;
+import dev.lattice.kit.service.ServiceLauncher;
+import dev.lattice.schemas.identity.v1.AttestNodeRequest;
+import dev.lattice.schemas.identity.v1.AttestNodeResponse;
+import dev.lattice.schemas.identity.v1.JwtSvidResponse;
+import dev.lattice.schemas.identity.v1.NodeSnapshot;
+import dev.lattice.schemas.identity.v1.X509SvidResponse;
+import dev.lattice.testkit.kafka.KafkaCluster;
+import dev.lattice.testkit.kafka.LatticeKafkaTest;
+import io.spiffe.bundle.jwtbundle.JwtBundle;
+import io.spiffe.spiffeid.TrustDomain;
+import io.spiffe.svid.jwtsvid.JwtSvid;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.InvalidStatusException;
+import io.vertx.grpc.common.GrpcStatus;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertificateFactory;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The identity service end to end on a real broker: REST, node attestation and signing over real
+ * (m)TLS gRPC, the Kafka topics, the DLQ, a restart, and a scan of every topic for private keys.
+ */
+@LatticeKafkaTest
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class IdentityServiceTest {
+
+  static final TrustDomain TD = TrustDomain.parse("lattice.local");
+
+  Path dir;
+  KafkaCluster kafka;
+  Map<String, String> config;
+  ServiceLauncher launcher;
+  IdentityService service;
+  RunningService running;
+  Vertx clientVertx;
+  SigningClient node;
+  KeyPair nodeKey;
+  List<X509Certificate> nodeChain;
+  String nodeSpiffeId;
+  final List<PrivateKey> keysMade = new ArrayList<>();
+  final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  void start(KafkaCluster kafka, @TempDir Path dir) throws Exception {
+    this.kafka = kafka;
+    this.dir = dir;
+    config = new HashMap<>();
+    config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+    config.put("identity.http.port", "0");
+    config.put("identity.signing.port", "0");
+    config.put("identity.bundle.endpoint.port", "0");
+    config.put("identity.data.dir", dir.resolve("identity").toString());
+    config.put("identity.topics.entries", kafka.uniqueTopic("lattice.entries.v1"));
+    config.put("identity.topics.bundles", kafka.uniqueTopic("lattice.bundles.v1"));
+    config.put("identity.topics.audit", kafka.uniqueTopic("lattice.identity.audit.v1"));
+    startService();
+    clientVertx = Vertx.vertx();
+  }
+
+  void startService() throws Exception {
+    launcher = ServiceLauncher.create(LatticeConfig.of(config));
+    service = new IdentityService();
+    running = result(launcher.start(service));
+    await().atMost(Duration.ofSeconds(30)).until(() -> get("/readyz").statusCode() == 200);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    if (node != null) {
+      result(node.close());
+    }
+    if (clientVertx != null) {
+      result(clientVertx.close());
+    }
+    if (launcher != null) {
+      launcher.close();
+    }
+  }
+
+  SigningClient newClient() {
+    return SigningClient.create(clientVertx, SocketAddress.inetSocketAddress(service.signingPort(), "127.0.0.1"), TD,
+        service.certificateAuthority().bundle().x509Authorities());
+  }
+
+  @Test
+  @Order(1)
+  void nodeAttestsWithAJoinTokenOnce() throws Exception {
+    JsonObject token = new JsonObject(post("/v1/tokens", new JsonObject().put("ttl", "10m")).body());
+    assertThat(token.getString("spiffeId")).isEqualTo("spiffe://lattice.local/lattice/node/" + token.getString("nodeId"));
+    nodeSpiffeId = token.getString("spiffeId");
+
+    node = newClient();
+    nodeKey = CaKeys.newP256();
+    keysMade.add(nodeKey.getPrivate());
+    AttestNodeResponse attested = result(node.attestNode(AttestNodeRequest.newBuilder()
+        .setJoinToken(token.getString("token")).setCsr(ByteString.copyFrom(Csrs.csr(nodeKey, null))).build()));
+    assertThat(attested.getSvid().getSpiffeId()).isEqualTo(nodeSpiffeId);
+    assertThat(attested.getBundle().getX509AuthoritiesCount()).isEqualTo(1);
+    List<X509Certificate> chain = certs(attested.getSvid().getCertChainList());
+    verifyChain(chain);
+    node.updateCredential(nodeKey.getPrivate(), chain);
+    nodeChain = chain;
+
+    // reused token
+    assertStatus(node.attestNode(AttestNodeRequest.newBuilder().setJoinToken(token.getString("token"))
+        .setCsr(ByteString.copyFrom(Csrs.csr(CaKeys.newP256(), null))).build()), GrpcStatus.PERMISSION_DENIED, "already used");
+    // unknown token
+    assertStatus(node.attestNode(AttestNodeRequest.newBuilder().setJoinToken("nope")
+        .setCsr(ByteString.copyFrom(Csrs.csr(CaKeys.newP256(), null))).build()), GrpcStatus.PERMISSION_DENIED, "unknown");
+    // the node is on the entries topic now
+    await().atMost(Duration.ofSeconds(10)).until(() -> service.entries().isAttestedNode(io.spiffe.spiffeid.SpiffeId.parse(nodeSpiffeId)));
+  }
+
+  String entryId;
+
+  @Test
+  @Order(2)
+  void restValidatesEntriesWithClearErrors() throws Exception {
+    JsonObject ok = entry("spiffe://lattice.local/ns/default/sa/web", nodeSpiffeId, "k8s:ns:default", "unix:uid:1000")
+        .put("dnsNames", new io.vertx.core.json.JsonArray().add("web.default.svc"));
+    HttpResponse<String> created = post("/v1/entries", ok);
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    entryId = new JsonObject(created.body()).getString("id");
+
+    assertError(post("/v1/entries", entry("spiffe://Lattice.local/ns/a", nodeSpiffeId, "unix:uid:1")), "lowercase");
+    assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/a/", nodeSpiffeId, "unix:uid:1")), "trailing slash");
+    assertError(post("/v1/entries", entry("spiffe://other.org/ns/a", nodeSpiffeId, "unix:uid:1")), "expected: 'lattice.local'");
+    assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/a", "spiffe://lattice.local/lattice/node/ghost", "unix:uid:1")),
+        "parentId: spiffe://lattice.local/lattice/node/ghost is unknown");
+    assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/a", nodeSpiffeId, "unix:uid:abc")), "is not a number");
+    assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/a", nodeSpiffeId, "k8s:pod-label:app")), "k8s:pod-label:<key>=<value>");
+    assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/a", nodeSpiffeId, "docker:image:x")), "unknown type 'docker'");
+    assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/default/sa/web", nodeSpiffeId, "unix:uid:1000", "k8s:ns:default")),
+        "duplicate: entry " + entryId);
+
+    JsonObject listed = new JsonObject(get("/v1/entries").body());
+    assertThat(listed.getJsonArray("entries").stream().map(o -> ((JsonObject) o).getString("id"))).contains(entryId);
+    assertThat(get("/v1/entries/nope").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  @Order(3)
+  void nodeGetsAnX509SvidForItsEntry() throws Exception {
+    KeyPair workload = CaKeys.newP256();
+    keysMade.add(workload.getPrivate());
+    X509SvidResponse svid = result(node.signX509Svid(entryId, Csrs.csr(workload, "spiffe://lattice.local/ns/default/sa/web")));
+    List<X509Certificate> chain = certs(svid.getCertChainList());
+    verifyChain(chain);
+    assertThat(chain.get(0).getPublicKey()).isEqualTo(workload.getPublic());
+    assertThat(chain.get(0).getSubjectAlternativeNames()).extracting(l -> l.get(1).toString())
+        .containsExactlyInAnyOrder("spiffe://lattice.local/ns/default/sa/web", "web.default.svc");
+    // 1h TTL, backdated up to 10s (never before the CA's own notBefore)
+    assertThat(Duration.between(chain.get(0).getNotBefore().toInstant(), chain.get(0).getNotAfter().toInstant()))
+        .isBetween(Duration.ofHours(1), Duration.ofHours(1).plusSeconds(10));
+    assertThat(Duration.between(java.time.Instant.now(), chain.get(0).getNotAfter().toInstant()))
+        .isBetween(Duration.ofMinutes(59), Duration.ofHours(1));
+    // the audit topic has the issuance (serial, no key)
+    await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(readAll(config.get("identity.topics.audit")))
+        .anyMatch(r -> new String(r.value(), StandardCharsets.ISO_8859_1).contains(chain.get(0).getSerialNumber().toString(16))));
+  }
+
+  @Test
+  @Order(4)
+  void badSigningRequestsAreRefused() throws Exception {
+    assertStatus(node.signX509Svid(entryId, Csrs.csr(Csrs.rsa(512), null)), GrpcStatus.INVALID_ARGUMENT,
+        "csr: key RSA-512 (expected: EC P-256)");
+    assertStatus(node.signX509Svid(entryId, Csrs.csr(CaKeys.newP256(), "spiffe://lattice.local/ns/default/sa/admin")),
+        GrpcStatus.INVALID_ARGUMENT, "expected: none or spiffe://lattice.local/ns/default/sa/web");
+    assertStatus(node.signX509Svid("no-such-entry", Csrs.csr(CaKeys.newP256(), null)), GrpcStatus.NOT_FOUND, "not found");
+
+    // a second node may not get SVIDs for the first node's entry
+    JsonObject token = new JsonObject(post("/v1/tokens", new JsonObject().put("ttl", "5m")).body());
+    SigningClient other = newClient();
+    KeyPair otherKey = CaKeys.newP256();
+    keysMade.add(otherKey.getPrivate());
+    AttestNodeResponse attested = result(other.attestNode(AttestNodeRequest.newBuilder().setJoinToken(token.getString("token"))
+        .setCsr(ByteString.copyFrom(Csrs.csr(otherKey, null))).build()));
+    other.updateCredential(otherKey.getPrivate(), certs(attested.getSvid().getCertChainList()));
+    assertStatus(other.signX509Svid(entryId, Csrs.csr(CaKeys.newP256(), null)), GrpcStatus.PERMISSION_DENIED,
+        "(expected: the calling node " + token.getString("spiffeId") + ")");
+    result(other.close());
+
+    // no client certificate at all
+    io.vertx.grpc.client.GrpcClient raw = io.vertx.grpc.client.GrpcClient.client(clientVertx,
+        new io.vertx.core.http.HttpClientOptions().setSsl(true).setUseAlpn(true).setVerifyHost(false).setTrustAll(true)
+            .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2));
+    assertStatus(dev.lattice.schemas.identity.v1.SigningGrpcClient.create(raw,
+            SocketAddress.inetSocketAddress(service.signingPort(), "127.0.0.1"))
+        .signX509Svid(dev.lattice.schemas.identity.v1.SignX509SvidRequest.newBuilder().setEntryId(entryId)
+            .setCsr(ByteString.copyFrom(Csrs.csr(CaKeys.newP256(), null))).build()),
+        GrpcStatus.UNAUTHENTICATED, "no client certificate");
+    result(raw.close());
+  }
+
+  @Test
+  @Order(5)
+  void jwtSvidFromTheSigningApiValidatesWithJavaSpiffe() throws Exception {
+    JwtSvidResponse jwt = result(node.signJwtSvid(entryId, List.of("reports"), 0));
+    JsonObject jwks = BundleJwks.toJson(service.certificateAuthority().bundle());
+    jwks.put("keys", new io.vertx.core.json.JsonArray(jwks.getJsonArray("keys").stream()
+        .filter(k -> "jwt-svid".equals(((JsonObject) k).getString("use"))).toList()));
+    JwtBundle bundle = JwtBundle.parse(TD, jwks.encode().getBytes(StandardCharsets.UTF_8));
+    assertThat(JwtSvid.parseAndValidate(jwt.getToken(), bundle, Set.of("reports")).getSpiffeId().toString())
+        .isEqualTo("spiffe://lattice.local/ns/default/sa/web");
+    assertThatThrownBy(() -> JwtSvid.parseAndValidate(jwt.getToken(), bundle, Set.of("billing")))
+        .hasMessageContaining("audience");
+  }
+
+  @Test
+  @Order(6)
+  void syncNodeStreamsEntriesAndUpdates() throws Exception {
+    List<NodeSnapshot> snapshots = new CopyOnWriteArrayList<>();
+    AutoCloseable stream = result(node.syncNode(snapshots::add, err -> { }));
+    await().atMost(Duration.ofSeconds(10)).until(() -> !snapshots.isEmpty());
+    assertThat(snapshots.get(0).getEntriesList()).extracting(e -> e.getId()).containsExactly(entryId);
+    assertThat(snapshots.get(0).getBundle().getSequence()).isEqualTo(service.certificateAuthority().bundle().sequence());
+
+    HttpResponse<String> second = post("/v1/entries", entry("spiffe://lattice.local/ns/default/sa/db", nodeSpiffeId, "unix:uid:999"));
+    assertThat(second.statusCode()).as(second.body()).isEqualTo(201);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(snapshots.get(snapshots.size() - 1).getEntriesCount()).isEqualTo(2));
+    stream.close();
+  }
+
+  @Test
+  @Order(7)
+  void garbageOnTheEntriesTopicGoesToTheDlqAndTheServiceLivesOn() throws Exception {
+    String topic = config.get("identity.topics.entries");
+    try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+      p.send(new ProducerRecord<>(topic, "garbage".getBytes(), new byte[] {1, 2, 3, 4, 5})).get(10, TimeUnit.SECONDS);
+    }
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(readAll(topic + ".dlq")).anySatisfy(r -> {
+      assertThat(r.value()).containsExactly(1, 2, 3, 4, 5);
+      assertThat(DeadLetters.header(r.headers(), DeadLetters.REASON)).isNotBlank();
+      assertThat(DeadLetters.header(r.headers(), DeadLetters.TOPIC)).isEqualTo(topic);
+    }));
+    HttpResponse<String> after = post("/v1/entries", entry("spiffe://lattice.local/ns/default/sa/after-garbage", nodeSpiffeId, "unix:uid:7"));
+    assertThat(after.statusCode()).as(after.body()).isEqualTo(201);
+    String id = new JsonObject(after.body()).getString("id");
+    await().atMost(Duration.ofSeconds(10)).until(() -> service.entries().get(id).isPresent());
+    assertThat(delete("/v1/entries/" + id).statusCode()).isEqualTo(204);
+    await().atMost(Duration.ofSeconds(10)).until(() -> service.entries().get(id).isEmpty());
+    assertThat(get("/readyz").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  @Order(8)
+  void restartRebuildsEntriesAndCaFromKafkaAndTheKeystore() throws Exception {
+    List<X509Certificate> rootsBefore = service.certificateAuthority().bundle().x509Authorities();
+    long sequenceBefore = service.certificateAuthority().bundle().sequence();
+    List<String> entriesBefore = service.entries().list().stream().map(e -> e.id()).toList();
+    keysMade.addAll(service.certificateAuthority().authorities().stream().map(CaAuthority::intermediateKey).toList());
+    keysMade.addAll(service.certificateAuthority().authorities().stream().map(a -> a.jwtKey().getPrivate()).toList());
+    launcher.close();
+
+    startService();
+    assertThat(service.certificateAuthority().bundle().x509Authorities()).isEqualTo(rootsBefore);
+    assertThat(service.certificateAuthority().bundle().sequence()).isGreaterThanOrEqualTo(sequenceBefore);
+    assertThat(service.entries().list().stream().map(e -> e.id()).toList()).containsExactlyInAnyOrderElementsOf(entriesBefore);
+
+    // the node, with its SVID from before the restart, keeps getting SVIDs under the same root
+    SigningClient again = newClient();
+    again.updateCredential(nodeKey.getPrivate(), nodeChain);
+    again.updateCredential(nodeKey.getPrivate(), certs(result(again.renewNodeSvid(Csrs.csr(nodeKey, null)))
+        .getCertChainList()));
+    result(node.close());
+    node = again;
+    KeyPair workload = CaKeys.newP256();
+    keysMade.add(workload.getPrivate());
+    List<X509Certificate> chain = certs(result(node.signX509Svid(entryId, Csrs.csr(workload, null))).getCertChainList());
+    verifyChain(chain, rootsBefore);
+  }
+
+  @Test
+  @Order(9)
+  void noPrivateKeyOnAnyLatticeTopic() throws Exception {
+    keysMade.addAll(service.certificateAuthority().authorities().stream().map(CaAuthority::intermediateKey).toList());
+    keysMade.addAll(service.certificateAuthority().authorities().stream().map(a -> a.jwtKey().getPrivate()).toList());
+    List<byte[]> needles = new ArrayList<>();
+    for (PrivateKey k : keysMade) {
+      needles.add(k.getEncoded()); // PKCS#8
+      needles.add(PrivateKeyInfo.getInstance(k.getEncoded()).parsePrivateKey().toASN1Primitive().getEncoded()); // SEC1
+      if (k instanceof java.security.interfaces.ECPrivateKey ec) {
+        byte[] s = ec.getS().toByteArray();
+        byte[] raw = new byte[32];
+        System.arraycopy(s, Math.max(0, s.length - 32), raw, 32 - Math.min(32, s.length), Math.min(32, s.length));
+        needles.add(raw); // the bare scalar
+      }
+    }
+    List<String> topics = kafka.adminClient().listTopics().names().get(10, TimeUnit.SECONDS).stream()
+        .filter(t -> t.startsWith("lattice.")).toList();
+    int records = 0;
+    for (String topic : topics) {
+      for (ConsumerRecord<byte[], byte[]> r : readAll(topic)) {
+        records++;
+        for (byte[] field : new byte[][] {r.key(), r.value()}) {
+          if (field == null) {
+            continue;
+          }
+          assertThat(new String(field, StandardCharsets.ISO_8859_1)).as(topic).doesNotContain("PRIVATE KEY");
+          for (byte[] needle : needles) {
+            assertThat(indexOf(field, needle)).as("key material in " + topic + "@" + r.offset()).isEqualTo(-1);
+          }
+        }
+      }
+    }
+    assertThat(topics).contains(config.get("identity.topics.entries"), config.get("identity.topics.bundles"),
+        config.get("identity.topics.audit"));
+    assertThat(records).as("records scanned").isGreaterThan(5);
+    assertThat(keysMade).hasSizeGreaterThan(5);
+  }
+
+  // ---- helpers
+
+  static JsonObject entry(String spiffeId, String parent, String... selectors) {
+    return new JsonObject().put("spiffeId", spiffeId).put("parentId", parent)
+        .put("selectors", new io.vertx.core.json.JsonArray(List.of(selectors)));
+  }
+
+  HttpResponse<String> post(String path, JsonObject body) throws Exception {
+    return http.send(HttpRequest.newBuilder(running.url(path)).POST(HttpRequest.BodyPublishers.ofString(body.encode()))
+        .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> get(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(running.url(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> delete(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(running.url(path)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static void assertError(HttpResponse<String> response, String message) {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(new JsonObject(response.body()).getString("error")).contains(message);
+  }
+
+  static void assertStatus(Future<?> call, GrpcStatus status, String message) {
+    assertThatThrownBy(() -> result(call)).isInstanceOfSatisfying(ExecutionException.class, e -> {
+      if (e.getCause() instanceof InvalidStatusException ise) { // raw generated client: no message
+        assertThat(ise.actualStatus()).isEqualTo(status);
+        return;
+      }
+      assertThat(e.getCause()).isInstanceOf(dev.lattice.identity.signing.SigningRefusedException.class);
+      dev.lattice.identity.signing.SigningRefusedException refused = (dev.lattice.identity.signing.SigningRefusedException) e.getCause();
+      assertThat(refused.status()).isEqualTo(status);
+      assertThat(refused.getMessage()).contains(message);
+    });
+  }
+
+  static <T> T result(Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  static List<X509Certificate> certs(List<ByteString> ders) throws Exception {
+    CertificateFactory cf = CertificateFactory.getInstance("X.509");
+    List<X509Certificate> out = new ArrayList<>();
+    for (ByteString d : ders) {
+      out.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(d.toByteArray())));
+    }
+    return out;
+  }
+
+  void verifyChain(List<X509Certificate> chain) throws Exception {
+    verifyChain(chain, service.certificateAuthority().bundle().x509Authorities());
+  }
+
+  static void verifyChain(List<X509Certificate> chain, List<X509Certificate> roots) throws Exception {
+    Set<TrustAnchor> anchors = new java.util.HashSet<>();
+    roots.forEach(r -> anchors.add(new TrustAnchor(r, null)));
+    PKIXParameters params = new PKIXParameters(anchors);
+    params.setRevocationEnabled(false);
+    CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(chain), params);
+  }
+
+  List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
+    Map<String, Object> props = new HashMap<>(kafka.consumerProps("scan-" + System.nanoTime()));
+    props.remove("group.id");
+    props.put("isolation.level", "read_uncommitted");
+    List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = c.endOffsets(parts);
+      long deadline = System.currentTimeMillis() + 15_000;
+      while (parts.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.currentTimeMillis() < deadline) {
+        c.poll(Duration.ofMillis(200)).forEach(out::add);
+      }
+    }
+    return out;
+  }
+
+  static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i <= haystack.length - needle.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+}
