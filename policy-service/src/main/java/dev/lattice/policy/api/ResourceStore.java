@@ -58,7 +58,11 @@ public final class ResourceStore implements ResourceView, AutoCloseable {
 
           @Override
           public void deleted(String key, ResourceEvent previous) {
-            remove(key);
+            // The fold may lag this service's own writes: a late tombstone must not delete a newer
+            // version that was written (and recorded locally) after it.
+            long deletedVersion = previous == null ? Long.MAX_VALUE : previous.getResourceVersion();
+            Entry current = entries.get(key);
+            if (current == null || current.resourceVersion() <= deletedVersion) remove(key);
           }
         })
         .build();
@@ -84,6 +88,9 @@ public final class ResourceStore implements ResourceView, AutoCloseable {
       LOG.debug("ignoring invalid {} (kept the last valid version)", key);
       return;
     }
+    // A late replay of a version this service already deleted must not resurrect it.
+    Long deleted = deletedVersions.get(key);
+    if (!local && deleted != null && deleted >= event.getResourceVersion()) return;
     entries.compute(key, (k, current) -> {
       if (!local && current != null && current.resourceVersion() > event.getResourceVersion()) return current;
       return new Entry(r, event);
