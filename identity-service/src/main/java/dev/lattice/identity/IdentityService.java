@@ -137,6 +137,10 @@ public final class IdentityService implements LatticeService {
         config.get("identity.topics.audit", LatticeTopics.IDENTITY_AUDIT.name()));
     KafkaClientConfig kafka = KafkaClientConfig.from(config, "identity");
     Context ctx = vertx.getOrCreateContext();
+    // ports.ephemeral (lattice up --ephemeral-ports, tests): free ports unless a port is configured.
+    boolean ephemeral = config.getBoolean("ports.ephemeral", false);
+    String signingHost = config.get("identity.signing.host", "127.0.0.1");
+    String bundleHost = config.get("identity.bundle.endpoint.host", "127.0.0.1");
 
     return vertx.executeBlocking(() -> {
       SignatureProvider signer = SignatureProvider.select(config.get("identity.signing.provider", "auto"));
@@ -180,6 +184,18 @@ public final class IdentityService implements LatticeService {
       context.readiness().registerCondition("entries", registry::caughtUp, "replaying " + entriesTopic.name());
       context.readiness().registerCondition("bundle", bundlePublisher::inSync, "trust bundle not yet on " + bundlesTopic.name());
       new IdentityApi(vertx, registry, tokens, ca).mount(context.router());
+      // Where the node-facing listeners really are (they may be on ephemeral ports): a node agent next
+      // to this server (the local stack) learns the signing port here instead of assuming 7071.
+      context.router().get("/v1/endpoints").handler(rc -> {
+        if (signingPort < 0 || bundlePort < 0) {
+          rc.response().setStatusCode(503).putHeader("Content-Type", "application/json")
+              .end(new io.vertx.core.json.JsonObject().put("error", "listeners not bound yet").encode());
+          return;
+        }
+        rc.json(new io.vertx.core.json.JsonObject().put("trustDomain", trustDomain.getName())
+            .put("signingHost", signingHost).put("signingPort", signingPort)
+            .put("bundleEndpointHost", bundleHost).put("bundleEndpointPort", bundlePort));
+      });
 
       KubernetesTokenAttestor k8s = null;
       if (config.getBoolean("identity.attestation.k8s.enabled", false)) {
@@ -191,14 +207,14 @@ public final class IdentityService implements LatticeService {
       }
       signingServer = new SigningServer(vertx, ca, new JwtSvidIssuer(ca), registry, new NodeAttestor(trustDomain, tokens, k8s),
           new SvidAudit(publisher, auditTopic, clock), new SigningServer.Settings(
-              config.get("identity.signing.host", "127.0.0.1"), config.getInt("identity.signing.port", 7071),
+              signingHost, config.getInt("identity.signing.port", ephemeral ? 0 : 7071),
               config.getDuration("identity.node.svid.ttl", Duration.ofHours(1)),
               config.getDuration("identity.server.svid.ttl", Duration.ofHours(1)),
               config.getInt("identity.signing.threads", Math.max(2, Runtime.getRuntime().availableProcessors()))));
       bundleEndpoint = new BundleEndpoint(vertx, ca::bundle);
       return Future.all(bundlePublisher.start(), signingServer.listen().map(p -> signingPort = p),
-          bundleEndpoint.listen(config.get("identity.bundle.endpoint.host", "127.0.0.1"),
-              config.getInt("identity.bundle.endpoint.port", 7072), endpointCert).map(p -> bundlePort = p));
+          bundleEndpoint.listen(bundleHost,
+              config.getInt("identity.bundle.endpoint.port", ephemeral ? 0 : 7072), endpointCert).map(p -> bundlePort = p));
     }).map(all -> {
       Duration interval = config.getDuration("identity.ca.rotation.check.interval", Duration.ofMinutes(1));
       rotationTimer = vertx.setPeriodic(interval.toMillis(), id -> vertx.executeBlocking(ca::rotateIfDue, false)

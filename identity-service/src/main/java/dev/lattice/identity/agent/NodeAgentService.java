@@ -212,7 +212,11 @@ public final class NodeAgentService implements LatticeService {
   @Override
   public Future<Void> stop() {
     Future<Void> stopped = agent == null ? Future.succeededFuture() : agent.stop();
-    return stopped
+    // The agent's futures may be bound to its own Vert.x: close that Vert.x only after the last of
+    // them completed, and hand back a context-free future, so that nothing is dispatched to an event
+    // loop that is already shut down (which used to stall the launcher's undeploy until its timeout).
+    io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+    stopped
         .eventually(() -> client == null ? Future.succeededFuture() : client.close())
         .eventually(() -> {
           if (kubernetes != null) {
@@ -220,7 +224,8 @@ public final class NodeAgentService implements LatticeService {
           }
           return Future.succeededFuture();
         })
-        .eventually(this::closeOwnVertx);
+        .onComplete(ar -> closeOwnVertx().onComplete(closed -> done.handle(ar)));
+    return done.future();
   }
 
   private Future<Void> closeOwnVertx() {

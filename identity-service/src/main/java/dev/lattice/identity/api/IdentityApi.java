@@ -26,8 +26,10 @@ import java.util.NoSuchElementException;
  * <ul>
  *   <li>{@code POST /v1/entries} (JSON entry) → 201 with the entry, 400 {@code {"error": …}} on bad input;
  *   <li>{@code GET /v1/entries}, {@code GET /v1/entries/:id}, {@code DELETE /v1/entries/:id} (204 / 404);
- *   <li>{@code POST /v1/tokens} {@code {"ttl": "10m"}} → 201 {@code {token, nodeId, spiffeId, expiresAt}};
- *   <li>{@code GET /v1/bundle} → the SPIFFE bundle (JWKS).
+ *   <li>{@code POST /v1/tokens} {@code {"ttl": "10m", "nodeId": "local"}} (nodeId optional, see
+ *       {@link JoinTokenStore#create(Duration, java.util.Optional)}) → 201 {@code {token, nodeId, spiffeId, expiresAt}};
+ *   <li>{@code GET /v1/bundle} → the SPIFFE bundle (JWKS);
+ *   <li>{@code GET /v1/bundle.pem} → the X.509 roots as PEM (what a node agent's bootstrap bundle file holds).
  * </ul>
  * Handlers never block: the token store's disk writes run on a worker; entry commands are Kafka sends.
  * Thread-safe (stateless besides its collaborators).
@@ -58,6 +60,22 @@ public final class IdentityApi {
     router.post("/v1/tokens").handler(this::createToken);
     router.get("/v1/bundle").handler(ctx -> ctx.response().putHeader("Content-Type", "application/json")
         .end(BundleJwks.toJson(ca.bundle()).encodePrettily()));
+    router.get("/v1/bundle.pem").handler(ctx -> ctx.response().putHeader("Content-Type", "application/x-pem-file")
+        .end(rootsPem(ca)));
+  }
+
+  private static String rootsPem(CertificateAuthority ca) {
+    StringBuilder pem = new StringBuilder();
+    java.util.Base64.Encoder mime = java.util.Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    for (java.security.cert.X509Certificate root : ca.bundle().x509Authorities()) {
+      try {
+        pem.append("-----BEGIN CERTIFICATE-----\n").append(mime.encodeToString(root.getEncoded()))
+            .append("\n-----END CERTIFICATE-----\n");
+      } catch (java.security.cert.CertificateEncodingException e) {
+        throw new IllegalStateException("cannot encode a CA root", e);
+      }
+    }
+    return pem.toString();
   }
 
   private void createEntry(RoutingContext ctx) {
@@ -70,7 +88,7 @@ public final class IdentityApi {
       }
       draft = new EntryDraft(body.getString("spiffeId"), body.getString("parentId"),
           strings(body, "selectors"), body.getInteger("x509SvidTtlSeconds"), body.getInteger("jwtSvidTtlSeconds"),
-          strings(body, "dnsNames"), body.getBoolean("admin", false));
+          strings(body, "dnsNames"), body.getBoolean("admin", false), body.getString("hint"));
     } catch (DecodeException | ClassCastException e) {
       error(ctx, 400, "body: not a valid entry JSON object (" + e.getMessage() + ")");
       return;
@@ -106,14 +124,24 @@ public final class IdentityApi {
 
   private void createToken(RoutingContext ctx) {
     Duration ttl;
+    java.util.Optional<String> nodeId;
     try {
       JsonObject body = ctx.body().length() == 0 ? new JsonObject() : ctx.body().asJsonObject();
+      if (body == null) {
+        body = new JsonObject();
+      }
+      Object rawNodeId = body.getValue("nodeId");
+      if (rawNodeId != null && !(rawNodeId instanceof String)) {
+        error(ctx, 400, "nodeId: " + rawNodeId + " (expected: a string such as \"local\")");
+        return;
+      }
+      nodeId = java.util.Optional.ofNullable((String) rawNodeId);
       ttl = LatticeConfig.parseDuration(body.getString("ttl", "10m"));
     } catch (RuntimeException e) {
       error(ctx, 400, "ttl: " + e.getMessage() + " (expected: a duration such as 10m, 1h)");
       return;
     }
-    vertx.executeBlocking(() -> tokens.create(ttl), false)
+    vertx.executeBlocking(() -> tokens.create(ttl, nodeId), false)
         .onSuccess(t -> ctx.response().setStatusCode(201).putHeader("Content-Type", "application/json")
             .end(new JsonObject().put("token", t.token()).put("nodeId", t.nodeId())
                 .put("spiffeId", SpiffeIds.node(trustDomain, t.nodeId()).toString())
@@ -132,6 +160,7 @@ public final class IdentityApi {
         .put("jwtSvidTtlSeconds", e.jwtSvidTtl().toSeconds())
         .put("dnsNames", new JsonArray(e.dnsNames()))
         .put("admin", e.admin())
+        .put("hint", e.hint())
         .put("createdAt", e.createdAt().toString())
         .put("revision", e.revision());
   }

@@ -24,7 +24,9 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * One-time node join tokens. A token is 32 random bytes (base64url) handed to the operator once; the
@@ -38,6 +40,9 @@ import java.util.Set;
 public final class JoinTokenStore {
 
   private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** A node id a caller may choose: a SPIFFE path segment of 1 to 64 safe characters. */
+  public static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
   /** A freshly made token: the secret (shown once), the node it attests and its expiry. */
   public record IssuedJoinToken(String token, String nodeId, Instant expiresAt) {
@@ -74,17 +79,43 @@ public final class JoinTokenStore {
     return store;
   }
 
-  /** Makes a token valid for {@code ttl}. */
+  /** Makes a token valid for {@code ttl} for a new node (a generated {@code jt-…} node id). */
   public synchronized IssuedJoinToken create(Duration ttl) {
+    return create(ttl, Optional.empty());
+  }
+
+  /**
+   * Makes a token valid for {@code ttl}. With a {@code nodeId} the token attests that fixed node, so a
+   * node that attests again (a restarted agent) keeps its SPIFFE ID and the entries parented to it.
+   * Rules: the id matches {@link #NODE_ID} and does not start with {@code jt-} (reserved for generated
+   * ids); a new token for a node id revokes that id's earlier unused tokens (at most one pending token
+   * per node). Creating tokens is an admin operation, so whoever may create one may re-attest any node;
+   * the node's previous SVID stays valid until it expires.
+   *
+   * @throws IllegalArgumentException on a bad ttl or node id
+   */
+  public synchronized IssuedJoinToken create(Duration ttl, Optional<String> requestedNodeId) {
     if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(Duration.ofDays(30)) > 0) {
       throw new IllegalArgumentException("ttl: " + ttl + " (expected: more than 0 and at most 30 days)");
+    }
+    String nodeId;
+    if (requestedNodeId.isPresent()) {
+      nodeId = requestedNodeId.get();
+      if (!NODE_ID.matcher(nodeId).matches() || nodeId.startsWith("jt-")) {
+        throw new IllegalArgumentException("nodeId: '" + nodeId + "' (expected: 1-64 of [A-Za-z0-9._-], "
+            + "starting with a letter or digit, not starting with 'jt-')");
+      }
+      Instant now = clock.instant();
+      tokens.replaceAll((hash, s) -> s.nodeId().equals(nodeId) && s.burnedAt() == null && now.isBefore(s.expiresAt())
+          ? new Stored(s.nodeId(), now, null) : s);
+    } else {
+      byte[] id = new byte[8];
+      RANDOM.nextBytes(id);
+      nodeId = "jt-" + HexFormat.of().formatHex(id);
     }
     byte[] secret = new byte[32];
     RANDOM.nextBytes(secret);
     String token = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
-    byte[] id = new byte[8];
-    RANDOM.nextBytes(id);
-    String nodeId = "jt-" + HexFormat.of().formatHex(id);
     Instant expiresAt = clock.instant().plus(ttl);
     tokens.put(sha256(token), new Stored(nodeId, expiresAt, null));
     save();

@@ -23,6 +23,7 @@ public final class EntryEvents {
         .setDownstream(false)
         .setCreatedAt(e.createdAt())
         .setRevision(e.revision())
+        .setHint(e.hint())
         .build();
   }
 
@@ -38,6 +39,7 @@ public final class EntryEvents {
         e.getDnsNames(),
         e.getAdmin(),
         e.getCreatedAt(),
-        e.getRevision());
+        e.getRevision(),
+        e.getHint());
   }
 }

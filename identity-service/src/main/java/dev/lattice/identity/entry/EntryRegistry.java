@@ -148,7 +148,7 @@ public final class EntryRegistry {
     RegistrationEntryRecord entry = new RegistrationEntryRecord(id, nodeId, serverId(),
         List.of(new EntrySelector("lattice", "node:" + attestationMethod)),
         RegistrationEntryRecord.DEFAULT_X509_TTL, RegistrationEntryRecord.DEFAULT_JWT_TTL, List.of(), false,
-        existing == null ? clock.instant() : existing.createdAt(), existing == null ? 1 : existing.revision() + 1);
+        existing == null ? clock.instant() : existing.createdAt(), existing == null ? 1 : existing.revision() + 1, "");
     inFlight.put(id, entry);
     return publisher.publish(topic, id, EntryEvents.toEvent(entry)).map(md -> entry);
   }

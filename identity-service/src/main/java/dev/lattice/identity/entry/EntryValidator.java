@@ -22,6 +22,8 @@ import java.util.regex.Pattern;
 public final class EntryValidator {
 
   static final Duration MAX_TTL = Duration.ofDays(30);
+  /** Hints: printable ASCII, no control characters (they end up in Workload API responses). */
+  private static final Pattern HINT = Pattern.compile("[\\x20-\\x7e]*");
   private static final Pattern DNS_NAME = Pattern.compile(
       "(\\*\\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
 
@@ -69,8 +71,12 @@ public final class EntryValidator {
             + "' (expected: a lowercase RFC 1123 host name, optionally starting with '*.')");
       }
     }
+    if (draft.hint().length() > 64 || !HINT.matcher(draft.hint()).matches()) {
+      throw new EntryValidationException("hint: '" + draft.hint()
+          + "' (expected: at most 64 printable ASCII characters, e.g. internal or external)");
+    }
     RegistrationEntryRecord entry = new RegistrationEntryRecord(id, spiffeId, parentId, selectors, x509, jwt,
-        draft.dnsNames(), draft.admin(), now, 1);
+        draft.dnsNames(), draft.admin(), now, 1, draft.hint());
     for (RegistrationEntryRecord other : existing) {
       if (other.sameIdentityAs(entry)) {
         throw new EntryValidationException("duplicate: entry " + other.id() + " already gives " + spiffeId

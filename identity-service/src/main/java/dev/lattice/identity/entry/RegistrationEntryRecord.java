@@ -15,6 +15,7 @@ import java.util.Set;
  * @param jwtSvidTtl lifetime of JWT-SVIDs (default 5m)
  * @param admin the workload may call the identity admin API
  * @param revision monotonic; increased on every change
+ * @param hint optional hint for workloads holding several identities ("" when none)
  */
 public record RegistrationEntryRecord(
     String id,
@@ -26,7 +27,8 @@ public record RegistrationEntryRecord(
     List<String> dnsNames,
     boolean admin,
     Instant createdAt,
-    long revision) {
+    long revision,
+    String hint) {
 
   public static final Duration DEFAULT_X509_TTL = Duration.ofHours(1);
   public static final Duration DEFAULT_JWT_TTL = Duration.ofMinutes(5);
@@ -34,6 +36,7 @@ public record RegistrationEntryRecord(
   public RegistrationEntryRecord {
     selectors = List.copyOf(selectors);
     dnsNames = List.copyOf(dnsNames);
+    hint = hint == null ? "" : hint;
   }
 
   /** Entries are duplicates when they give the same SPIFFE ID to the same parent on the same selectors. */

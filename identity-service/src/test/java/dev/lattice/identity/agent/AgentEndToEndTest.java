@@ -163,4 +163,93 @@ class AgentEndToEndTest {
       }
     }
   }
+
+  /**
+   * Ephemeral ports (identity learns {@code ports.ephemeral} and the agent finds the signing port on
+   * {@code /v1/endpoints}), hints passed through to the Workload API, and an agent that attests again
+   * with a new token for the same node id keeps serving the entries parented to that node.
+   */
+  @Test
+  void aReattestingAgentStaysTheSameNodeAndServesHintsOnEphemeralPorts(KafkaCluster kafka, @TempDir Path dir)
+      throws Exception {
+    Map<String, String> identityConfig = new HashMap<>();
+    identityConfig.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+    identityConfig.put("ports.ephemeral", "true");
+    identityConfig.put("identity.http.port", "0");
+    identityConfig.put("identity.data.dir", dir.resolve("identity").toString());
+    identityConfig.put("identity.topics.entries", kafka.uniqueTopic("lattice.entries.v1"));
+    identityConfig.put("identity.topics.bundles", kafka.uniqueTopic("lattice.bundles.v1"));
+    identityConfig.put("identity.topics.audit", kafka.uniqueTopic("lattice.identity.audit.v1"));
+    try (ServiceLauncher serverSide = ServiceLauncher.create(LatticeConfig.of(identityConfig))) {
+      IdentityService identity = new IdentityService();
+      RunningService server = result(serverSide.start(identity));
+      await().atMost(Duration.ofSeconds(30)).until(() -> get(server, "/readyz").statusCode() == 200);
+      JsonObject endpoints = new JsonObject(get(server, "/v1/endpoints").body());
+      assertThat(endpoints.getInteger("signingPort")).isEqualTo(identity.signingPort()).isNotIn(0, 7071);
+      assertThat(endpoints.getInteger("bundleEndpointPort")).isEqualTo(identity.bundleEndpointPort()).isNotIn(0, 7072);
+      String rootsPem = get(server, "/v1/bundle.pem").body();
+      assertThat(rootsPem).isEqualTo(pem(identity.certificateAuthority().bundle().x509Authorities()));
+      Path bundle = dir.resolve("bundle.pem");
+      Files.writeString(bundle, rootsPem);
+
+      HttpResponse<String> badNode = post(server, "/v1/tokens", new JsonObject().put("ttl", "10m").put("nodeId", "jt-1"));
+      assertThat(badNode.statusCode()).isEqualTo(400);
+      assertThat(badNode.body()).contains("nodeId: 'jt-1'");
+      JsonObject token = new JsonObject(post(server, "/v1/tokens",
+          new JsonObject().put("ttl", "10m").put("nodeId", "edge-1")).body());
+      String nodeId = token.getString("spiffeId");
+      assertThat(nodeId).isEqualTo("spiffe://lattice.local/lattice/node/edge-1");
+      String uidSelector = "unix:uid:" + AgentFixtures.myUid();
+      HttpResponse<String> badHint = post(server, "/v1/entries", new JsonObject()
+          .put("spiffeId", "spiffe://lattice.local/ns/default/sa/api").put("parentId", nodeId)
+          .put("selectors", new JsonArray().add(uidSelector)).put("hint", "bad\nhint"));
+      assertThat(badHint.statusCode()).isEqualTo(400);
+      assertThat(badHint.body()).contains("hint:");
+      HttpResponse<String> created = post(server, "/v1/entries", new JsonObject()
+          .put("spiffeId", "spiffe://lattice.local/ns/default/sa/api").put("parentId", nodeId)
+          .put("selectors", new JsonArray().add(uidSelector)).put("hint", "internal"));
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      assertThat(new JsonObject(created.body()).getString("hint")).isEqualTo("internal");
+
+      Path tokenFile = dir.resolve("join-token");
+      Files.writeString(tokenFile, token.getString("token"));
+      Path socket = AgentFixtures.shortSocketPath("workload.sock");
+      Map<String, String> agentConfig = new HashMap<>();
+      agentConfig.put("agent.http.port", "0");
+      agentConfig.put("agent.socket", socket.toString());
+      agentConfig.put("agent.server.port", Integer.toString(endpoints.getInteger("signingPort")));
+      agentConfig.put("agent.trust.bundle.file", bundle.toString());
+      agentConfig.put("agent.join.token.file", tokenFile.toString());
+      agentConfig.put("agent.refresh.period", "200ms");
+      String address = "unix:" + socket;
+      for (int run = 1; run <= 2; run++) {
+        if (run == 2) {
+          // the agent restarts: a new token for the same node id, the old one is burned
+          JsonObject again = new JsonObject(post(server, "/v1/tokens",
+              new JsonObject().put("ttl", "10m").put("nodeId", "edge-1")).body());
+          assertThat(again.getString("spiffeId")).isEqualTo(nodeId);
+          Files.writeString(tokenFile, again.getString("token"));
+        }
+        try (ServiceLauncher nodeSide = ServiceLauncher.create(LatticeConfig.of(agentConfig))) {
+          NodeAgentService agentService = new NodeAgentService();
+          RunningService agent = result(nodeSide.start(agentService));
+          await().atMost(Duration.ofSeconds(30)).until(() -> get(agent, "/readyz").statusCode() == 200
+              && !agentService.agent().svids().state().svids().isEmpty());
+          assertThat(new JsonObject(get(agent, "/agent/v1/status").body()).getJsonObject("node").getString("spiffeId"))
+              .as("run %d", run).isEqualTo(nodeId);
+          try (DefaultX509Source x509 = DefaultX509Source.newSource(DefaultX509Source.X509SourceOptions.builder()
+                  .spiffeSocketPath(address).initTimeout(Duration.ofSeconds(10)).build());
+              WorkloadApiClient client = DefaultWorkloadApiClient.newClient(
+                  DefaultWorkloadApiClient.ClientOptions.builder().spiffeSocketPath(address).build())) {
+            X509Svid svid = x509.getX509Svid();
+            assertThat(svid.getSpiffeId()).isEqualTo(SpiffeId.parse("spiffe://lattice.local/ns/default/sa/api"));
+            assertThat(svid.getHint()).isEqualTo("internal");
+            JwtSvid jwt = client.fetchJwtSvid("orders-api");
+            assertThat(jwt.getHint()).isEqualTo("internal");
+            assertThat(jwt.getSpiffeId()).isEqualTo(svid.getSpiffeId());
+          }
+        }
+      }
+    }
+  }
 }

@@ -26,8 +26,13 @@ final class WorkloadApiTestClient implements AutoCloseable {
     volatile String statusMessage;
     GrpcClientRequest<?, R> request;
 
+    /**
+     * Cancels the call with RST_STREAM, as java-spiffe does. (Closing the connection instead raced with
+     * the next call, which the client's pool could put on the closing connection: "Stream was closed
+     * (GOAWAY error code = 0)".)
+     */
     void cancel() {
-      request.connection().close();
+      request.cancel();
     }
   }
 

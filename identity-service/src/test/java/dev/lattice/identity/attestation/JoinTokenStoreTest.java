@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,5 +48,37 @@ class JoinTokenStoreTest {
     assertThatThrownBy(() -> store.burn(token.token())).hasMessageContaining("expired at 2026-01-01T00:10:00Z");
     assertThatThrownBy(() -> store.burn("not-a-token")).hasMessageContaining("unknown");
     assertThatThrownBy(() -> store.create(Duration.ZERO)).hasMessageContaining("ttl");
+  }
+
+  @Test
+  void aFixedNodeIdSurvivesReattestationAndANewTokenReplacesAPendingOne() throws Exception {
+    JoinTokenStore store = JoinTokenStore.open(dir, clock);
+    JoinTokenStore.IssuedJoinToken first = store.create(Duration.ofMinutes(10), Optional.of("local"));
+    assertThat(first.nodeId()).isEqualTo("local");
+    assertThat(store.burn(first.token())).isEqualTo("local");
+    // the agent restarts: a new token for the same node attests as the same node again
+    JoinTokenStore.IssuedJoinToken second = store.create(Duration.ofMinutes(10), Optional.of("local"));
+    assertThat(JoinTokenStore.open(dir, clock).burn(second.token())).isEqualTo("local");
+
+    // at most one pending token per node: the newer one wins, the older one is dead at once
+    JoinTokenStore reopened = JoinTokenStore.open(dir, clock);
+    JoinTokenStore.IssuedJoinToken stale = reopened.create(Duration.ofMinutes(10), Optional.of("local"));
+    JoinTokenStore.IssuedJoinToken fresh = reopened.create(Duration.ofMinutes(10), Optional.of("local"));
+    assertThatThrownBy(() -> reopened.burn(stale.token())).isInstanceOf(AttestationException.class)
+        .hasMessageContaining("expired");
+    assertThat(reopened.burn(fresh.token())).isEqualTo("local");
+    // generated ids stay distinct from chosen ones
+    assertThat(reopened.create(Duration.ofMinutes(1)).nodeId()).startsWith("jt-");
+  }
+
+  @Test
+  void badNodeIdsAreRefusedWithTheRule() throws Exception {
+    JoinTokenStore store = JoinTokenStore.open(dir, clock);
+    for (String bad : new String[] {"", "jt-0123", "a/b", "../x", "-lead", "x".repeat(65), "sp ace"}) {
+      assertThatThrownBy(() -> store.create(Duration.ofMinutes(10), Optional.of(bad)))
+          .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nodeId: '" + bad + "'")
+          .hasMessageContaining("not starting with 'jt-'");
+    }
+    assertThat(store.create(Duration.ofMinutes(10), Optional.of("edge-1.rack_2")).nodeId()).isEqualTo("edge-1.rack_2");
   }
 }

@@ -34,6 +34,7 @@ import picocli.CommandLine.Spec;
         VersionCommand.class,
         // identity subcommands (dev.lattice.cli.identity) — one line each:
         dev.lattice.cli.identity.EntryCommand.class, dev.lattice.cli.identity.TokenCommand.class,
+        dev.lattice.cli.identity.SvidCommand.class,
         // policy subcommands (dev.lattice.cli.policy) — one line each:
         dev.lattice.cli.policy.ApplyCommand.class,
         dev.lattice.cli.policy.GetCommand.class,

@@ -27,6 +27,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
@@ -49,7 +50,11 @@ import picocli.CommandLine.Option;
  * starts the broker (its log under {@code <data-dir>/kafka} is kept across restarts), provisions the
  * topics, then starts the services with {@code kafka.bootstrap.servers}, {@code data.dir} and
  * {@code <name>.data.dir} ({@code <data-dir>/<name>}) set.
- * {@link #awaitReady} polls every service's {@code /readyz} until all answer 200. {@link #close} stops
+ * When both the identity service and the node agent are on the class path (and no agent attestation
+ * is configured), the agent starts last: the stack asks identity's REST API for a join token for node
+ * {@code local}, the CA roots and the signing port, writes the first two under {@code <data-dir>/agent/}
+ * and points the agent at them (on a launcher of its own, because its configuration depends on
+ * identity's bound ports). {@link #awaitReady} polls every service's {@code /readyz} until all answer 200. {@link #close} stops
  * services, then the broker, within about ten seconds.
  *
  * <p>Thread-safe for one starter and one closer (the shutdown hook). The creator closes it.
@@ -59,6 +64,12 @@ public final class LocalStack implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
   private static final Duration BROKER_SHUTDOWN = Duration.ofSeconds(4);
   private static final String SERVICE_SHUTDOWN = "5s";
+  private static final String IDENTITY = "identity";
+  private static final String AGENT = "agent";
+  /** The node id the local agent attests as, on every start. */
+  static final String LOCAL_NODE_ID = "local";
+  private static final List<String> AGENT_ATTESTATION_KEYS =
+      List.of("agent.join.token", "agent.join.token.file", "agent.k8s.psat.file");
 
   private final LocalStackOptions options;
   private final PrintStream out;
@@ -69,6 +80,7 @@ public final class LocalStack implements AutoCloseable {
   private EmbeddedKafkaBroker broker;
   private String bootstrapServers;
   private ServiceLauncher launcher;
+  private ServiceLauncher agentLauncher;
   private List<RunningService> services = List.of();
   private boolean closed;
 
@@ -137,7 +149,73 @@ public final class LocalStack implements AutoCloseable {
       out.println("No services on the classpath (ServiceLoader found no " + LatticeService.class.getName()
           + "): running Kafka and the topics only");
     }
-    services = launcher.start(found).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    Optional<LatticeService> agent = found.stream().filter(s -> s.name().equals(AGENT)).findFirst();
+    boolean bootstrapAgent = agent.isPresent() && found.stream().anyMatch(s -> s.name().equals(IDENTITY))
+        && AGENT_ATTESTATION_KEYS.stream().noneMatch(k -> config.find(k).isPresent());
+    if (!bootstrapAgent) {
+      services = launcher.start(found).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      return;
+    }
+    // The node agent needs a join token, the CA roots and the (maybe ephemeral) signing port from the
+    // identity service: start everything else first, ask identity over its REST API, then the agent.
+    List<LatticeService> first = found.stream().filter(s -> s != agent.get()).toList();
+    List<RunningService> started = new ArrayList<>(
+        launcher.start(first).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));
+    RunningService identity = started.stream().filter(s -> s.name().equals(IDENTITY)).findFirst().orElseThrow();
+    LatticeConfig agentConfig = bootstrapAgent(identity, dataDir, config);
+    agentLauncher = ServiceLauncher.create(agentConfig);
+    started.add(agentLauncher.start(agent.get()).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+    services = List.copyOf(started);
+  }
+
+  /**
+   * Local bootstrap of the node agent through the identity service's API only: a join token for the
+   * fixed node id ({@code local.agent.node.id}, default {@value #LOCAL_NODE_ID}, so a restart re-attests as
+   * the same node), the CA roots as PEM, and where the signing API listens. The token and roots go to
+   * {@code <data-dir>/agent/} (token file mode 600); returns the agent's configuration.
+   */
+  private LatticeConfig bootstrapAgent(RunningService identity, Path dataDir, LatticeConfig config) throws Exception {
+    Path agentDir = dataDir.resolve(AGENT);
+    Files.createDirectories(agentDir);
+    String nodeId = config.get("local.agent.node.id", LOCAL_NODE_ID);
+    io.vertx.core.json.JsonObject endpoints = new io.vertx.core.json.JsonObject(
+        call(identity, HttpRequest.newBuilder(identity.url("/v1/endpoints")).GET()));
+    String rootsPem = call(identity, HttpRequest.newBuilder(identity.url("/v1/bundle.pem")).GET());
+    String body = new io.vertx.core.json.JsonObject().put("ttl", "10m").put("nodeId", nodeId).encode();
+    io.vertx.core.json.JsonObject token = new io.vertx.core.json.JsonObject(call(identity,
+        HttpRequest.newBuilder(identity.url("/v1/tokens")).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))));
+    Path bundleFile = agentDir.resolve("bundle.pem");
+    Path tokenFile = agentDir.resolve("join-token");
+    writePrivate(bundleFile, rootsPem);
+    writePrivate(tokenFile, token.getString("token") + "\n");
+    out.println("Node agent: join token for " + token.getString("spiffeId") + " written to " + tokenFile);
+    Map<String, String> agentDefaults = new LinkedHashMap<>();
+    agentDefaults.put("agent.socket", agentDir.resolve("workload.sock").toString());
+    agentDefaults.put("agent.trust.domain", endpoints.getString("trustDomain"));
+    return config.with("agent.join.token.file", tokenFile.toString())
+        .with("agent.trust.bundle.file", bundleFile.toString())
+        .with("agent.server.host", endpoints.getString("signingHost"))
+        .with("agent.server.port", String.valueOf(endpoints.getInteger("signingPort")))
+        .withDefaults(agentDefaults);
+  }
+
+  private String call(RunningService service, HttpRequest.Builder request) throws IOException, InterruptedException {
+    HttpResponse<String> r = http.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() / 100 != 2) {
+      throw new IllegalStateException("node agent bootstrap: " + service.name() + " answered " + r.statusCode()
+          + " to " + r.request().method() + " " + r.uri().getPath() + ": " + r.body());
+    }
+    return r.body();
+  }
+
+  private static void writePrivate(Path file, String content) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tmp, content, java.nio.charset.StandardCharsets.UTF_8);
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   private ProvisioningReport provisionTopics() throws Exception {
@@ -175,6 +253,9 @@ public final class LocalStack implements AutoCloseable {
     Map<String, String> defaults = new LinkedHashMap<>();
     defaults.put("data.dir", dataDir.toString());
     defaults.put("shutdown.timeout", SERVICE_SHUTDOWN);
+    // Kafka Streams state (RocksDB) belongs to this data dir too, not to the working directory: two
+    // stacks started from one directory would otherwise share (and corrupt) it.
+    defaults.put("kafka.streams.state.dir", dataDir.resolve("streams").toString());
     // Each service keeps its files under <data-dir>/<name> unless configured otherwise.
     found.forEach(s -> defaults.put(s.name() + ".data.dir", dataDir.resolve(s.name()).toString()));
     config = config.with("kafka.bootstrap.servers", bootstrapServers).withDefaults(defaults);
@@ -312,6 +393,7 @@ public final class LocalStack implements AutoCloseable {
     } catch (IOException e) {
       LOG.warn("could not delete {}: {}", ServiceEndpoints.FILE_NAME, e.getMessage());
     }
+    if (agentLauncher != null) agentLauncher.close();
     if (launcher != null) launcher.close();
     if (broker != null) broker.close();
     if (lock != null) {

@@ -19,6 +19,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -80,6 +81,27 @@ class LocalStackTest {
       assertThat(recorded.services().keySet())
           .containsExactlyElementsOf(stack.services().stream().map(RunningService::name).toList());
       publish(stack.bootstrapServers(), node, published);
+
+      // the node agent was bootstrapped by the stack: attested as node "local", serving this uid
+      assertThat(output.toString(StandardCharsets.UTF_8)).contains("join token for " + LOCAL_NODE);
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(
+          options.dataDir().resolve("agent").resolve("join-token")))).isEqualTo("rw-------");
+      RunningService identity = service(stack, "identity");
+      HttpResponse<String> created = http.send(HttpRequest.newBuilder(identity.url("/v1/entries"))
+          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+              "{\"spiffeId\": \"" + WORKLOAD + "\", \"parentId\": \"" + LOCAL_NODE + "\","
+                  + " \"selectors\": [\"unix:uid:" + myUid() + "\"], \"hint\": \"local\"}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      assertAgentServesTheWorkload(stack, options);
+      // the CLI's `svid fetch` reads the same socket under the data dir
+      java.io.StringWriter cliOut = new java.io.StringWriter();
+      int code = dev.lattice.cli.LatticeCli.commandLine(new dev.lattice.cli.LatticeCli(Map.of()))
+          .setOut(new java.io.PrintWriter(cliOut))
+          .execute("--data-dir", options.dataDir().toString(), "svid", "fetch", "--audience", "demo");
+      assertThat(code).as(cliOut.toString()).isZero();
+      assertThat(cliOut.toString()).contains("spiffe id: " + WORKLOAD, "hint:      local", "chain[1]:",
+          "bundle:    lattice.local (1 root(s))", "jwt-svid:  " + WORKLOAD + " aud=[demo]");
     }
     assertThat(options.dataDir().resolve(ServiceEndpoints.FILE_NAME)).doesNotExist();
     assertThat(options.dataDir().resolve("kafka").resolve("meta.properties")).exists();
@@ -89,6 +111,8 @@ class LocalStackTest {
       again.awaitReady();
       assertThat(output.toString(StandardCharsets.UTF_8)).contains("keeping the data", "0 created, " + TOPICS + " already there");
       assertThat(readAll(again.bootstrapServers())).containsEntry(node, published);
+      // a new join token for the same node id: the agent is node "local" again and still serves the entry
+      assertAgentServesTheWorkload(again, options);
     }
 
     output.reset();
@@ -124,6 +148,34 @@ class LocalStackTest {
     assertThat(Duration.ofNanos(System.nanoTime() - began)).isLessThan(Duration.ofSeconds(20));
     // the lock was released: the same dir can be used again
     DataDirLock.acquire(options.dataDir()).close();
+  }
+
+  private static final String LOCAL_NODE = "spiffe://lattice.local/lattice/node/" + LocalStack.LOCAL_NODE_ID;
+  private static final String WORKLOAD = "spiffe://lattice.local/local-test/me";
+
+  private static RunningService service(LocalStack stack, String name) {
+    return stack.services().stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
+  }
+
+  private static long myUid() throws Exception {
+    return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+  }
+
+  /** The agent is ready as node {@code local} and hands this process the workload's X.509-SVID. */
+  private void assertAgentServesTheWorkload(LocalStack stack, LocalStackOptions options) throws Exception {
+    RunningService agent = service(stack, "agent");
+    io.vertx.core.json.JsonObject status = new io.vertx.core.json.JsonObject(get(agent.url("/agent/v1/status")).body());
+    assertThat(status.getBoolean("enabled")).as(status.encode()).isTrue();
+    assertThat(status.getJsonObject("node").getString("spiffeId")).isEqualTo(LOCAL_NODE);
+    Path socket = options.dataDir().resolve("agent").resolve("workload.sock").toAbsolutePath();
+    try (io.spiffe.workloadapi.DefaultX509Source source = io.spiffe.workloadapi.DefaultX509Source.newSource(
+        io.spiffe.workloadapi.DefaultX509Source.X509SourceOptions.builder()
+            .spiffeSocketPath("unix:" + socket).initTimeout(Duration.ofSeconds(30)).build())) {
+      io.spiffe.svid.x509svid.X509Svid svid = source.getX509Svid();
+      assertThat(svid.getSpiffeId().toString()).isEqualTo(WORKLOAD);
+      assertThat(svid.getHint()).isEqualTo("local");
+      io.spiffe.svid.x509svid.X509SvidValidator.verifyChain(svid.getChain(), source);
+    }
   }
 
   private HttpResponse<String> get(URI uri) throws Exception {

@@ -138,7 +138,7 @@ public final class GrpcSvidAuthority implements SvidAuthority {
         Set<Selector> selectors = e.getSelectorsList().stream()
             .map(s -> new Selector(s.getType(), s.getValue())).collect(Collectors.toSet());
         entries.add(new AgentEntry(e.getId(), e.getSpiffeId(), selectors, e.getX509SvidTtlSeconds(),
-            e.getJwtSvidTtlSeconds(), e.getDnsNamesList(), "", e.getRevision()));
+            e.getJwtSvidTtlSeconds(), e.getDnsNamesList(), e.getHint(), e.getRevision()));
       } catch (IllegalArgumentException bad) {
         LOG.warn("skipping entry {} from the server: {}", e.getId(), bad.getMessage());
       }

@@ -55,6 +55,9 @@ public final class EntryCommand implements Runnable {
     @Option(names = "--admin", description = "The workload may call the identity admin API")
     boolean admin;
 
+    @Option(names = "--hint", description = "Hint for workloads holding several SVIDs (Workload API X509SVID.hint), e.g. internal")
+    String hint;
+
     @Override
     protected int run() {
       ObjectNode body = JSON.createObjectNode().put("spiffeId", spiffeId).put("parentId", parentId).put("admin", admin);
@@ -67,6 +70,9 @@ public final class EntryCommand implements Runnable {
       }
       if (jwtTtl != null) {
         body.put("jwtSvidTtlSeconds", jwtTtl);
+      }
+      if (hint != null) {
+        body.put("hint", hint);
       }
       JsonNode created = api().post("identity", url("identity", "/v1/entries"), "application/json", body.toString())
           .requireSuccess().json();

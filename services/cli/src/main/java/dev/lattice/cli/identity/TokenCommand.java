@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code lattice token create --ttl 10m}: a one-time node join token from the identity service
+ * {@code lattice token create --ttl 10m [--node-id local]}: a one-time node join token from the identity service
  * ({@code POST /v1/tokens}). The token is printed once and never stored by the CLI. Created per
  * invocation by picocli; not thread-safe.
  */
@@ -22,15 +22,22 @@ public final class TokenCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getErr());
   }
 
-  /** {@code lattice token create [--ttl 10m]}. */
+  /** {@code lattice token create [--ttl 10m] [--node-id id]}. */
   @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a one-time join token; prints the token and the node SPIFFE ID.")
   static final class Create extends ApiCommand {
     @Option(names = "--ttl", defaultValue = "10m", description = "How long the token stays usable (default: ${DEFAULT-VALUE})")
     String ttl;
 
+    @Option(names = "--node-id", paramLabel = "id", description = "Attest as this fixed node id (e.g. local) so a re-attesting agent keeps its SPIFFE ID; replaces that node's unused tokens. Default: a new jt-… id.")
+    String nodeId;
+
     @Override
     protected int run() {
-      String body = EntryCommand.JSON.createObjectNode().put("ttl", ttl).toString();
+      var json = EntryCommand.JSON.createObjectNode().put("ttl", ttl);
+      if (nodeId != null) {
+        json.put("nodeId", nodeId);
+      }
+      String body = json.toString();
       JsonNode t = api().post("identity", url("identity", "/v1/tokens"), "application/json", body).requireSuccess().json();
       out().println("token:     " + t.path("token").asText());
       out().println("node:      " + t.path("spiffeId").asText());

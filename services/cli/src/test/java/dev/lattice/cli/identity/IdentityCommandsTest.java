@@ -102,4 +102,23 @@ class IdentityCommandsTest {
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(lattice("entry", "list").out()).doesNotContain(id.group(1)));
     assertThat(lattice("entry", "delete", "no-such-id").err()).contains("NotFound");
   }
+
+  @Test
+  void tokenForAFixedNodeIdAndAnEntryWithAHint() {
+    Run token = lattice("token", "create", "--ttl", "10m", "--node-id", "cli-node");
+    assertThat(token.exit()).as(token.err()).isZero();
+    assertThat(token.out()).contains("node:      spiffe://lattice.local/lattice/node/cli-node");
+    Run again = lattice("token", "create", "--node-id", "cli-node");
+    assertThat(again.exit()).as(again.err()).isZero();
+    assertThat(again.out()).contains("spiffe://lattice.local/lattice/node/cli-node");
+    Run bad = lattice("token", "create", "--node-id", "jt-mine");
+    assertThat(bad.exit()).isEqualTo(1);
+    assertThat(bad.err()).contains("BadRequest").contains("nodeId: 'jt-mine'");
+
+    Run created = lattice("entry", "create", "--spiffe-id", "spiffe://lattice.local/ns/default/sa/hinted",
+        "--parent-id", "spiffe://lattice.local/lattice/node/cli-node", "--selector", "unix:uid:1001", "--hint", "external");
+    assertThat(created.exit()).as(created.err()).isZero();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(lattice("entry", "list", "-o", "json").out()).contains("\"hint\" : \"external\""));
+  }
 }
