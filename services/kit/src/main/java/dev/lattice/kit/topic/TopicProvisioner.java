@@ -24,6 +24,7 @@ import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.LeaderNotAvailableException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,7 +76,9 @@ public final class TopicProvisioner {
           .thenCompose(existing -> createMissing(byName, existing, rf, minIsr))
           .thenCompose(created -> {
             List<String> toVerify = byName.keySet().stream().filter(n -> !created.contains(n)).toList();
-            return verifyWhenVisible(byName, toVerify, METADATA_ATTEMPTS).thenApply(warnings ->
+            // Created topics are verified too: their partitions must have leaders before anyone
+            // produces, or an idempotent producer can stall on OutOfOrderSequence retries (seen on 4.4).
+            return verifyWhenVisible(byName, List.copyOf(byName.keySet()), METADATA_ATTEMPTS).thenApply(warnings ->
                 report(brokers, rf, created, toVerify, warnings));
           });
     });
@@ -125,7 +128,8 @@ public final class TopicProvisioner {
       if (cause == null) {
         return CompletableFuture.completedFuture(warnings);
       }
-      if (cause instanceof UnknownTopicOrPartitionException && attemptsLeft > 1) {
+      if ((cause instanceof UnknownTopicOrPartitionException || cause instanceof LeaderNotAvailableException)
+          && attemptsLeft > 1) {
         return CompletableFuture.supplyAsync(() -> null, METADATA_RETRY)
             .thenCompose(v -> verifyWhenVisible(byName, names, attemptsLeft - 1));
       }
@@ -162,6 +166,13 @@ public final class TopicProvisioner {
       }
       if (!mismatches.isEmpty()) {
         throw new TopicMismatchException(mismatches);
+      }
+      for (String name : names) {
+        desc.get(name).partitions().forEach(p -> {
+          if (p.leader() == null || p.leader().isEmpty()) {
+            throw new LeaderNotAvailableException(name + "-" + p.partition() + " has no leader yet");
+          }
+        });
       }
       return warnings;
     });
