@@ -1,9 +1,8 @@
 package dev.lattice.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import dev.lattice.cli.LatticeCli;
+import dev.lattice.cli.CliRun;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.service.RunningService;
 import dev.lattice.kit.service.ServiceLauncher;
@@ -11,15 +10,9 @@ import dev.lattice.policy.PolicyService;
 import dev.lattice.policy.model.ResourceParser;
 import dev.lattice.testkit.kafka.KafkaCluster;
 import dev.lattice.testkit.kafka.LatticeKafkaTest;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +20,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The policy subcommands, run in-process against a real PolicyService (real HTTP, real broker). */
 @LatticeKafkaTest
@@ -36,8 +28,6 @@ class PolicyCommandsTest {
   private static RunningService policy;
 
   @TempDir Path dir;
-
-  record Run(int exit, String out, String err) {}
 
   @BeforeAll
   static void start(KafkaCluster cluster) throws Exception {
@@ -54,9 +44,7 @@ class PolicyCommandsTest {
     cfg.put("policy.compiler.enabled", "false");
     launcher = ServiceLauncher.create(LatticeConfig.of(cfg));
     policy = launcher.start(new PolicyService()).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    HttpClient http = HttpClient.newHttpClient();
-    await().atMost(Duration.ofSeconds(60)).until(() -> http.send(HttpRequest.newBuilder(policy.url("/readyz")).build(),
-        HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+    CliRun.awaitReady(policy);
   }
 
   @AfterAll
@@ -64,19 +52,8 @@ class PolicyCommandsTest {
     launcher.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 
-  Run lattice(String... args) {
-    LatticeCli root = new LatticeCli(Map.of("LATTICE_POLICY_URL", policy.baseUrl().toString()));
-    CommandLine cli = LatticeCli.commandLine(root);
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    String[] all = new String[args.length + 2];
-    all[0] = "--data-dir";
-    all[1] = dir.resolve("data").toString();
-    System.arraycopy(args, 0, all, 2, args.length);
-    int exit = cli.execute(all);
-    return new Run(exit, out.toString(), err.toString());
+  CliRun lattice(String... args) {
+    return CliRun.of(Map.of("LATTICE_POLICY_URL", policy.baseUrl().toString()), dir.resolve("data"), args);
   }
 
   Path file(String name, String content) throws Exception {
@@ -105,33 +82,33 @@ class PolicyCommandsTest {
   @Test
   void applyGetDiffDelete() throws Exception {
     Path f = file("route.yaml", route("cli", "checkout", 90, 10));
-    Run applied = lattice("apply", "-f", f.toString());
+    CliRun applied = lattice("apply", "-f", f.toString());
     assertThat(applied.exit()).as(applied.err()).isZero();
     assertThat(applied.out()).contains("trafficroute/checkout created");
     assertThat(lattice("apply", "-f", f.toString()).out()).contains("trafficroute/checkout unchanged");
 
-    Run table = lattice("get", "trafficroutes", "-n", "cli");
+    CliRun table = lattice("get", "trafficroutes", "-n", "cli");
     assertThat(table.exit()).isZero();
     assertThat(table.out()).contains("NAME").contains("checkout").contains("TrafficRoute");
-    Run yaml = lattice("get", "tr", "checkout", "-n", "cli", "-o", "yaml");
+    CliRun yaml = lattice("get", "tr", "checkout", "-n", "cli", "-o", "yaml");
     assertThat(ResourceParser.create().parseOne(yaml.out()).ok()).as(yaml.out()).isTrue();
     assertThat(lattice("get", "tr", "checkout", "-n", "cli", "-o", "json").out()).contains("\"kind\" : \"TrafficRoute\"");
     assertThat(lattice("get", "tr", "-n", "cli", "-l", "app=other").err()).contains("No resources found in cli namespace.");
-    Run missing = lattice("get", "tr", "nope", "-n", "cli");
+    CliRun missing = lattice("get", "tr", "nope", "-n", "cli");
     assertThat(missing.exit()).isEqualTo(1);
     assertThat(missing.err()).contains("Error from server (NotFound): tr \"nope\" not found");
     assertThat(lattice("get", "tr", "-o", "xml").exit()).isEqualTo(2);
 
     Path changed = file("changed.yaml", route("cli", "checkout", 70, 30));
-    Run diff = lattice("diff", "-f", changed.toString());
+    CliRun diff = lattice("diff", "-f", changed.toString());
     assertThat(diff.exit()).as(diff.err()).isEqualTo(1);
     assertThat(diff.out()).contains("diff TrafficRoute/cli/checkout (configured)").contains("-       weight: 90").contains("+       weight: 70");
     assertThat(lattice("diff", "-f", f.toString()).exit()).isZero();
 
-    Run deleted = lattice("delete", "trafficroute", "checkout", "-n", "cli");
+    CliRun deleted = lattice("delete", "trafficroute", "checkout", "-n", "cli");
     assertThat(deleted.exit()).isZero();
     assertThat(deleted.out()).contains("trafficroute \"checkout\" deleted");
-    Run again = lattice("delete", "trafficroute", "checkout", "-n", "cli");
+    CliRun again = lattice("delete", "trafficroute", "checkout", "-n", "cli");
     assertThat(again.exit()).isEqualTo(1);
     assertThat(again.err()).contains("NotFound");
     assertThat(lattice("delete", "trafficroute", "checkout", "-n", "cli", "--ignore-not-found").exit()).isZero();
@@ -142,31 +119,31 @@ class PolicyCommandsTest {
     file("many/a.yaml", route("dir", "a", 50, 50));
     file("many/b.yml", route("dir", "b", 100, 0));
     file("many/notes.txt", "ignored");
-    Run applied = lattice("apply", "-f", dir.resolve("many").toString());
+    CliRun applied = lattice("apply", "-f", dir.resolve("many").toString());
     assertThat(applied.exit()).as(applied.err()).isZero();
     assertThat(applied.out()).contains("trafficroute/a created").contains("trafficroute/b created");
-    Run deleted = lattice("delete", "-f", dir.resolve("many").toString());
+    CliRun deleted = lattice("delete", "-f", dir.resolve("many").toString());
     assertThat(deleted.out()).contains("trafficroute \"a\" deleted").contains("trafficroute \"b\" deleted");
   }
 
   @Test
   void badInputExitsNonZeroWithTheMessageAndLine() throws Exception {
     Path malformed = file("bad.yaml", "apiVersion: lattice.dev/v1alpha1\nkind: TrafficRoute\nmetadata:\n  name: [x\n");
-    Run r = lattice("apply", "-f", malformed.toString());
+    CliRun r = lattice("apply", "-f", malformed.toString());
     assertThat(r.exit()).isEqualTo(1);
     assertThat(r.err()).contains("error: " + malformed).contains("line ").contains("malformed YAML");
 
     Path weights = file("weights.yaml", route("cli", "w", 90, 20));
-    Run w = lattice("apply", "-f", weights.toString());
+    CliRun w = lattice("apply", "-f", weights.toString());
     assertThat(w.exit()).isEqualTo(1);
     assertThat(w.err()).contains("spec.http[0].route: weights sum to 110 (90 + 20) (expected: 100)");
 
     Path multi = file("multi.yaml", route("cli", "ok", 50, 50) + "---\n" + route("cli", "w2", 100, 0).replace("weight: 100", "weight: 101"));
-    Run m = lattice("apply", "-f", multi.toString());
+    CliRun m = lattice("apply", "-f", multi.toString());
     assertThat(m.exit()).isEqualTo(1);
     assertThat(m.err()).contains("document 2 (line 13)").contains("spec.http[0].route[0].weight: 101 (expected: 0..100)");
 
-    Run missing = lattice("apply", "-f", dir.resolve("nope.yaml").toString());
+    CliRun missing = lattice("apply", "-f", dir.resolve("nope.yaml").toString());
     assertThat(missing.exit()).isEqualTo(1);
     assertThat(missing.err()).contains("does not exist");
     assertThat(lattice("apply").exit()).isEqualTo(2);
@@ -184,13 +161,13 @@ class PolicyCommandsTest {
             to: [{operation: {methods: [GET]}}]
         """);
     assertThat(lattice("apply", "-f", p.toString()).exit()).isZero();
-    Run allow = lattice("explain", "--from", "spiffe://lattice.local/ns/shop/sa/web", "--to", "secrets.vault", "-X", "GET", "--path", "/k");
+    CliRun allow = lattice("explain", "--from", "spiffe://lattice.local/ns/shop/sa/web", "--to", "secrets.vault", "-X", "GET", "--path", "/k");
     assertThat(allow.exit()).as(allow.err()).isZero();
     assertThat(allow.out()).startsWith("ALLOW").contains("allowed by ALLOW policy vault/only-shop rule 0");
-    Run deny = lattice("explain", "--from", "spiffe://lattice.local/ns/web/sa/x", "--to", "secrets.vault", "-X", "GET");
+    CliRun deny = lattice("explain", "--from", "spiffe://lattice.local/ns/web/sa/x", "--to", "secrets.vault", "-X", "GET");
     assertThat(deny.exit()).isEqualTo(1);
     assertThat(deny.out()).startsWith("DENY").contains("none matched");
-    Run bad = lattice("explain", "--from", "spiffe://UPPER/x", "--to", "secrets.vault");
+    CliRun bad = lattice("explain", "--from", "spiffe://UPPER/x", "--to", "secrets.vault");
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(bad.err()).contains("from: ").contains("trust domain");
   }
