@@ -62,6 +62,8 @@ public final class CertificateAuthority {
   private final Clock clock;
   private final List<Consumer<TrustBundleSnapshot>> listeners = new CopyOnWriteArrayList<>();
   private volatile State state;
+  // the active intermediate's pre-encoded leaf template, rebuilt when the active generation changes
+  private volatile LeafCertificateEncoder leafEncoder;
 
   private CertificateAuthority(Settings settings, SignatureProvider signer, CaKeyStore store, Clock clock, State state) {
     this.settings = settings;
@@ -160,8 +162,12 @@ public final class CertificateAuthority {
     if (notAfter.isAfter(ca.notAfter())) {
       notAfter = ca.notAfter();
     }
-    X509Certificate leaf = SvidCertificates.leaf(request.spiffeId(), request.publicKey(), request.dnsNames(),
-        notBefore, notAfter, ca.intermediate(), ca.intermediateKey(), signer);
+    LeafCertificateEncoder encoder = leafEncoder;
+    if (encoder == null || !encoder.isFor(ca.intermediate(), ca.intermediateKey(), signer)) {
+      encoder = LeafCertificateEncoder.of(ca.intermediate(), ca.intermediateKey(), signer);
+      leafEncoder = encoder;
+    }
+    X509Certificate leaf = encoder.leaf(request.spiffeId(), request.publicKey(), request.dnsNames(), notBefore, notAfter);
     List<X509Certificate> chain = new ArrayList<>();
     chain.add(leaf);
     chain.addAll(ca.intermediateChain());

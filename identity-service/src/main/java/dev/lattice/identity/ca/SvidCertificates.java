@@ -37,8 +37,11 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
  *   <li>leaf SVIDs (§2, §3.1, §4.1, §4.3, §4.4): exactly one URI SAN, {@code cA=false} (critical),
  *       key usage {@code digitalSignature} (critical; {@code keyEncipherment} is added only for RSA
  *       keys, where §4.3 says it can make sense — Lattice accepts only EC P-256 keys, so in practice it
- *       is never set), EKU {@code serverAuth+clientAuth}, optional DNS SANs, random 128-bit serial.</li>
+ *       is never set), EKU {@code serverAuth+clientAuth}, optional DNS SANs, random serial of 127
+ *       significant bits.</li>
  * </ul>
+ * The CA issues leaves through {@link LeafCertificateEncoder} (a pre-encoded template, same TBS bytes);
+ * {@link #leaf} is the reference it is tested against.
  * Stateless and thread-safe.
  */
 public final class SvidCertificates {
@@ -68,12 +71,21 @@ public final class SvidCertificates {
   /** A leaf X.509-SVID signed by {@code issuer}. */
   public static X509Certificate leaf(SpiffeId spiffeId, PublicKey publicKey, List<String> dnsNames,
       Instant notBefore, Instant notAfter, X509Certificate issuer, PrivateKey issuerKey, SignatureProvider signer) {
+    return leaf(serial(), spiffeId, publicKey, dnsNames, notBefore, notAfter, issuer, issuerKey, signer);
+  }
+
+  /**
+   * The reference leaf builder (BouncyCastle's certificate builder, every field built per call) with a
+   * given serial. The CA issues through {@link LeafCertificateEncoder}, which produces the same TBS
+   * certificate from a pre-encoded template.
+   */
+  static X509Certificate leaf(BigInteger serial, SpiffeId spiffeId, PublicKey publicKey, List<String> dnsNames,
+      Instant notBefore, Instant notAfter, X509Certificate issuer, PrivateKey issuerKey, SignatureProvider signer) {
     try {
       JcaX509ExtensionUtils ext = EXTENSION_UTILS.get();
       IssuerFacts facts = ISSUERS.computeIfAbsent(issuer, SvidCertificates::issuerFacts);
-      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(facts.name(), serial(),
-          Date.from(notBefore), Date.from(notAfter),
-          new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, "Lattice").build(), publicKey);
+      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(facts.name(), serial,
+          Date.from(notBefore), Date.from(notAfter), LeafCertificateEncoder.leafSubject(), publicKey);
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       int usage = KeyUsage.digitalSignature;
       if ("RSA".equals(publicKey.getAlgorithm())) {
@@ -118,13 +130,9 @@ public final class SvidCertificates {
     }
   }
 
-  /** A random positive serial of 128 bits (RFC 5280 §4.1.2.2 allows up to 20 octets). */
+  /** A random positive serial of 127 significant bits (RFC 5280 §4.1.2.2 allows up to 20 octets). */
   static BigInteger serial() {
-    byte[] bytes = new byte[16];
-    CaKeys.random().nextBytes(bytes);
-    bytes[0] &= 0x7f; // positive
-    bytes[0] |= 0x40; // always 127 significant bits: never zero, fixed DER length
-    return new BigInteger(1, bytes);
+    return LeafCertificateEncoder.serial();
   }
 
   private static X509v3CertificateBuilder caBuilder(CaTemplate t, X500Name issuer, X500Name subject,
