@@ -1,5 +1,6 @@
 package dev.lattice.identity.agent;
 
+import dev.lattice.testkit.time.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

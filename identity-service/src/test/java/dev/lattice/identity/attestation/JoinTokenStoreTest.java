@@ -1,9 +1,9 @@
 package dev.lattice.identity.attestation;
 
+import dev.lattice.testkit.time.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.lattice.identity.ca.TestClock;
 import dev.lattice.identity.spiffe.SpiffeIds;
 import dev.lattice.identity.spiffe.TrustDomains;
 import java.nio.file.Files;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 class JoinTokenStoreTest {
 
   @TempDir Path dir;
-  final TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
 
   @Test
   void aTokenWorksOnceAndTheBurnSurvivesARestart() throws Exception {

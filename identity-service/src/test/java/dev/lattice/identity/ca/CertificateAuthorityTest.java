@@ -1,5 +1,6 @@
 package dev.lattice.identity.ca;
 
+import dev.lattice.testkit.time.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
@@ -28,13 +29,13 @@ class CertificateAuthorityTest {
 
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   @TempDir Path dir;
-  TestClock clock;
+  MutableClock clock;
   CertificateAuthority ca;
   CaKeyStore store;
 
   @BeforeEach
   void setUp() throws IOException {
-    clock = new TestClock(T0);
+    clock = new MutableClock(T0);
     store = CaKeyStore.open(dir.resolve("identity"), null);
     ca = CertificateAuthority.open(settings(), SignatureProvider.select(), store, clock);
   }

@@ -1,5 +1,6 @@
 package dev.lattice.identity.ca;
 
+import dev.lattice.testkit.time.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -43,7 +44,7 @@ class LeafCertificateEncoderTest {
 
   CaAuthority authority(SignatureProvider provider) throws Exception {
     return CertificateAuthority.open(CertificateAuthority.Settings.defaults(TrustDomains.parse("lattice.local")),
-        provider, CaKeyStore.open(dir.resolve(provider.name()), null), new TestClock(Instant.parse("2026-01-01T00:00:00Z")))
+        provider, CaKeyStore.open(dir.resolve(provider.name()), null), new MutableClock(Instant.parse("2026-01-01T00:00:00Z")))
         .active();
   }
 

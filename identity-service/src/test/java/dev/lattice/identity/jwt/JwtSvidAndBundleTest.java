@@ -1,5 +1,6 @@
 package dev.lattice.identity.jwt;
 
+import dev.lattice.testkit.time.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,7 +9,6 @@ import dev.lattice.identity.bundle.BundleJwks;
 import dev.lattice.identity.ca.CaKeyStore;
 import dev.lattice.identity.ca.CertificateAuthority;
 import dev.lattice.identity.ca.SignatureProvider;
-import dev.lattice.identity.ca.TestClock;
 import dev.lattice.identity.spiffe.SpiffeIds;
 import dev.lattice.identity.spiffe.TrustDomains;
 import io.spiffe.bundle.jwtbundle.JwtBundle;
@@ -102,7 +102,7 @@ class JwtSvidAndBundleTest {
 
   @Test
   void tokenNeverOutlivesItsKey() throws Exception {
-    TestClock clock = new TestClock(java.time.Instant.parse("2026-01-01T00:00:00Z"));
+    MutableClock clock = new MutableClock(java.time.Instant.parse("2026-01-01T00:00:00Z"));
     CertificateAuthority fixed = CertificateAuthority.open(CertificateAuthority.Settings.defaults(TD),
         SignatureProvider.select(), CaKeyStore.open(dir.resolve("fixed"), null), clock);
     clock.advance(Duration.ofDays(30).minusSeconds(30));

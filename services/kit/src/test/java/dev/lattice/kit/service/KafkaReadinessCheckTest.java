@@ -1,5 +1,6 @@
 package dev.lattice.kit.service;
 
+import dev.lattice.testkit.time.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,7 +12,6 @@ import java.net.ServerSocket;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -33,7 +33,7 @@ class KafkaReadinessCheckTest {
 
   @Test
   void passesAgainstARealBrokerAndCachesTheResult(KafkaCluster kafka) throws Exception {
-    MutableClock clock = new MutableClock();
+    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
     try (KafkaReadinessCheck check = new KafkaReadinessCheck(vertx, kafka.bootstrapServers(),
         Duration.ofSeconds(5), Duration.ofSeconds(1), clock)) {
       Future<String> first = check.get();
@@ -118,18 +118,5 @@ class KafkaReadinessCheckTest {
     KafkaReadinessCheck check = KafkaReadinessCheck.of(vertx, "127.0.0.1:1");
     check.close();
     assertThat(check.get().failed()).isTrue();
-  }
-
-  /** A clock the test moves by hand. */
-  private static final class MutableClock extends Clock {
-    private Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
-    @Override public Clock withZone(java.time.ZoneId zone) { return this; }
-    @Override public Instant instant() { return now; }
   }
 }

@@ -1,4 +1,4 @@
-package dev.lattice.identity.agent;
+package dev.lattice.testkit.time;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,16 +6,17 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock that stands still until a test moves it. Thread-safe. */
-final class MutableClock extends Clock {
+/** A UTC clock that stands still until a test moves it (TTLs, rotation, caches). Thread-safe. */
+public final class MutableClock extends Clock {
 
   private volatile Instant now;
 
-  MutableClock(Instant start) {
+  public MutableClock(Instant start) {
     this.now = start;
   }
 
-  void advance(Duration d) {
+  /** Moves the clock forward (or back, with a negative duration). */
+  public void advance(Duration d) {
     now = now.plus(d);
   }
 
