@@ -4,6 +4,7 @@ import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * Every SVID the proxy holds for its node's workloads, by SPIFFE ID, and the X.509 trust bundles it
@@ -15,8 +16,8 @@ public record IdentitySnapshot(
 
   public IdentitySnapshot {
     svids = Map.copyOf(svids);
-    bundles = Map.copyOf(bundles);
-    bundles.values().forEach(List::copyOf);
+    bundles = bundles.entrySet().stream()
+        .collect(Collectors.toUnmodifiableMap(Map.Entry::getKey, e -> List.copyOf(e.getValue())));
   }
 
   /** No SVIDs, no bundles (revision 0): what a source holds before its first update. */
