@@ -1,0 +1,7 @@
+package dev.lattice.authz;
+
+/** The outcome of authorization. */
+public enum Verdict {
+  ALLOW,
+  DENY
+}
