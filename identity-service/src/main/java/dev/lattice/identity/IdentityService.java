@@ -18,6 +18,8 @@ import dev.lattice.identity.jwt.JwtSvidIssuer;
 import dev.lattice.identity.signing.SigningServer;
 import dev.lattice.identity.signing.SvidAudit;
 import dev.lattice.identity.spiffe.TrustDomains;
+import dev.lattice.kit.admin.AdminAuth;
+import dev.lattice.kit.admin.AdminCredential;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.deadletter.DeadLetterPublisher;
 import dev.lattice.kit.fold.TopicFold;
@@ -126,6 +128,8 @@ public final class IdentityService implements LatticeService {
   @Override
   public Future<Void> start(ServiceContext context) {
     this.vertx = context.vertx();
+    // Every write (entries, tokens) needs the admin credential; bundles and health stay open.
+    Future<AdminCredential> adminCredential = AdminAuth.protectWrites(context);
     LatticeConfig config = context.config();
     TrustDomain trustDomain = TrustDomains.parse(config.get("identity.trust.domain", "lattice.local"));
     Path dataDir = Path.of(config.get("identity.data.dir", ".lattice/identity"));
@@ -142,7 +146,7 @@ public final class IdentityService implements LatticeService {
     String signingHost = config.get("identity.signing.host", "127.0.0.1");
     String bundleHost = config.get("identity.bundle.endpoint.host", "127.0.0.1");
 
-    return vertx.executeBlocking(() -> {
+    return adminCredential.compose(loaded -> vertx.executeBlocking(() -> {
       SignatureProvider signer = SignatureProvider.select(config.get("identity.signing.provider", "auto"));
       Optional<UpstreamAuthority> upstream = Optional.empty();
       String upstreamKey = config.get("identity.ca.upstream.key", "");
@@ -158,7 +162,7 @@ public final class IdentityService implements LatticeService {
       tokens = JoinTokenStore.open(dataDir, clock);
       endpointCert = bundleEndpointCert(config);
       return null;
-    }, false).compose(v -> {
+    }, false)).compose(v -> {
       admin = Admin.create(kafka.admin("provisioner"));
       List<TopicSpec> specs = new ArrayList<>();
       for (Topic<String, ?> t : List.<Topic<String, ?>>of(entriesTopic, bundlesTopic, auditTopic)) {

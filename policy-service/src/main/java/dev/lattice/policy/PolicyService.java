@@ -3,6 +3,8 @@ package dev.lattice.policy;
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.ResourceRejected;
 import dev.lattice.events.WorkloadEndpoint;
+import dev.lattice.kit.admin.AdminAuth;
+import dev.lattice.kit.admin.AdminCredential;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.deadletter.DeadLetterPublisher;
 import dev.lattice.kit.kafka.EventPublisher;
@@ -30,6 +32,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
 import java.time.Clock;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -105,6 +108,8 @@ public final class PolicyService implements LatticeService {
   @Override
   public Future<Void> start(ServiceContext context) {
     this.vertx = context.vertx();
+    // Every write needs the admin credential (docs/operations.md#admin-credential); explain only reads.
+    Future<AdminCredential> admin = AdminAuth.protectWrites(context, AdminAuth.openWrite(HttpMethod.POST, "/v1/explain"));
     LatticeConfig config = context.config();
     KafkaClientConfig kafka = KafkaClientConfig.from(config, "policy");
     Topic<String, ResourceEvent> resources = LatticeTopics.renamed(LatticeTopics.RESOURCES,
@@ -157,7 +162,7 @@ public final class PolicyService implements LatticeService {
           KafkaSinks.registry(publisher, registryTopic), trustDomain, clock).start();
       context.readiness().registerCondition("policy-kubernetes", kubernetes::synced, "Kubernetes informers are listing");
     }
-    return CompilerRunner.start(context).map(runner -> {
+    return admin.compose(loaded -> CompilerRunner.start(context)).map(runner -> {
       compiler = runner;
       LOG.info("policy service started (resources={}, door={}, compiler={}, kubernetes={})", resources.name(),
           door != null, runner != null, kubernetes != null);

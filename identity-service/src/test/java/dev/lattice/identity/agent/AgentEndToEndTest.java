@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.lattice.identity.IdentityService;
+import dev.lattice.kit.admin.AdminTokenFile;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.service.RunningService;
 import dev.lattice.kit.service.ServiceLauncher;
@@ -55,6 +56,7 @@ import org.junit.jupiter.api.io.TempDir;
 class AgentEndToEndTest {
 
   private final HttpClient http = HttpClient.newHttpClient();
+  private Path adminToken;
 
   private static <T> T result(Future<T> f) throws Exception {
     return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -62,7 +64,9 @@ class AgentEndToEndTest {
 
   private HttpResponse<String> post(RunningService service, String path, JsonObject body) throws Exception {
     return http.send(HttpRequest.newBuilder(service.url(path)).POST(HttpRequest.BodyPublishers.ofString(body.encode()))
-        .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+        .header("Content-Type", "application/json")
+        .header("Authorization", "Bearer " + AdminTokenFile.at(adminToken).tokens().get(0))
+        .build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> get(RunningService service, String path) throws Exception {
@@ -87,6 +91,8 @@ class AgentEndToEndTest {
     identityConfig.put("identity.signing.port", "0");
     identityConfig.put("identity.bundle.endpoint.port", "0");
     identityConfig.put("identity.data.dir", dir.resolve("identity").toString());
+    adminToken = dir.resolve("admin.token");
+    identityConfig.put(AdminTokenFile.CONFIG_KEY, adminToken.toString());
     identityConfig.put("identity.topics.entries", kafka.uniqueTopic("lattice.entries.v1"));
     identityConfig.put("identity.topics.bundles", kafka.uniqueTopic("lattice.bundles.v1"));
     identityConfig.put("identity.topics.audit", kafka.uniqueTopic("lattice.identity.audit.v1"));
@@ -177,6 +183,8 @@ class AgentEndToEndTest {
     identityConfig.put("ports.ephemeral", "true");
     identityConfig.put("identity.http.port", "0");
     identityConfig.put("identity.data.dir", dir.resolve("identity").toString());
+    adminToken = dir.resolve("admin.token");
+    identityConfig.put(AdminTokenFile.CONFIG_KEY, adminToken.toString());
     identityConfig.put("identity.topics.entries", kafka.uniqueTopic("lattice.entries.v1"));
     identityConfig.put("identity.topics.bundles", kafka.uniqueTopic("lattice.bundles.v1"));
     identityConfig.put("identity.topics.audit", kafka.uniqueTopic("lattice.identity.audit.v1"));

@@ -11,6 +11,7 @@ import dev.lattice.identity.ca.CaAuthority;
 import dev.lattice.identity.ca.CaKeys;
 import dev.lattice.identity.signing.Csrs;
 import dev.lattice.identity.signing.SigningClient;
+import dev.lattice.kit.admin.AdminTokenFile;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.deadletter.DeadLetters;
 import dev.lattice.kit.service.RunningService;
@@ -106,6 +107,7 @@ class IdentityServiceTest {
     config.put("identity.signing.port", "0");
     config.put("identity.bundle.endpoint.port", "0");
     config.put("identity.data.dir", dir.resolve("identity").toString());
+    config.put(AdminTokenFile.CONFIG_KEY, dir.resolve("admin.token").toString());
     config.put("identity.topics.entries", kafka.uniqueTopic("lattice.entries.v1"));
     config.put("identity.topics.bundles", kafka.uniqueTopic("lattice.bundles.v1"));
     config.put("identity.topics.audit", kafka.uniqueTopic("lattice.identity.audit.v1"));
@@ -136,6 +138,25 @@ class IdentityServiceTest {
   SigningClient newClient() {
     return SigningClient.create(clientVertx, SocketAddress.inetSocketAddress(service.signingPort(), "127.0.0.1"), TD,
         service.certificateAuthority().bundle().x509Authorities());
+  }
+
+  @Test
+  @Order(0)
+  void everyWriteNeedsTheAdminCredentialAndPublicReadsStayOpen() throws Exception {
+    JsonObject entry = entry("spiffe://lattice.local/ns/default/sa/x", "spiffe://lattice.local/lattice/node/x", "unix:uid:1");
+    HttpResponse<String> anonymous = post("/v1/tokens", new JsonObject().put("ttl", "10m"), null);
+    assertThat(anonymous.statusCode()).as(anonymous.body()).isEqualTo(401);
+    assertThat(anonymous.body()).contains("needs the admin credential");
+    assertThat(post("/v1/entries", entry, null).statusCode()).isEqualTo(401);
+    assertThat(post("/v1/tokens", new JsonObject(), "Bearer lat_guess").statusCode()).isEqualTo(403);
+    assertThat(post("/v1/entries", entry, "Bearer " + adminToken() + "0").statusCode()).isEqualTo(403);
+    HttpResponse<String> anonymousDelete = http.send(HttpRequest.newBuilder(running.url("/v1/entries/node-x")).DELETE().build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(anonymousDelete.statusCode()).isEqualTo(401);
+    for (String open : List.of("/v1/bundle", "/v1/bundle.pem", "/v1/entries", "/v1/endpoints", "/healthz", "/readyz")) {
+      assertThat(get(open).statusCode()).as(open).isEqualTo(200);
+    }
+    assertThat(new JsonObject(get("/v1/entries").body()).getJsonArray("entries")).as("nothing was written").isEmpty();
   }
 
   @Test
@@ -373,8 +394,18 @@ class IdentityServiceTest {
   }
 
   HttpResponse<String> post(String path, JsonObject body) throws Exception {
-    return http.send(HttpRequest.newBuilder(running.url(path)).POST(HttpRequest.BodyPublishers.ofString(body.encode()))
-        .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+    return post(path, body, "Bearer " + adminToken());
+  }
+
+  HttpResponse<String> post(String path, JsonObject body, String authorization) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(running.url(path)).POST(HttpRequest.BodyPublishers.ofString(body.encode()))
+        .header("Content-Type", "application/json");
+    if (authorization != null) b.header("Authorization", authorization);
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  String adminToken() throws Exception {
+    return AdminTokenFile.at(dir.resolve("admin.token")).tokens().get(0);
   }
 
   HttpResponse<String> get(String path) throws Exception {
@@ -382,7 +413,8 @@ class IdentityServiceTest {
   }
 
   HttpResponse<String> delete(String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(running.url(path)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(HttpRequest.newBuilder(running.url(path)).DELETE()
+        .header("Authorization", "Bearer " + adminToken()).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   static void assertError(HttpResponse<String> response, String message) {

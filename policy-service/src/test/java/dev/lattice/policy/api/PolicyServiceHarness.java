@@ -2,6 +2,7 @@ package dev.lattice.policy.api;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.lattice.kit.admin.AdminTokenFile;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.service.RunningService;
 import dev.lattice.kit.service.ServiceLauncher;
@@ -11,6 +12,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -28,6 +30,8 @@ public final class PolicyServiceHarness implements AutoCloseable {
   public final ServiceLauncher launcher;
   public final RunningService running;
   public final HttpClient http = HttpClient.newHttpClient();
+  /** The service's admin credential; {@link #send} sends it on every request. */
+  public final AdminTokenFile adminTokenFile;
 
   public PolicyServiceHarness(KafkaCluster cluster) throws Exception {
     resourcesTopic = cluster.createTopic(cluster.uniqueTopic("resources"), 3, Map.of("cleanup.policy", "compact"));
@@ -43,6 +47,8 @@ public final class PolicyServiceHarness implements AutoCloseable {
     cfg.put("policy.topics.registry", registryTopic);
     cfg.put("policy.door.group", cluster.uniqueTopic("door"));
     cfg.put("policy.compiler.enabled", "false");
+    adminTokenFile = AdminTokenFile.at(Files.createTempDirectory("policy-admin").resolve(AdminTokenFile.FILE_NAME));
+    cfg.put(AdminTokenFile.CONFIG_KEY, adminTokenFile.path().toString());
     launcher = ServiceLauncher.create(LatticeConfig.of(cfg));
     running = launcher.start(service).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     await().atMost(Duration.ofSeconds(60)).until(() -> send("GET", "/readyz", null).statusCode() == 200);
@@ -60,6 +66,7 @@ public final class PolicyServiceHarness implements AutoCloseable {
     HttpRequest.Builder b = HttpRequest.newBuilder(url(path)).timeout(Duration.ofSeconds(30));
     b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     if (body != null) b.header("content-type", contentType);
+    b.header("authorization", "Bearer " + adminTokenFile.tokens().get(0));
     return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 

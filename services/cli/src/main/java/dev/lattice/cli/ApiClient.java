@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The small HTTP client every {@code lattice} subcommand talks to the services with (java.net.http,
@@ -34,13 +35,26 @@ public final class ApiClient {
       Map.entry(422, "Invalid"), Map.entry(429, "TooManyRequests"), Map.entry(500, "InternalError"),
       Map.entry(502, "BadGateway"), Map.entry(503, "ServiceUnavailable"), Map.entry(504, "Timeout"));
 
+  /** Where the CLI looks for the admin credential, for hints on 401/403. */
+  static final String TOKEN_SOURCES = "$LATTICE_ADMIN_TOKEN, the file $LATTICE_ADMIN_TOKEN_FILE or <data-dir>/admin.token";
+
   private final HttpClient http;
   private final Duration requestTimeout;
+  private final Optional<String> adminToken;
 
-  /** A client whose connect and request timeouts are both {@code timeout}. */
+  /** A client whose connect and request timeouts are both {@code timeout}, without a credential. */
   public ApiClient(Duration timeout) {
+    this(timeout, Optional.empty());
+  }
+
+  /**
+   * A client that sends {@code adminToken} as {@code Authorization: Bearer …} on every request (the
+   * services require it on writes; docs/operations.md#admin-credential).
+   */
+  public ApiClient(Duration timeout, Optional<String> adminToken) {
     this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
     this.requestTimeout = timeout;
+    this.adminToken = adminToken;
   }
 
   /** One answer: status, body text and the service/URL it came from. */
@@ -53,7 +67,12 @@ public final class ApiClient {
     /** This response if 2xx, else a {@link CliException} in kubectl's words. */
     public Response requireSuccess() {
       if (isSuccess()) return this;
-      throw new CliException("Error from server (" + reason(status) + "): " + serverMessage());
+      String hint = switch (status) {
+        case 401 -> " (no admin token was sent: the CLI reads it from " + TOKEN_SOURCES + ")";
+        case 403 -> " (the admin token sent is not this service's: the CLI reads it from " + TOKEN_SOURCES + ")";
+        default -> "";
+      };
+      throw new CliException("Error from server (" + reason(status) + "): " + serverMessage() + hint);
     }
 
     /** The body as JSON, or a {@link CliException} if it is not JSON. */
@@ -104,7 +123,9 @@ public final class ApiClient {
   }
 
   private Response send(String service, HttpRequest.Builder request) {
-    HttpRequest built = request.timeout(requestTimeout).header("accept", "application/json").build();
+    request.timeout(requestTimeout).header("accept", "application/json");
+    adminToken.ifPresent(token -> request.header("authorization", "Bearer " + token));
+    HttpRequest built = request.build();
     try {
       HttpResponse<String> response = http.send(built, HttpResponse.BodyHandlers.ofString());
       return new Response(service, built.uri(), response.statusCode(), response.body());

@@ -42,8 +42,8 @@ public abstract class ApiCommand implements Callable<Integer> {
   }
 
   /** The root {@code lattice} command (global options, endpoints, client). */
-  protected LatticeCli root() {
-    return (LatticeCli) spec.root().userObject();
+  protected CliContext root() {
+    return (CliContext) spec.root().userObject();
   }
 
   protected ApiClient api() {

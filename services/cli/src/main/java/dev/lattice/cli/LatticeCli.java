@@ -35,6 +35,8 @@ import picocli.CommandLine.Spec;
         // identity subcommands (dev.lattice.cli.identity) — one line each:
         dev.lattice.cli.identity.EntryCommand.class, dev.lattice.cli.identity.TokenCommand.class,
         dev.lattice.cli.identity.SvidCommand.class,
+        // the admin credential (dev.lattice.cli.admin):
+        dev.lattice.cli.admin.AdminCommand.class,
         // policy subcommands (dev.lattice.cli.policy) — one line each:
         dev.lattice.cli.policy.ApplyCommand.class,
         dev.lattice.cli.policy.GetCommand.class,
@@ -43,7 +45,7 @@ import picocli.CommandLine.Spec;
         dev.lattice.cli.policy.ExplainCommand.class,
         CommandLine.HelpCommand.class,
     })
-public final class LatticeCli implements Callable<Integer> {
+public final class LatticeCli implements Callable<Integer>, CliContext {
 
   @Option(names = "--data-dir", defaultValue = "${env:LATTICE_DATA_DIR:-.lattice}",
       description = "Data dir of the local stack, where it records its endpoints (default: ${DEFAULT-VALUE}).")
@@ -115,33 +117,55 @@ public final class LatticeCli implements Callable<Integer> {
   }
 
   /** Where the local stack keeps its data and endpoints file. */
+  @Override
   public Path dataDir() {
     return dataDir;
   }
 
+  @Override
   public Duration timeout() {
     return timeout;
   }
 
+  @Override
   public boolean verbose() {
     return verbose;
   }
 
   /** The process environment (or the one a test handed in). */
+  @Override
   public Map<String, String> env() {
     return env;
   }
 
   /** The endpoints of the services (resolved once per invocation). */
+  @Override
   public ServiceEndpoints endpoints() {
     if (endpoints == null) endpoints = ServiceEndpoints.resolve(dataDir, env);
     return endpoints;
   }
 
-  /** The shared HTTP client, with {@code --timeout}. */
+  /** The shared HTTP client, with {@code --timeout} and the admin credential when one is found. */
+  @Override
   public ApiClient apiClient() {
-    if (apiClient == null) apiClient = new ApiClient(timeout);
+    if (apiClient == null) apiClient = new ApiClient(timeout, adminToken());
     return apiClient;
+  }
+
+  /**
+   * The admin credential the CLI sends: {@code LATTICE_ADMIN_TOKEN}, else the first token of the file
+   * {@code LATTICE_ADMIN_TOKEN_FILE}, else of {@code <data-dir>/admin.token} (written by the local
+   * stack on its first start); empty when none is found.
+   */
+  @Override
+  public java.util.Optional<String> adminToken() {
+    String token = env.get("LATTICE_ADMIN_TOKEN");
+    if (token != null && !token.isBlank()) return java.util.Optional.of(token.strip());
+    String file = env.get("LATTICE_ADMIN_TOKEN_FILE");
+    dev.lattice.kit.admin.AdminTokenFile tokens = file != null && !file.isBlank()
+        ? dev.lattice.kit.admin.AdminTokenFile.at(Path.of(file))
+        : dev.lattice.kit.admin.AdminTokenFile.inDataDir(dataDir);
+    return tokens.clientToken();
   }
 
   /** Parses {@code 500ms}, {@code 5s}, {@code 1m} for duration options. */

@@ -3,6 +3,7 @@ package dev.lattice.local;
 import dev.lattice.cli.ServiceEndpoints;
 import dev.lattice.cli.TableWriter;
 import dev.lattice.kafka.embedded.EmbeddedKafkaBroker;
+import dev.lattice.kit.admin.AdminTokenFile;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.service.LatticeService;
 import dev.lattice.kit.service.RunningService;
@@ -144,6 +145,10 @@ public final class LocalStack implements AutoCloseable {
 
     List<LatticeService> found = discoverServices();
     LatticeConfig config = serviceConfig(base, dataDir, found);
+    AdminTokenFile adminToken = AdminTokenFile.of(config);
+    if (adminToken.createIfMissing()) {
+      out.println("Admin credential created in " + adminToken.path() + " (mode 600; the lattice CLI uses it)");
+    }
     launcher = ServiceLauncher.create(config);
     if (found.isEmpty()) {
       out.println("No services on the classpath (ServiceLoader found no " + LatticeService.class.getName()
@@ -184,6 +189,7 @@ public final class LocalStack implements AutoCloseable {
     String body = new io.vertx.core.json.JsonObject().put("ttl", "10m").put("nodeId", nodeId).encode();
     io.vertx.core.json.JsonObject token = new io.vertx.core.json.JsonObject(call(identity,
         HttpRequest.newBuilder(identity.url("/v1/tokens")).header("Content-Type", "application/json")
+            .header("Authorization", "Bearer " + AdminTokenFile.of(config).tokens().get(0))
             .POST(HttpRequest.BodyPublishers.ofString(body))));
     Path bundleFile = agentDir.resolve("bundle.pem");
     Path tokenFile = agentDir.resolve("join-token");
@@ -252,6 +258,8 @@ public final class LocalStack implements AutoCloseable {
     }
     Map<String, String> defaults = new LinkedHashMap<>();
     defaults.put("data.dir", dataDir.toString());
+    // The admin credential every service's writes require; the CLI finds it there by itself.
+    defaults.put(AdminTokenFile.CONFIG_KEY, AdminTokenFile.inDataDir(dataDir).path().toString());
     defaults.put("shutdown.timeout", SERVICE_SHUTDOWN);
     // Kafka Streams state (RocksDB) belongs to this data dir too, not to the working directory: two
     // stacks started from one directory would otherwise share (and corrupt) it.

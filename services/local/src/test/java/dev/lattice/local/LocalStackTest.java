@@ -87,12 +87,21 @@ class LocalStackTest {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(
           options.dataDir().resolve("agent").resolve("join-token")))).isEqualTo("rw-------");
       RunningService identity = service(stack, "identity");
-      HttpResponse<String> created = http.send(HttpRequest.newBuilder(identity.url("/v1/entries"))
-          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
-              "{\"spiffeId\": \"" + WORKLOAD + "\", \"parentId\": \"" + LOCAL_NODE + "\","
-                  + " \"selectors\": [\"unix:uid:" + myUid() + "\"], \"hint\": \"local\"}")).build(),
+      // writes need the admin credential: anonymous is refused, the CLI finds the token in the data dir by itself
+      HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(identity.url("/v1/entries"))
+          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
           HttpResponse.BodyHandlers.ofString());
-      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      assertThat(anonymous.statusCode()).as(anonymous.body()).isEqualTo(401);
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(
+          options.dataDir().resolve("admin.token")))).isEqualTo("rw-------");
+      java.io.StringWriter created = new java.io.StringWriter();
+      java.io.StringWriter createErr = new java.io.StringWriter();
+      int createCode = dev.lattice.cli.LatticeCli.commandLine(new dev.lattice.cli.LatticeCli(Map.of()))
+          .setOut(new java.io.PrintWriter(created)).setErr(new java.io.PrintWriter(createErr))
+          .execute("--data-dir", options.dataDir().toString(), "entry", "create", "--spiffe-id", WORKLOAD,
+              "--parent-id", LOCAL_NODE, "--selector", "unix:uid:" + myUid(), "--hint", "local");
+      assertThat(createCode).as(createErr.toString()).isZero();
+      assertThat(created.toString()).contains("created (" + WORKLOAD + ")");
       assertAgentServesTheWorkload(stack, options);
       // the CLI's `svid fetch` reads the same socket under the data dir
       java.io.StringWriter cliOut = new java.io.StringWriter();

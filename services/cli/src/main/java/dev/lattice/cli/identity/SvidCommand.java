@@ -2,7 +2,7 @@ package dev.lattice.cli.identity;
 
 import dev.lattice.cli.CliException;
 import dev.lattice.cli.ExitCode;
-import dev.lattice.cli.LatticeCli;
+import dev.lattice.cli.CliContext;
 import io.spiffe.svid.jwtsvid.JwtSvid;
 import io.spiffe.svid.x509svid.X509Svid;
 import io.spiffe.workloadapi.DefaultWorkloadApiClient;
@@ -53,7 +53,7 @@ public final class SvidCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      LatticeCli root = (LatticeCli) spec.root().userObject();
+      CliContext root = (CliContext) spec.root().userObject();
       // java-spiffe logs through java.util.logging (e.g. "WorkloadAPI client is closed" at INFO)
       java.util.logging.Logger.getLogger("io.spiffe").setLevel(java.util.logging.Level.WARNING);
       String address = address(root);
@@ -94,7 +94,7 @@ public final class SvidCommand implements Runnable {
       return ExitCode.OK;
     }
 
-    private String address(LatticeCli root) {
+    private String address(CliContext root) {
       Path path = socket;
       if (path == null) {
         String env = root.env().get("SPIFFE_ENDPOINT_SOCKET");

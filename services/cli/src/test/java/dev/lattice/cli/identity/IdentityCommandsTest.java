@@ -27,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 class IdentityCommandsTest {
   private static ServiceLauncher launcher;
   private static RunningService identity;
+  /** The service's data dir, which holds its admin.token: the CLI finds the token there by itself. */
+  private static Path serviceData;
 
   @TempDir Path dir;
 
@@ -37,6 +39,8 @@ class IdentityCommandsTest {
     cfg.put("identity.http.port", "0");
     cfg.put("identity.signing.port", "0");
     cfg.put("identity.bundle.endpoint.port", "0");
+    serviceData = data;
+    cfg.put("data.dir", data.toString());
     cfg.put("identity.data.dir", data.resolve("identity").toString());
     cfg.put("identity.topics.entries", cluster.uniqueTopic("cli-entries"));
     cfg.put("identity.topics.bundles", cluster.uniqueTopic("cli-bundles"));
@@ -52,7 +56,24 @@ class IdentityCommandsTest {
   }
 
   CliRun lattice(String... args) {
-    return CliRun.of(Map.of("LATTICE_IDENTITY_URL", identity.baseUrl().toString()), dir.resolve("data"), args);
+    return CliRun.of(Map.of("LATTICE_IDENTITY_URL", identity.baseUrl().toString()), serviceData, args);
+  }
+
+  @Test
+  void withoutTheAdminTokenWritesAreRefusedWithAHint() {
+    Map<String, String> env = Map.of("LATTICE_IDENTITY_URL", identity.baseUrl().toString());
+    CliRun anonymous = CliRun.of(env, dir.resolve("elsewhere"), "token", "create");
+    assertThat(anonymous.exit()).isEqualTo(1);
+    assertThat(anonymous.err()).contains("Error from server (Unauthorized)", "needs the admin credential",
+        "no admin token was sent", "<data-dir>/admin.token");
+    CliRun wrong = CliRun.of(Map.of("LATTICE_IDENTITY_URL", identity.baseUrl().toString(), "LATTICE_ADMIN_TOKEN", "lat_wrong"),
+        serviceData, "token", "create");
+    assertThat(wrong.exit()).isEqualTo(1);
+    assertThat(wrong.err()).contains("Error from server (Forbidden)").doesNotContain("lat_wrong");
+    CliRun fromFile = CliRun.of(Map.of("LATTICE_IDENTITY_URL", identity.baseUrl().toString(),
+        "LATTICE_ADMIN_TOKEN_FILE", serviceData.resolve("admin.token").toString()), dir.resolve("elsewhere"), "token", "create");
+    assertThat(fromFile.exit()).as(fromFile.err()).isZero();
+    assertThat(lattice("entry", "list").exit()).as("reads need no token").isZero();
   }
 
   @Test

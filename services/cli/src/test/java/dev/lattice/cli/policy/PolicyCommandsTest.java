@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PolicyCommandsTest {
   private static ServiceLauncher launcher;
   private static RunningService policy;
+  private static Path adminToken;
 
   @TempDir Path dir;
 
@@ -42,6 +43,8 @@ class PolicyCommandsTest {
     cfg.put("policy.topics.rejected", rejected);
     cfg.put("policy.door.group", cluster.uniqueTopic("cli-door"));
     cfg.put("policy.compiler.enabled", "false");
+    adminToken = Files.createTempDirectory("cli-policy-admin").resolve("admin.token");
+    cfg.put("admin.token.file", adminToken.toString());
     launcher = ServiceLauncher.create(LatticeConfig.of(cfg));
     policy = launcher.start(new PolicyService()).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     CliRun.awaitReady(policy);
@@ -53,7 +56,8 @@ class PolicyCommandsTest {
   }
 
   CliRun lattice(String... args) {
-    return CliRun.of(Map.of("LATTICE_POLICY_URL", policy.baseUrl().toString()), dir.resolve("data"), args);
+    return CliRun.of(Map.of("LATTICE_POLICY_URL", policy.baseUrl().toString(),
+        "LATTICE_ADMIN_TOKEN_FILE", adminToken.toString()), dir.resolve("data"), args);
   }
 
   Path file(String name, String content) throws Exception {
