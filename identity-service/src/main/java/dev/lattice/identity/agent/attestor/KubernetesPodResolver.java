@@ -9,6 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -22,9 +25,9 @@ import java.util.regex.Pattern;
  * {@code …-pod<uid_with_underscores>.slice/…} with systemd), then the pod with that UID among the pods
  * the API server lists on this node ({@code spec.nodeName}).
  *
- * <p>Pods are cached by UID; a UID not in the cache triggers a new listing (at most one per second).
- * Thread-safe; the
- * blocking reads (procfs, API server) run on worker threads. It does not own the client.
+ * <p>Pods are cached by UID; a UID not in the cache triggers a new listing (at most one per second of
+ * the given clock). Thread-safe; the blocking reads (procfs, API server) run on worker threads. It does
+ * not own the client.
  */
 public final class KubernetesPodResolver implements PodResolver {
 
@@ -37,18 +40,27 @@ public final class KubernetesPodResolver implements PodResolver {
   private final Path procRoot;
   private final Map<String, PodInfo> byUid = new ConcurrentHashMap<>();
   /** At most one listing per second, however many unknown pods call. */
-  private static final long MIN_LISTING_INTERVAL_NANOS = 1_000_000_000L;
-  private long lastListingNanos = System.nanoTime() - MIN_LISTING_INTERVAL_NANOS;
+  static final Duration MIN_LISTING_INTERVAL = Duration.ofSeconds(1);
+  private final Clock clock;
+  /** When the last listing started; null before the first. Guarded by {@code this}. */
+  private Instant lastListing;
+
+  /** A resolver on the system clock. */
+  public KubernetesPodResolver(Vertx vertx, KubernetesClient client, String nodeName, Path procRoot) {
+    this(vertx, client, nodeName, procRoot, Clock.systemUTC());
+  }
 
   /**
    * @param nodeName this node's name (the downward API's {@code spec.nodeName})
    * @param procRoot the procfs mount ({@code /proc})
+   * @param clock paces the listings
    */
-  public KubernetesPodResolver(Vertx vertx, KubernetesClient client, String nodeName, Path procRoot) {
+  public KubernetesPodResolver(Vertx vertx, KubernetesClient client, String nodeName, Path procRoot, Clock clock) {
     this.vertx = vertx;
     this.client = client;
     this.nodeName = nodeName;
     this.procRoot = procRoot;
+    this.clock = clock;
   }
 
   @Override
@@ -85,11 +97,11 @@ public final class KubernetesPodResolver implements PodResolver {
   }
 
   private synchronized void refresh() {
-    long now = System.nanoTime();
-    if (now - lastListingNanos < MIN_LISTING_INTERVAL_NANOS) {
+    Instant now = clock.instant();
+    if (lastListing != null && now.isBefore(lastListing.plus(MIN_LISTING_INTERVAL))) {
       return;
     }
-    lastListingNanos = now;
+    lastListing = now;
     for (Pod pod : client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).list().getItems()) {
       if (pod.getMetadata() == null || pod.getMetadata().getUid() == null || pod.getSpec() == null
           || !nodeName.equals(pod.getSpec().getNodeName())) {

@@ -7,9 +7,12 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.api.model.PodListBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import dev.lattice.testkit.time.MutableClock;
 import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -32,6 +35,7 @@ class KubernetesPodResolverTest {
   private static final String NODE_A_PODS = "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a";
 
   @TempDir Path proc;
+  private final MutableClock clock = new MutableClock(Instant.parse("2025-01-01T00:00:00Z"));
   private Vertx vertx;
   private KubernetesMockServer server;
   private KubernetesClient client;
@@ -82,7 +86,7 @@ class KubernetesPodResolverTest {
     process(4444, "0::/user.slice/user-1000.slice/session-3.scope\n");
 
     KubernetesWorkloadAttestor attestor = new KubernetesWorkloadAttestor(
-        new KubernetesPodResolver(vertx, client, "node-a", proc));
+        new KubernetesPodResolver(vertx, client, "node-a", proc, clock));
     Set<Selector> web = attestor.attest(new CallerProcess(4242, 1000, List.of(1000), 1))
         .toCompletionStage().toCompletableFuture().get();
     assertThat(web).contains(Selector.parse("k8s:ns:shop"), Selector.parse("k8s:sa:web"),
@@ -96,5 +100,18 @@ class KubernetesPodResolverTest {
     assertThat(attestor.attest(new CallerProcess(99999, 1000, List.of(1000), 1))
         .toCompletionStage().toCompletableFuture().get()).as("exited").isEmpty();
     assertThat(server.getRequestCount()).as("at most one listing per second; known pods cached").isEqualTo(1);
+
+    // a second later an unknown pod may list again; a known one still does not
+    clock.advance(Duration.ofMillis(999));
+    attest(attestor, 4343);
+    assertThat(server.getRequestCount()).as("999 ms later").isEqualTo(1);
+    clock.advance(Duration.ofMillis(1));
+    attest(attestor, 4343);
+    attest(attestor, 4242);
+    assertThat(server.getRequestCount()).as("1 s later").isEqualTo(2);
+  }
+
+  private static Set<Selector> attest(KubernetesWorkloadAttestor attestor, int pid) throws Exception {
+    return attestor.attest(new CallerProcess(pid, 1000, List.of(1000), 1)).toCompletionStage().toCompletableFuture().get();
   }
 }
