@@ -153,8 +153,16 @@ class SvidManagerTest {
     WorkloadX509Svid first = manager.state().svids().get("web");
     assertThat(first).isNotNull();
     assertThat(first.key().getAlgorithm()).isEqualTo("EC");
-    assertThat(first.signed().leaf().getPublicKey().getEncoded())
-        .as("the certificate is for the key the agent made").isNotNull();
+    // the certificate is for the key the agent made: what that key signs, the certificate's key verifies
+    byte[] message = "proof of possession".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    java.security.Signature signer = java.security.Signature.getInstance("SHA256withECDSA");
+    signer.initSign(first.key());
+    signer.update(message);
+    byte[] signature = signer.sign();
+    java.security.Signature verifier = java.security.Signature.getInstance("SHA256withECDSA");
+    verifier.initVerify(first.signed().leaf().getPublicKey());
+    verifier.update(message);
+    assertThat(verifier.verify(signature)).as("the certificate is for the key the agent made").isTrue();
     assertThat(first.rotateAt()).isEqualTo(clock.instant().plusSeconds(50));
 
     clock.now = clock.now.plusSeconds(49);

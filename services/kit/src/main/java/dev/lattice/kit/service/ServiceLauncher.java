@@ -85,7 +85,9 @@ public final class ServiceLauncher implements AutoCloseable {
     new UptimeMetrics().bindTo(processMeters);
     this.vertx = Vertx.builder()
         // LOCAL (the server's bound address) tells apart the HTTP servers of services sharing this JVM.
-        .with(new VertxOptions().setMetricsOptions(
+        // Native transport (epoll) where available: the node agent needs it for peer credentials and would
+        // otherwise start a second Vert.x of its own.
+        .with(new VertxOptions().setPreferNativeTransport(true).setMetricsOptions(
             new MicrometerMetricsOptions().setEnabled(true).addLabels(Label.LOCAL)))
         .withMetrics(new MicrometerMetricsFactory(processMeters))
         .build();
