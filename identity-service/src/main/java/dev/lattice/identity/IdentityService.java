@@ -14,6 +14,7 @@ import dev.lattice.identity.ca.CertificateAuthority;
 import dev.lattice.identity.ca.SignatureProvider;
 import dev.lattice.identity.ca.UpstreamAuthority;
 import dev.lattice.identity.entry.EntryRegistry;
+import dev.lattice.identity.entry.EntryValidator;
 import dev.lattice.identity.jwt.JwtSvidIssuer;
 import dev.lattice.identity.signing.SigningServer;
 import dev.lattice.identity.signing.SvidAudit;
@@ -181,7 +182,8 @@ public final class IdentityService implements LatticeService {
       closeables.add(bundleFold);
       closeables.add(deadLetters);
       registry = new EntryRegistry(entryFold, publisher, entriesTopic, trustDomain, clock,
-          () -> tokens.pendingNodes(trustDomain));
+          () -> tokens.pendingNodes(trustDomain),
+          new EntryValidator(trustDomain, config.getBoolean("identity.entries.allow-wildcard-dns", false)));
       entryFold.start();
       bundleFold.start();
       bundlePublisher = new BundlePublisher(vertx, ca, publisher, bundlesTopic, bundleFold);

@@ -52,11 +52,21 @@ public final class EntryRegistry {
   public EntryRegistry(TopicFold<RegistrationEntry> fold, EventPublisher publisher,
       Topic<String, RegistrationEntry> topic, TrustDomain trustDomain, Clock clock,
       Supplier<Set<SpiffeId>> announcedNodes) {
+    this(fold, publisher, topic, trustDomain, clock, announcedNodes, new EntryValidator(trustDomain));
+  }
+
+  /**
+   * @param announcedNodes nodes that may parent entries before they attest (e.g. unused join tokens)
+   * @param validator the admission rules (e.g. whether wildcard DNS names are allowed)
+   */
+  public EntryRegistry(TopicFold<RegistrationEntry> fold, EventPublisher publisher,
+      Topic<String, RegistrationEntry> topic, TrustDomain trustDomain, Clock clock,
+      Supplier<Set<SpiffeId>> announcedNodes, EntryValidator validator) {
     this.fold = fold;
     this.publisher = publisher;
     this.topic = topic;
     this.trustDomain = trustDomain;
-    this.validator = new EntryValidator(trustDomain);
+    this.validator = validator;
     this.clock = clock;
     this.announcedNodes = announcedNodes;
     fold.addListener(new FoldListener<>() {

@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  * Turns an {@link EntryDraft} into a {@link RegistrationEntryRecord} or an {@link EntryValidationException}
  * naming the field, the value seen and what was expected: SPIFFE IDs per the SPIFFE-ID standard (leaf,
  * in this trust domain), a known parent (an attested or announced node, or another entry's SPIFFE ID),
- * at least one well-formed selector, TTLs in range, DNS names per RFC 1123, no duplicate (same SPIFFE
+ * at least one well-formed selector, TTLs in range, DNS names per RFC 1123 (no wildcards unless allowed), no
+ * SPIFFE ID in the reserved {@code /lattice/} path, no duplicate (same SPIFFE
  * ID, parent and selectors). Pure and thread-safe.
  */
 public final class EntryValidator {
@@ -28,9 +29,21 @@ public final class EntryValidator {
       "(\\*\\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
 
   private final TrustDomain trustDomain;
+  private final boolean allowWildcardDnsNames;
 
+  /** A validator that refuses wildcard DNS names ({@code *.example.com}). */
   public EntryValidator(TrustDomain trustDomain) {
+    this(trustDomain, false);
+  }
+
+  /**
+   * @param allowWildcardDnsNames accept {@code *.} DNS names in entries (admin setting
+   *     {@code identity.entries.allow-wildcard-dns}); off by default: a wildcard SVID can impersonate every
+   *     host under that domain
+   */
+  public EntryValidator(TrustDomain trustDomain, boolean allowWildcardDnsNames) {
     this.trustDomain = trustDomain;
+    this.allowWildcardDnsNames = allowWildcardDnsNames;
   }
 
   /**
@@ -43,9 +56,10 @@ public final class EntryValidator {
       Set<SpiffeId> knownNodes, Instant now) {
     SpiffeId spiffeId = spiffeId("spiffeId", draft.spiffeId());
     SpiffeId parentId = spiffeId("parentId", draft.parentId());
-    if (SpiffeIds.isNode(spiffeId, trustDomain)) {
-      throw new EntryValidationException("spiffeId: " + spiffeId
-          + " (expected: not under /lattice/node/, which is reserved for node SVIDs issued at attestation)");
+    if (SpiffeIds.isReserved(spiffeId, trustDomain)) {
+      throw new EntryValidationException("spiffeId: " + spiffeId + " (expected: not under "
+          + SpiffeIds.RESERVED_PATH_PREFIX + ", which is reserved for the identities Lattice mints itself: the"
+          + " signing server, nodes at attestation)");
     }
     boolean parentKnown = knownNodes.contains(parentId)
         || existing.stream().anyMatch(e -> e.spiffeId().equals(parentId));
@@ -69,6 +83,10 @@ public final class EntryValidator {
       if (dns == null || dns.length() > 253 || !DNS_NAME.matcher(dns).matches()) {
         throw new EntryValidationException("dnsNames: '" + dns
             + "' (expected: a lowercase RFC 1123 host name, optionally starting with '*.')");
+      }
+      if (dns.startsWith("*.") && !allowWildcardDnsNames) {
+        throw new EntryValidationException("dnsNames: '" + dns + "' (expected: no wildcard DNS names; an admin"
+            + " may allow them with identity.entries.allow-wildcard-dns=true)");
       }
     }
     if (draft.hint().length() > 64 || !HINT.matcher(draft.hint()).matches()) {

@@ -68,6 +68,18 @@ public final class SpiffeIds {
     return parseLeaf("spiffe://" + trustDomain + "/lattice/node/" + nodeId);
   }
 
+  /** The path prefix of every identity Lattice mints itself (server, nodes, whatever comes next). */
+  public static final String RESERVED_PATH_PREFIX = "/lattice/";
+
+  /**
+   * True when {@code id} is in {@code trustDomain}'s reserved {@code /lattice} path (the server, nodes and
+   * anything else Lattice mints for itself): no registration entry may name it.
+   */
+  public static boolean isReserved(SpiffeId id, TrustDomain trustDomain) {
+    return id.memberOf(trustDomain)
+        && (id.getPath().equals("/lattice") || id.getPath().startsWith(RESERVED_PATH_PREFIX));
+  }
+
   /** True when {@code id} is a node ID of {@code trustDomain} (path {@code /lattice/node/<id>}). */
   public static boolean isNode(SpiffeId id, TrustDomain trustDomain) {
     return id.memberOf(trustDomain) && id.getPath().startsWith("/lattice/node/")

@@ -205,6 +205,13 @@ class IdentityServiceTest {
     assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/a", "spiffe://lattice.local/lattice/node/ghost", "unix:uid:1")),
         "parentId: spiffe://lattice.local/lattice/node/ghost is unknown");
     assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/a", nodeSpiffeId, "unix:uid:abc")), "is not a number");
+    // a workload must never be handed the signing server's own identity, nor anything under /lattice/
+    assertError(post("/v1/entries", entry("spiffe://lattice.local/lattice/server", nodeSpiffeId, "unix:uid:0")),
+        "not under /lattice/, which is reserved");
+    assertError(post("/v1/entries", entry("spiffe://lattice.local/lattice/anything/new", nodeSpiffeId, "unix:uid:0")),
+        "not under /lattice/, which is reserved");
+    assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/default/sa/evil", nodeSpiffeId, "unix:uid:0")
+        .put("dnsNames", new io.vertx.core.json.JsonArray().add("*.evil.com"))), "no wildcard DNS names");
     assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/a", nodeSpiffeId, "k8s:pod-label:app")), "k8s:pod-label:<key>=<value>");
     assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/a", nodeSpiffeId, "docker:image:x")), "unknown type 'docker'");
     assertError(post("/v1/entries", entry("spiffe://lattice.local/ns/default/sa/web", nodeSpiffeId, "unix:uid:1000", "k8s:ns:default")),
