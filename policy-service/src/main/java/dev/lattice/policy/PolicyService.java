@@ -20,9 +20,9 @@ import dev.lattice.policy.api.ResourceRoutes;
 import dev.lattice.policy.api.ResourceStore;
 import dev.lattice.policy.compiler.CompiledChangePreview;
 import dev.lattice.policy.compiler.CompilerOptions;
+import dev.lattice.policy.explain.Explainer;
 import dev.lattice.policy.compiler.CompilerRunner;
 import dev.lattice.policy.compiler.ValidatedAdmission;
-import dev.lattice.policy.engine.AuthorizationEngine;
 import dev.lattice.policy.kubernetes.KafkaSinks;
 import dev.lattice.policy.kubernetes.KubernetesSource;
 import dev.lattice.policy.registry.RegistryFold;
@@ -118,8 +118,7 @@ public final class PolicyService implements LatticeService {
         config.get("policy.topics.rejected", LatticeTopics.RESOURCES_REJECTED.name()));
     Topic<String, WorkloadEndpoint> registryTopic = LatticeTopics.renamed(LatticeTopics.REGISTRY,
         config.get("policy.topics.registry", LatticeTopics.REGISTRY.name()));
-    String root = config.get("policy.root.namespace",
-        config.get("policy.compiler.root.namespace", AuthorizationEngine.ROOT_NAMESPACE));
+    String root = CompilerOptions.rootNamespace(config);
     String trustDomain = config.get("policy.trust.domain", "lattice.local");
 
     // Creating Kafka clients does no network I/O; folds and the door run on their own threads.
@@ -152,7 +151,7 @@ public final class PolicyService implements LatticeService {
           registry.index(), new CompilerOptions(root, ValidatedAdmission.INSTANCE), clock);
     }
     new ResourceRoutes(store, registry.index(), publisher, resources, preview, clock).mount(context.router());
-    new ExplainRoutes(store, registry.index(), root).mount(context.router());
+    new ExplainRoutes(store, registry.index(), new Explainer(root)).mount(context.router());
     new StaticRegistryRoutes(KafkaSinks.registry(publisher, registryTopic), registry.index(), trustDomain, clock)
         .mount(context.router());
 

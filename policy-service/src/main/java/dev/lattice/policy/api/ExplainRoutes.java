@@ -1,10 +1,12 @@
 package dev.lattice.policy.api;
 
-import dev.lattice.policy.engine.Decision;
-import dev.lattice.policy.engine.Explainer;
-import dev.lattice.policy.engine.PolicyRef;
-import dev.lattice.policy.engine.RequestContext;
+import dev.lattice.authz.Decision;
+import dev.lattice.authz.IpBlock;
+import dev.lattice.authz.PolicyRef;
+import dev.lattice.events.ResourceEvent;
+import dev.lattice.policy.explain.Explainer;
 import dev.lattice.policy.model.ObjectMeta;
+import dev.lattice.policy.model.ResourceKind;
 import dev.lattice.policy.model.RegistryView;
 import dev.lattice.policy.model.SpiffePrincipal;
 import io.vertx.core.json.DecodeException;
@@ -14,6 +16,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -22,17 +25,21 @@ import java.util.Map;
  * {@code to} (service host, required), {@code namespace} (for a short {@code to}, default
  * {@code default}), {@code method}, {@code path}, {@code port}, {@code sourceIp}, {@code header}
  * ({@code name:value}, repeatable; POST: {@code headers} object). No method means a TCP connection.
- * Evaluation is {@link Explainer}, i.e. the data plane's engine. Stateless handlers; never block.
+ * Evaluation is {@link Explainer}: the compiler's policy selection and the data plane's engine
+ * ({@code lattice-authz}), run on a worker thread. Answers carry per destination workload the verdict, the
+ * reason code ({@code allow_matched}, {@code deny_matched}, {@code no_allow_match}, {@code no_policies},
+ * {@code no_allow_policies}, {@code rejected_before_authz}), a one-line {@code detail}, the deciding policy
+ * and rule, dry-run outcome and audit matches.
  */
 public final class ExplainRoutes {
   private final ResourceStore store;
   private final RegistryView registry;
   private final Explainer explainer;
 
-  public ExplainRoutes(ResourceStore store, RegistryView registry, String rootNamespace) {
+  public ExplainRoutes(ResourceStore store, RegistryView registry, Explainer explainer) {
     this.store = store;
     this.registry = registry;
-    this.explainer = new Explainer(rootNamespace);
+    this.explainer = explainer;
   }
 
   public void mount(Router router) {
@@ -96,14 +103,28 @@ public final class ExplainRoutes {
         return;
       }
     }
+    String sourceIp = q.getString("sourceIp");
+    if (sourceIp != null && IpBlock.literal(sourceIp) == null) {
+      ResourceRoutes.respond(rc, 400, error("sourceIp", "\"" + sourceIp + "\" (expected: an IP address such as 10.0.0.7)"));
+      return;
+    }
     Map<String, String> headers = new LinkedHashMap<>();
     JsonObject h = q.getJsonObject("headers", new JsonObject());
     h.forEach(e -> headers.put(e.getKey(), String.valueOf(e.getValue())));
-    RequestContext request = RequestContext.builder().from(from).method(q.getString("method")).path(q.getString("path"))
-        .port(port).sourceIp(q.getString("sourceIp")).host(q.getString("host")).headers(headers).build();
-    Explainer.Explanation ex = explainer.explain(to, q.getString("namespace", ObjectMeta.DEFAULT_NAMESPACE), request,
-        store.authorizationPolicies(), registry);
-    ResourceRoutes.respond(rc, 200, toJson(ex));
+    Explainer.Request request = new Explainer.Request(from, sourceIp, q.getString("host"), port,
+        q.getString("method"), q.getString("path"), headers);
+    String namespace = q.getString("namespace", ObjectMeta.DEFAULT_NAMESPACE);
+    rc.vertx().executeBlocking(() -> {
+      List<ResourceEvent> policies = store.list(ResourceKind.AUTHORIZATION_POLICY, null).stream()
+          .map(ResourceStore.Entry::event).toList();
+      return explainer.explain(to, namespace, request, policies, registry);
+    }, false).onComplete(done -> {
+      if (done.succeeded()) {
+        ResourceRoutes.respond(rc, 200, toJson(done.result()));
+      } else {
+        rc.fail(done.cause());
+      }
+    });
   }
 
   static JsonObject toJson(Explainer.Explanation ex) {
@@ -114,15 +135,18 @@ public final class ExplainRoutes {
           .put("workloads", new JsonArray(wd.workloads()))
           .put("policies", new JsonArray(wd.policies().stream().map(PolicyRef::toString).toList()))
           .put("verdict", d.verdict().name())
-          .put("policy", d.policy() == null ? null : d.policy().toString())
+          .put("reason", d.reason().code())
+          .put("detail", d.detail())
+          .put("policy", d.policyName())
           .put("rule", d.ruleIndex() < 0 ? null : d.ruleIndex())
-          .put("reason", d.reason())
           .put("audits", new JsonArray(d.audits().stream().map(Decision.Match::toString).toList()));
       if (d.dryRun() != null) {
-        o.put("dryRun", new JsonObject().put("verdict", d.dryRun().verdict().name())
-            .put("policy", d.dryRun().policy() == null ? null : d.dryRun().policy().toString())
-            .put("rule", d.dryRun().ruleIndex() < 0 ? null : d.dryRun().ruleIndex())
-            .put("reason", d.dryRun().reason()));
+        Decision.Outcome dry = d.dryRun();
+        o.put("dryRun", new JsonObject().put("verdict", dry.verdict().name())
+            .put("reason", dry.reason().code())
+            .put("detail", dry.detail())
+            .put("policy", dry.policy() == null ? null : dry.policy().toString())
+            .put("rule", dry.ruleIndex() < 0 ? null : dry.ruleIndex()));
       }
       decisions.add(o);
     }

@@ -135,15 +135,6 @@ public final class ResourceStore implements ResourceView, AutoCloseable {
     return out;
   }
 
-  /** Every AuthorizationPolicy (for explain). */
-  public List<AuthorizationPolicy> authorizationPolicies() {
-    List<AuthorizationPolicy> out = new ArrayList<>();
-    for (Entry e : entries.values()) {
-      if (e.resource() instanceof AuthorizationPolicy ap) out.add(ap);
-    }
-    return out;
-  }
-
   @Override
   public Optional<DestinationPolicy> destinationPolicyFor(String canonicalHost) {
     for (Entry e : entries.values()) {

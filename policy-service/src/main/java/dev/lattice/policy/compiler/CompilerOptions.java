@@ -20,6 +20,15 @@ public record CompilerOptions(String rootNamespace, ResourceAdmission admission)
     Objects.requireNonNull(admission, "admission");
   }
 
+  /**
+   * The mesh root namespace configured for this service: {@code policy.root.namespace}, else
+   * {@code policy.compiler.root.namespace}, else {@value #DEFAULT_ROOT_NAMESPACE}. The compiler, explain and
+   * the dry-run preview all read it here, so they cannot disagree.
+   */
+  public static String rootNamespace(dev.lattice.kit.config.LatticeConfig config) {
+    return config.get("policy.root.namespace", config.get("policy.compiler.root.namespace", DEFAULT_ROOT_NAMESPACE));
+  }
+
   /** Root namespace {@value #DEFAULT_ROOT_NAMESPACE} with the given admission. */
   public static CompilerOptions defaults(ResourceAdmission admission) {
     return new CompilerOptions(DEFAULT_ROOT_NAMESPACE, admission);

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Config keys: {@code policy.compiler.enabled} (default true), {@code policy.compiler.application.id}
  * (default {@value #DEFAULT_APPLICATION_ID}; keep it stable: it names the group, stores and internal
- * topics), {@code policy.root.namespace} (default {@code lattice-system}), topic names
+ * topics), {@code policy.root.namespace} (else {@code policy.compiler.root.namespace}, default {@code lattice-system}), topic names
  * {@code policy.topics.resources}, {@code policy.topics.registry}, {@code policy.topics.config} (default
  * the catalog's).
  *
@@ -82,7 +82,7 @@ public final class CompilerRunner implements AutoCloseable {
     KafkaClientConfig kafka = KafkaClientConfig.from(context.config(), "policy");
     String appId = context.config().get("policy.compiler.application.id", DEFAULT_APPLICATION_ID);
     CompilerOptions options = new CompilerOptions(
-        context.config().get("policy.root.namespace", CompilerOptions.DEFAULT_ROOT_NAMESPACE),
+        CompilerOptions.rootNamespace(context.config()),
         ValidatedAdmission.INSTANCE);
     CompilerTopics standard = CompilerTopics.standard();
     CompilerTopics topics = CompilerTopics.named(

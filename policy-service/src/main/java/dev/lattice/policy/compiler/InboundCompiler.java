@@ -44,6 +44,36 @@ public final class InboundCompiler {
     return "inbound|" + port + "|" + workloadKey;
   }
 
+  /** A workload's compiled authorization table and the resources it came from ({@code kind/ns/name}). */
+  public record AuthorizationTable(AuthorizationConfig config, List<String> sources) {}
+
+  /**
+   * The authorization table of instance {@code w}: every AuthorizationPolicy selecting it (its namespace
+   * and the root namespace, selector matching its labels), dry-run when {@code spec.dryRun} or the
+   * {@value #DRY_RUN_ANNOTATION} annotation says so, with the mesh's path normalization and trusted-proxy
+   * count. The one place policy selection happens: {@code explain} calls it too.
+   */
+  public static AuthorizationTable authorization(MeshState state, RegisteredWorkload w) {
+    List<CompiledAuthorizationPolicy> policies = new ArrayList<>();
+    List<String> sources = new ArrayList<>();
+    for (ResourceEvent e : state.selecting(MeshState.AUTHORIZATION_POLICY, w)) {
+      AuthorizationPolicySpec spec = (AuthorizationPolicySpec) e.getSpec();
+      policies.add(CompiledAuthorizationPolicy.newBuilder()
+          .setNamespace(e.getNamespace()).setName(e.getName()).setAction(spec.getAction())
+          .setRules(spec.getRules()).setDryRun(dryRun(e)).build());
+      sources.add(MeshState.key(e));
+    }
+    String name = inboundName(w.key());
+    return new AuthorizationTable(AuthorizationConfig.newBuilder().setName(name).setPolicies(policies).build(),
+        List.copyOf(sources));
+  }
+
+  /** Whether an AuthorizationPolicy event is dry-run: {@code spec.dryRun}, or the annotation set to true. */
+  public static boolean dryRun(ResourceEvent e) {
+    return e.getSpec() instanceof AuthorizationPolicySpec spec && spec.getDryRun()
+        || "true".equalsIgnoreCase(e.getAnnotations().getOrDefault(DRY_RUN_ANNOTATION, ""));
+  }
+
   /** The compiled resources of instance {@code w}, by {@code TYPE/name}, sorted. */
   public static Map<String, CompiledResource> compile(MeshState state, RegisteredWorkload w) {
     Map<String, CompiledResource> out = new TreeMap<>();
@@ -54,19 +84,8 @@ public final class InboundCompiler {
         .setName(name).setMode(pa.mode()).setPortModes(pa.portModes()).setSources(pa.sources()).build(),
         pa.sources());
 
-    List<CompiledAuthorizationPolicy> policies = new ArrayList<>();
-    List<String> authzSources = new ArrayList<>();
-    for (ResourceEvent e : state.selecting(MeshState.AUTHORIZATION_POLICY, w)) {
-      AuthorizationPolicySpec spec = (AuthorizationPolicySpec) e.getSpec();
-      boolean dryRun = spec.getDryRun()
-          || "true".equalsIgnoreCase(e.getAnnotations().getOrDefault(DRY_RUN_ANNOTATION, ""));
-      policies.add(CompiledAuthorizationPolicy.newBuilder()
-          .setNamespace(e.getNamespace()).setName(e.getName()).setAction(spec.getAction())
-          .setRules(spec.getRules()).setDryRun(dryRun).build());
-      authzSources.add(MeshState.key(e));
-    }
-    OutboundCompiler.put(out, ConfigType.AUTHORIZATION, name,
-        AuthorizationConfig.newBuilder().setName(name).setPolicies(policies).build(), authzSources);
+    AuthorizationTable authz = authorization(state, w);
+    OutboundCompiler.put(out, ConfigType.AUTHORIZATION, name, authz.config(), authz.sources());
 
     List<RateLimit> limits = new ArrayList<>();
     List<String> limitSources = new ArrayList<>();

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.ResourceSource;
 import dev.lattice.events.WorkloadEndpoint;
-import dev.lattice.policy.engine.Decision;
-import dev.lattice.policy.engine.RequestContext;
-import dev.lattice.policy.engine.Verdict;
+import dev.lattice.authz.Decision;
+import dev.lattice.policy.explain.Explainer;
+import dev.lattice.authz.Verdict;
 import dev.lattice.policy.model.ParseResult;
 import dev.lattice.policy.model.Resource;
 import dev.lattice.policy.model.ResourceEventMapper;
@@ -194,9 +194,8 @@ class CompilerSimulationTest {
   @MethodSource("authorizations")
   void authorizes(String name, String node, String instance, String from, String method, String path,
       Verdict expected, String decidingPolicy, Verdict dryRun) {
-    Decision d = sim.authorize(node, instance, RequestContext.builder().from(from).method(method).path(path)
-        .host("x").port(9080).build());
-    assertThat(d.verdict()).as(name + ": " + d.reason()).isEqualTo(expected);
+    Decision d = sim.authorize(node, instance, new Explainer.Request(from, null, "x", 9080, method, path, Map.of()));
+    assertThat(d.verdict()).as(name + ": " + d.detail()).isEqualTo(expected);
     if (decidingPolicy != null) assertThat(d.policy().toString()).contains(decidingPolicy);
     if (dryRun != null) {
       assertThat(d.dryRun()).as("dry-run outcome").isNotNull();

@@ -1,27 +1,19 @@
 package dev.lattice.policy.compiler;
 
 import dev.lattice.events.ConfigResource;
-import dev.lattice.events.ResourceEvent;
-import dev.lattice.events.ResourceSource;
 import dev.lattice.events.config.AuthorizationConfig;
 import dev.lattice.events.config.ClusterConfig;
 import dev.lattice.events.config.ClusterEndpoint;
-import dev.lattice.events.config.CompiledAuthorizationPolicy;
 import dev.lattice.events.config.ListenerConfig;
 import dev.lattice.events.config.RouteConfig;
 import dev.lattice.events.config.RouteRule;
 import dev.lattice.events.config.VirtualHost;
 import dev.lattice.events.config.WeightedCluster;
-import dev.lattice.events.policy.AuthorizationPolicySpec;
 import dev.lattice.events.policy.HttpMatchRequest;
 import dev.lattice.events.policy.StringMatch;
-import dev.lattice.policy.engine.AuthorizationEngine;
-import dev.lattice.policy.engine.Decision;
-import dev.lattice.policy.engine.RequestContext;
-import dev.lattice.policy.model.AuthorizationPolicy;
-import dev.lattice.policy.model.ResourceEventMapper;
-import java.time.Instant;
-import java.util.ArrayList;
+import dev.lattice.authz.AuthorizationEngine;
+import dev.lattice.authz.Decision;
+import dev.lattice.policy.explain.Explainer;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -92,23 +84,13 @@ final class Simulation {
     return true;
   }
 
-  /** The authorization decision of the compiled table of {@code instanceKey} on {@code node}. */
-  Decision authorize(String node, String instanceKey, RequestContext request) {
+  /**
+   * The authorization decision of the compiled table of {@code instanceKey} on {@code node}, by the data
+   * plane's engine on the compiled config itself (request checks and normalization included).
+   */
+  Decision authorize(String node, String instanceKey, Explainer.Request request) {
     AuthorizationConfig table = (AuthorizationConfig) config
         .get(node + "/AUTHORIZATION/" + InboundCompiler.inboundName(instanceKey)).getPayload();
-    List<AuthorizationPolicy> policies = new ArrayList<>();
-    for (CompiledAuthorizationPolicy p : table.getPolicies()) {
-      ResourceEvent e = ResourceEvent.newBuilder()
-          .setApiVersion("lattice.dev/v1alpha1").setKind("AuthorizationPolicy").setNamespace(p.getNamespace())
-          .setName(p.getName()).setUid("sim").setResourceVersion(1).setGeneration(1)
-          .setCreationTimestamp(Instant.EPOCH).setAuthor("sim").setSource(ResourceSource.KAFKA)
-          // the model reads dry-run from the annotation (ResourceEventMapper.toResource ignores spec.dryRun)
-          .setAnnotations(p.getDryRun() ? Map.of(InboundCompiler.DRY_RUN_ANNOTATION, "true") : Map.of())
-          .setSpec(AuthorizationPolicySpec.newBuilder().setAction(p.getAction()).setRules(p.getRules())
-              .setDryRun(p.getDryRun()).build())
-          .build();
-      policies.add((AuthorizationPolicy) ResourceEventMapper.toResource(e));
-    }
-    return AuthorizationEngine.of(policies).evaluate(request);
+    return Explainer.authorize(AuthorizationEngine.of(table), request);
   }
 }

@@ -74,10 +74,11 @@ public final class ExplainCommand extends ApiCommand {
       if (body.hasNonNull("note")) out().println("  note: " + body.get("note").asText());
       for (JsonNode d : body.path("decisions")) {
         out().println("  workload " + d.path("namespace").asText() + " " + d.path("labels") + " " + d.path("workloads"));
-        out().println("    " + d.path("reason").asText());
+        out().println("    " + d.path("detail").asText() + " (" + d.path("reason").asText() + ")");
         if (d.has("dryRun")) {
           JsonNode dr = d.get("dryRun");
-          out().println("    dry-run: would be " + dr.path("verdict").asText() + ": " + dr.path("reason").asText());
+          out().println("    dry-run: would be " + dr.path("verdict").asText() + ": " + dr.path("detail").asText()
+              + " (" + dr.path("reason").asText() + ")");
         }
         for (JsonNode a : d.path("audits")) out().println("    audit: " + a.asText());
         out().println("    policies evaluated: " + (d.path("policies").isEmpty() ? "none" : d.path("policies").toString()));
