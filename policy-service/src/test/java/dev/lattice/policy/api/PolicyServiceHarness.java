@@ -34,6 +34,11 @@ public final class PolicyServiceHarness implements AutoCloseable {
   public final AdminTokenFile adminTokenFile;
 
   public PolicyServiceHarness(KafkaCluster cluster) throws Exception {
+    this(cluster, Map.of());
+  }
+
+  /** @param extra configuration added last (e.g. to turn the compiler on) */
+  public PolicyServiceHarness(KafkaCluster cluster, Map<String, String> extra) throws Exception {
     resourcesTopic = cluster.createTopic(cluster.uniqueTopic("resources"), 3, Map.of("cleanup.policy", "compact"));
     cluster.createTopic(resourcesTopic + ".dlq", 1, Map.of());
     rejectedTopic = cluster.createTopic(cluster.uniqueTopic("rejected"), 1, Map.of());
@@ -49,6 +54,7 @@ public final class PolicyServiceHarness implements AutoCloseable {
     cfg.put("policy.compiler.enabled", "false");
     adminTokenFile = AdminTokenFile.at(Files.createTempDirectory("policy-admin").resolve(AdminTokenFile.FILE_NAME));
     cfg.put(AdminTokenFile.CONFIG_KEY, adminTokenFile.path().toString());
+    cfg.putAll(extra);
     launcher = ServiceLauncher.create(LatticeConfig.of(cfg));
     running = launcher.start(service).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     await().atMost(Duration.ofSeconds(60)).until(() -> send("GET", "/readyz", null).statusCode() == 200);
