@@ -5,7 +5,6 @@ import dev.lattice.kit.deadletter.DeadLetterPublisher;
 import dev.lattice.kit.fold.FoldListener;
 import dev.lattice.kit.fold.TopicFold;
 import dev.lattice.kit.topic.Topic;
-import dev.lattice.policy.model.AuthorizationPolicy;
 import dev.lattice.policy.model.DestinationPolicy;
 import dev.lattice.policy.model.Resource;
 import dev.lattice.policy.model.ResourceEventMapper;

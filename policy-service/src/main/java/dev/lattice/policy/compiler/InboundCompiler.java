@@ -50,8 +50,9 @@ public final class InboundCompiler {
   /**
    * The authorization table of instance {@code w}: every AuthorizationPolicy selecting it (its namespace
    * and the root namespace, selector matching its labels), dry-run when {@code spec.dryRun} or the
-   * {@value #DRY_RUN_ANNOTATION} annotation says so, with the mesh's path normalization and trusted-proxy
-   * count. The one place policy selection happens: {@code explain} calls it too.
+   * {@value #DRY_RUN_ANNOTATION} annotation says so. The mesh settings (path normalization, trusted
+   * proxies) are not emitted yet, so the table carries the schema defaults (BASE, 0). The one place policy
+   * selection happens: {@code explain} calls it too.
    */
   public static AuthorizationTable authorization(MeshState state, RegisteredWorkload w) {
     List<CompiledAuthorizationPolicy> policies = new ArrayList<>();
