@@ -1,0 +1,162 @@
+package dev.lattice.distributor;
+
+import dev.lattice.distributor.ingest.ConfigFold;
+import dev.lattice.distributor.snapshot.NodeSnapshot;
+import dev.lattice.distributor.snapshot.SnapshotCache;
+import dev.lattice.distributor.snapshot.VersionedResource;
+import dev.lattice.events.ConfigResource;
+import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.deadletter.DeadLetterPublisher;
+import dev.lattice.kit.kafka.KafkaClientConfig;
+import dev.lattice.kit.service.LatticeService;
+import dev.lattice.kit.service.ServiceContext;
+import dev.lattice.kit.service.ServiceMain;
+import dev.lattice.kit.topic.LatticeTopics;
+import dev.lattice.kit.topic.Topic;
+import dev.lattice.kit.topic.TopicProvisioner;
+import dev.lattice.kit.topic.TopicSpec;
+import io.micrometer.core.instrument.Gauge;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The config distributor: folds {@code lattice.config.v1} into per-node snapshots ({@link SnapshotCache})
+ * and serves them. Ready once the fold has caught up with the topic. HTTP API (port 7090):
+ * {@code GET /v1/nodes} (nodes and their snapshot versions) and {@code GET /v1/nodes/<node>} (what the node is
+ * served, with held-back changes). Created once per run; start/stop on a Vert.x context.
+ */
+public final class ConfigDistributorService implements LatticeService {
+
+  private static final Logger log = LoggerFactory.getLogger(ConfigDistributorService.class);
+
+  private final Clock clock;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private Vertx vertx;
+  private SnapshotCache cache;
+  private ConfigFold fold;
+  private Admin admin;
+
+  public ConfigDistributorService() {
+    this(Clock.systemUTC());
+  }
+
+  public ConfigDistributorService(Clock clock) {
+    this.clock = clock;
+  }
+
+  public static void main(String[] args) {
+    ServiceMain.run(args, new ConfigDistributorService());
+  }
+
+  @Override
+  public String name() {
+    return "distributor";
+  }
+
+  @Override
+  public int defaultHttpPort() {
+    return 7090;
+  }
+
+  /** The folded snapshots (null before start). */
+  public SnapshotCache cache() {
+    return cache;
+  }
+
+  /** The fold (null before start). */
+  public ConfigFold fold() {
+    return fold;
+  }
+
+  @Override
+  public Future<Void> start(ServiceContext context) {
+    vertx = context.vertx();
+    LatticeConfig config = context.config();
+    Topic<String, ConfigResource> configTopic = LatticeTopics.renamed(LatticeTopics.CONFIG,
+        config.get("distributor.topics.config", LatticeTopics.CONFIG.name()));
+    KafkaClientConfig kafka = KafkaClientConfig.from(config, "distributor");
+    Context ctx = vertx.getOrCreateContext();
+    cache = new SnapshotCache(clock);
+    admin = Admin.create(kafka.admin("provisioner"));
+    List<TopicSpec> specs = List.of(configTopic.spec(), configTopic.spec().deadLetter());
+    return Future.fromCompletionStage(new TopicProvisioner(admin).ensure(specs), ctx).map(report -> {
+      DeadLetterPublisher deadLetters = DeadLetterPublisher.create(kafka.producer("dlq"));
+      closeables.add(deadLetters);
+      fold = ConfigFold.start(configTopic, kafka.consumer(null, "config"), deadLetters, cache);
+      closeables.add(0, fold);
+      context.readiness().registerCondition("config", fold::caughtUp, "replaying " + configTopic.name());
+      Gauge.builder("lattice_distributor_dead_lettered_records", fold, ConfigFold::deadLettered)
+          .description("lattice.config.v1 records sent to the dead-letter topic").register(context.meters());
+      Gauge.builder("lattice_distributor_nodes", cache, c -> c.nodes().size())
+          .description("Nodes with config on lattice.config.v1").register(context.meters());
+      mountApi(context);
+      log.info("folding {} into per-node snapshots", configTopic.name());
+      return null;
+    });
+  }
+
+  private void mountApi(ServiceContext context) {
+    context.router().get("/v1/nodes").handler(rc -> {
+      JsonArray nodes = new JsonArray();
+      cache.nodes().stream().sorted().forEach(n -> nodes.add(summary(cache.snapshot(n))));
+      rc.json(new JsonObject().put("nodes", nodes));
+    });
+    context.router().get("/v1/nodes/:node").handler(rc -> {
+      NodeSnapshot s = cache.snapshot(rc.pathParam("node"));
+      JsonObject body = summary(s);
+      JsonObject resources = new JsonObject();
+      s.all().forEach((type, byName) -> {
+        JsonObject named = new JsonObject();
+        byName.forEach((name, r) -> named.put(name, describe(r)));
+        resources.put(type.name(), named);
+      });
+      rc.json(body.put("resources", resources));
+    });
+  }
+
+  private static JsonObject summary(NodeSnapshot s) {
+    JsonObject versions = new JsonObject();
+    s.all().keySet().forEach(t -> versions.put(t.name(), s.version(t)));
+    JsonArray held = new JsonArray();
+    s.heldBack().forEach(h -> held.add(new JsonObject().put("key", h.key()).put("change", h.change().name())
+        .put("reason", h.reason())));
+    return new JsonObject().put("node", s.node()).put("revision", s.revision()).put("versions", versions)
+        .put("resources_count", s.size()).put("held_back", held);
+  }
+
+  private static JsonObject describe(VersionedResource r) {
+    return new JsonObject().put("version", r.version())
+        .put("payload", new JsonObject(r.resource().getPayload().toString()))
+        .put("sources", new JsonArray(r.resource().getSourceResources()));
+  }
+
+  @Override
+  public Future<Void> stop() {
+    if (vertx == null) {
+      return Future.succeededFuture();
+    }
+    return vertx.executeBlocking(() -> {
+      for (AutoCloseable c : closeables) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          log.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.toString());
+        }
+      }
+      if (admin != null) {
+        admin.close(Duration.ofSeconds(5));
+      }
+      return null;
+    }, false).mapEmpty();
+  }
+}
