@@ -3,9 +3,9 @@ package dev.lattice.policy.model;
 import java.util.List;
 
 /**
- * Access control for workloads, as Istio's {@code AuthorizationPolicy}. Fields Lattice parses but does
- * not support ({@code CUSTOM}, {@code requestPrincipals}, {@code remoteIpBlocks}, {@code provider}) are
- * modeled so validation can name them instead of calling them unknown. Immutable value.
+ * Access control for workloads, as Istio's {@code AuthorizationPolicy}. What Lattice parses but does not
+ * support ({@code CUSTOM}, {@code provider}) is modeled so validation can name it instead of calling it
+ * unknown. Immutable value.
  */
 public record AuthorizationPolicy(ObjectMeta metadata, Spec spec) implements Resource {
 
@@ -60,7 +60,8 @@ public record AuthorizationPolicy(ObjectMeta metadata, Spec spec) implements Res
       List<String> requestPrincipals, List<String> notRequestPrincipals,
       List<String> namespaces, List<String> notNamespaces,
       List<String> ipBlocks, List<String> notIpBlocks,
-      List<String> remoteIpBlocks, List<String> notRemoteIpBlocks) {
+      List<String> remoteIpBlocks, List<String> notRemoteIpBlocks,
+      List<String> serviceAccounts, List<String> notServiceAccounts) {
     public Source {
       principals = ModelCollections.list(principals);
       notPrincipals = ModelCollections.list(notPrincipals);
@@ -72,6 +73,8 @@ public record AuthorizationPolicy(ObjectMeta metadata, Spec spec) implements Res
       notIpBlocks = ModelCollections.list(notIpBlocks);
       remoteIpBlocks = ModelCollections.list(remoteIpBlocks);
       notRemoteIpBlocks = ModelCollections.list(notRemoteIpBlocks);
+      serviceAccounts = ModelCollections.list(serviceAccounts);
+      notServiceAccounts = ModelCollections.list(notServiceAccounts);
     }
   }
 

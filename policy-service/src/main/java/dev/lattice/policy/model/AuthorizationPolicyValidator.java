@@ -3,17 +3,24 @@ package dev.lattice.policy.model;
 import static dev.lattice.policy.model.FieldPath.field;
 import static dev.lattice.policy.model.FieldPath.index;
 
+import dev.lattice.authz.ConditionKey;
+import dev.lattice.authz.PathTemplate;
 import java.util.List;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Validates an {@link AuthorizationPolicy} against the subset of Istio's semantics Lattice enforces. Stateless. */
+/**
+ * Validates an {@link AuthorizationPolicy} against Istio's AuthorizationPolicy reference, accepting values
+ * exactly where Istio accepts them; the condition keys and path templates are checked by lattice-authz's
+ * own parsers, so nothing the validator accepts is a field the engine cannot evaluate. Stateless.
+ */
 final class AuthorizationPolicyValidator {
-  /** {@code request.headers[x-user]}. */
-  static final Pattern HEADER_KEY = Pattern.compile("request\\.headers\\[([^\\]]+)\\]");
-  /** The {@code when} keys Lattice evaluates. */
-  static final List<String> SUPPORTED_KEYS = List.of(
-      "request.headers[<name>]", "source.principal", "source.namespace", "source.ip", "destination.port");
+  /** The {@code when} keys Lattice evaluates (lattice-authz's list). */
+  static final List<String> SUPPORTED_KEYS = ConditionKey.SUPPORTED;
+  /** Istio's {@code serviceAccounts} form: {@code <namespace>/<service-account>}. */
+  private static final Pattern SERVICE_ACCOUNT = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+  private static final String NO_JWT = "end-user JWTs are not validated yet (RequestAuthentication comes with the edge"
+      + " gateway), so no request carries a request principal: an ALLOW or AUDIT rule needing one matches nothing,"
+      + " a negation (not-) matches every request";
 
   private AuthorizationPolicyValidator() {}
 
@@ -52,26 +59,35 @@ final class AuthorizationPolicyValidator {
 
   private static void from(String p, AuthorizationPolicy.From from, Issues is) {
     if (from == null || from.source() == null) {
-      is.error(field(p, "source"), "missing (expected: an object with principals, namespaces or ipBlocks)");
+      is.error(field(p, "source"), "missing (expected: an object with principals, namespaces, serviceAccounts or ipBlocks)");
       return;
     }
     AuthorizationPolicy.Source s = from.source();
     String sp = field(p, "source");
-    if (!s.requestPrincipals().isEmpty()) is.error(field(sp, "requestPrincipals"), "request principals (JWT) are not supported (expected: principals)");
-    if (!s.notRequestPrincipals().isEmpty()) is.error(field(sp, "notRequestPrincipals"), "request principals (JWT) are not supported (expected: notPrincipals)");
-    if (!s.remoteIpBlocks().isEmpty()) is.error(field(sp, "remoteIpBlocks"), "remoteIpBlocks are not supported (expected: ipBlocks, the peer address)");
-    if (!s.notRemoteIpBlocks().isEmpty()) is.error(field(sp, "notRemoteIpBlocks"), "notRemoteIpBlocks are not supported (expected: notIpBlocks)");
     if (s.principals().isEmpty() && s.notPrincipals().isEmpty() && s.namespaces().isEmpty() && s.notNamespaces().isEmpty()
         && s.ipBlocks().isEmpty() && s.notIpBlocks().isEmpty() && s.requestPrincipals().isEmpty()
-        && s.notRequestPrincipals().isEmpty() && s.remoteIpBlocks().isEmpty() && s.notRemoteIpBlocks().isEmpty()) {
-      is.error(sp, "empty source (expected: at least one of principals, notPrincipals, namespaces, notNamespaces, ipBlocks, notIpBlocks)");
+        && s.notRequestPrincipals().isEmpty() && s.remoteIpBlocks().isEmpty() && s.notRemoteIpBlocks().isEmpty()
+        && s.serviceAccounts().isEmpty() && s.notServiceAccounts().isEmpty()) {
+      is.error(sp, "empty source (expected: at least one of principals, requestPrincipals, namespaces, serviceAccounts,"
+          + " ipBlocks, remoteIpBlocks or their not- forms)");
     }
     principals(field(sp, "principals"), s.principals(), is);
     principals(field(sp, "notPrincipals"), s.notPrincipals(), is);
+    requestPrincipals(field(sp, "requestPrincipals"), s.requestPrincipals(), is);
+    requestPrincipals(field(sp, "notRequestPrincipals"), s.notRequestPrincipals(), is);
     namespaces(field(sp, "namespaces"), s.namespaces(), is);
     namespaces(field(sp, "notNamespaces"), s.notNamespaces(), is);
+    serviceAccounts(field(sp, "serviceAccounts"), s.serviceAccounts(), is);
+    serviceAccounts(field(sp, "notServiceAccounts"), s.notServiceAccounts(), is);
+    if ((!s.serviceAccounts().isEmpty() || !s.notServiceAccounts().isEmpty())
+        && (!s.principals().isEmpty() || !s.notPrincipals().isEmpty() || !s.namespaces().isEmpty() || !s.notNamespaces().isEmpty())) {
+      is.error(field(sp, "serviceAccounts"), "cannot be combined with principals or namespaces in one source"
+          + " (a service account already names both; expected: one of them, or a second source)");
+    }
     blocks(field(sp, "ipBlocks"), s.ipBlocks(), is);
     blocks(field(sp, "notIpBlocks"), s.notIpBlocks(), is);
+    blocks(field(sp, "remoteIpBlocks"), s.remoteIpBlocks(), is);
+    blocks(field(sp, "notRemoteIpBlocks"), s.notRemoteIpBlocks(), is);
   }
 
   private static void to(String p, AuthorizationPolicy.To to, Issues is) {
@@ -106,36 +122,56 @@ final class AuthorizationPolicyValidator {
     }
     if (c.key() == null) return;
     String kp = field(p, "key");
-    Matcher hm = HEADER_KEY.matcher(c.key());
-    List<String> all = new java.util.ArrayList<>(c.values());
-    all.addAll(c.notValues());
-    if (hm.matches()) {
-      is.headerName(kp, hm.group(1).toLowerCase(java.util.Locale.ROOT));
-      return;
-    }
-    switch (c.key()) {
-      case "source.principal" -> {
-        principals(field(p, "values"), c.values(), is);
-        principals(field(p, "notValues"), c.notValues(), is);
+    String vp = field(p, "values");
+    String np = field(p, "notValues");
+    ConditionKey key = ConditionKey.parse(c.key());
+    switch (key.attribute()) {
+      case REQUEST_HEADER -> is.headerName(kp, key.argument());
+      case SOURCE_PRINCIPAL -> {
+        principals(vp, c.values(), is);
+        principals(np, c.notValues(), is);
       }
-      case "source.namespace" -> {
-        namespaces(field(p, "values"), c.values(), is);
-        namespaces(field(p, "notValues"), c.notValues(), is);
+      case SOURCE_NAMESPACE -> {
+        namespaces(vp, c.values(), is);
+        namespaces(np, c.notValues(), is);
       }
-      case "source.ip" -> {
-        blocks(field(p, "values"), c.values(), is);
-        blocks(field(p, "notValues"), c.notValues(), is);
+      case SOURCE_IP, REMOTE_IP, DESTINATION_IP -> {
+        blocks(vp, c.values(), is);
+        blocks(np, c.notValues(), is);
       }
-      case "destination.port" -> {
-        for (int i = 0; i < c.values().size(); i++) is.portText(index(field(p, "values"), i), c.values().get(i));
-        for (int i = 0; i < c.notValues().size(); i++) is.portText(index(field(p, "notValues"), i), c.notValues().get(i));
+      case DESTINATION_PORT -> {
+        for (int i = 0; i < c.values().size(); i++) is.portText(index(vp, i), c.values().get(i));
+        for (int i = 0; i < c.notValues().size(); i++) is.portText(index(np, i), c.notValues().get(i));
+      }
+      case REQUEST_AUTH_PRINCIPAL, REQUEST_AUTH_AUDIENCES, REQUEST_AUTH_PRESENTER, REQUEST_AUTH_CLAIMS -> {
+        wildcards(vp, c.values(), "a value", is);
+        wildcards(np, c.notValues(), "a value", is);
+        is.warn(kp, "\"" + c.key() + "\": " + NO_JWT);
+      }
+      case CONNECTION_SNI -> {
+        wildcards(vp, c.values(), "a server name", is);
+        wildcards(np, c.notValues(), "a server name", is);
       }
       default -> {
-        if (c.key().startsWith("request.auth.")) {
-          is.error(kp, "\"" + c.key() + "\": JWT request authentication is not supported (expected one of: " + String.join(", ", SUPPORTED_KEYS) + ")");
-        } else {
-          is.error(kp, "unsupported key \"" + c.key() + "\" (expected one of: " + String.join(", ", SUPPORTED_KEYS) + ")");
-        }
+        String hint = c.key().startsWith("request.auth.claims") ? " (claims are written request.auth.claims[name] or"
+            + " request.auth.claims[outer][inner])" : "";
+        is.error(kp, "unsupported key \"" + c.key() + "\"" + hint + " (expected one of: " + String.join(", ", SUPPORTED_KEYS) + ")");
+      }
+    }
+  }
+
+  private static void requestPrincipals(String p, List<String> values, Issues is) {
+    if (values.isEmpty()) return;
+    wildcards(p, values, "a request principal <issuer>/<subject>", is);
+    is.warn(p, NO_JWT);
+  }
+
+  private static void serviceAccounts(String p, List<String> values, Issues is) {
+    for (int i = 0; i < values.size(); i++) {
+      String v = values.get(i);
+      if (v == null || !SERVICE_ACCOUNT.matcher(v).matches()) {
+        is.error(index(p, i), (v == null ? "empty" : "\"" + v + "\"") + " (expected: <namespace>/<service-account>,"
+            + " exact — no wildcards, e.g. shop/checkout)");
       }
     }
   }
@@ -184,8 +220,9 @@ final class AuthorizationPolicyValidator {
         is.error(ip, "empty path (expected: a path such as /api/*)");
         continue;
       }
-      if (v.contains("{")) {
-        is.error(ip, "\"" + v + "\": path templates ({*}, {**}) are not supported (expected: an exact path, or '*' as prefix or suffix)");
+      if (v.contains("{") || v.contains("}")) {
+        // Istio: a path with '{' or '}' is a template and must be a valid one.
+        PathTemplate.problem(v).ifPresent(problem -> is.error(ip, problem));
         continue;
       }
       wildcardShape(ip, v, "a path", is);

@@ -31,6 +31,7 @@ public final class FieldPath {
     if (pointer == null || pointer.isEmpty()) return path;
     for (String raw : pointer.substring(1).split("/", -1)) {
       String seg = raw.replace("~1", "/").replace("~0", "~");
+      if (seg.isEmpty()) continue; // an object context before its first field name
       if (!seg.isEmpty() && seg.chars().allMatch(Character::isDigit) && seg.length() < 9) {
         path = index(path, Integer.parseInt(seg));
       } else {

@@ -198,7 +198,9 @@ final class Issues {
     if (method == null || method.isEmpty()) {
       error(path, "empty method (expected: an HTTP method such as GET)");
     } else if (!method.equals(method.toUpperCase(Locale.ROOT))) {
-      error(path, quote(method) + ": methods are case-sensitive (expected: " + quote(method.toUpperCase(Locale.ROOT)) + ")");
+      // Valid, as in Istio: methods compare case-sensitively, so this matches only that exact spelling.
+      warn(path, quote(method) + " matches only requests whose method is exactly " + quote(method)
+          + " (methods are case-sensitive; did you mean " + quote(method.toUpperCase(Locale.ROOT)) + "?)");
     } else if (!HTTP_METHODS.contains(method)) {
       warn(path, quote(method) + " is not a standard HTTP method");
     }

@@ -315,7 +315,7 @@ public final class ResourceEventMapper {
   }
 
   private static dev.lattice.events.policy.Source source(AuthorizationPolicy.Source s) {
-    if (s == null) s = new AuthorizationPolicy.Source(null, null, null, null, null, null, null, null, null, null);
+    if (s == null) s = new AuthorizationPolicy.Source(null, null, null, null, null, null, null, null, null, null, null, null);
     return dev.lattice.events.policy.Source.newBuilder()
         .setPrincipals(principals(s.principals()))
         .setNotPrincipals(principals(s.notPrincipals()))
@@ -323,6 +323,12 @@ public final class ResourceEventMapper {
         .setNotNamespaces(strings(s.notNamespaces()))
         .setIpBlocks(strings(s.ipBlocks()))
         .setNotIpBlocks(strings(s.notIpBlocks()))
+        .setRequestPrincipals(strings(s.requestPrincipals()))
+        .setNotRequestPrincipals(strings(s.notRequestPrincipals()))
+        .setRemoteIpBlocks(strings(s.remoteIpBlocks()))
+        .setNotRemoteIpBlocks(strings(s.notRemoteIpBlocks()))
+        .setServiceAccounts(strings(s.serviceAccounts()))
+        .setNotServiceAccounts(strings(s.notServiceAccounts()))
         .build();
   }
 
@@ -508,9 +514,12 @@ public final class ResourceEventMapper {
     return new AuthorizationPolicy.Spec(fromSelector(s.getSelector()), AuthorizationPolicy.Action.valueOf(s.getAction().name()),
         map(s.getRules(), rule -> new AuthorizationPolicy.Rule(
             map(rule.getFrom(), f -> new AuthorizationPolicy.From(new AuthorizationPolicy.Source(
-                f.getSource().getPrincipals(), f.getSource().getNotPrincipals(), null, null,
+                f.getSource().getPrincipals(), f.getSource().getNotPrincipals(),
+                f.getSource().getRequestPrincipals(), f.getSource().getNotRequestPrincipals(),
                 f.getSource().getNamespaces(), f.getSource().getNotNamespaces(),
-                f.getSource().getIpBlocks(), f.getSource().getNotIpBlocks(), null, null))),
+                f.getSource().getIpBlocks(), f.getSource().getNotIpBlocks(),
+                f.getSource().getRemoteIpBlocks(), f.getSource().getNotRemoteIpBlocks(),
+                f.getSource().getServiceAccounts(), f.getSource().getNotServiceAccounts()))),
             map(rule.getTo(), t -> new AuthorizationPolicy.To(new AuthorizationPolicy.Operation(
                 t.getOperation().getHosts(), t.getOperation().getNotHosts(), t.getOperation().getPorts(), t.getOperation().getNotPorts(),
                 t.getOperation().getMethods(), t.getOperation().getNotMethods(), t.getOperation().getPaths(), t.getOperation().getNotPaths()))),

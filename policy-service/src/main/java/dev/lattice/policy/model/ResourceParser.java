@@ -2,6 +2,7 @@ package dev.lattice.policy.model;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationContext;
@@ -11,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
+import com.fasterxml.jackson.databind.util.TokenBufferReadContext;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
@@ -326,9 +328,12 @@ public final class ResourceParser {
     @Override
     public boolean handleUnknownProperty(DeserializationContext ctxt, JsonParser p, JsonDeserializer<?> deserializer,
         Object beanOrClass, String propertyName) throws IOException {
-      String pointer = p.getParsingContext().pathAsPointer().toString();
-      String path = FieldPath.fromPointer(prefix, pointer);
-      if (!path.endsWith(propertyName) && !path.endsWith("\"" + propertyName + "\"]")) {
+      // Jackson replays an unknown property met before a record's creator properties from a token buffer,
+      // whose contexts do not know where they are: take the path from the parser's own contexts.
+      JsonStreamContext ctx = p.getParsingContext();
+      while (ctx instanceof TokenBufferReadContext) ctx = ctx.getParent();
+      String path = FieldPath.fromPointer(prefix, ctx == null ? "" : ctx.pathAsPointer().toString());
+      if (!path.endsWith("." + propertyName) && !path.endsWith("\"" + propertyName + "\"]") && !path.equals(propertyName)) {
         path = FieldPath.key(path, propertyName);
       }
       Set<String> known = new TreeSet<>();

@@ -169,18 +169,33 @@ class ResourceValidatorTest {
         Arguments.of("principal with empty segment", AP.replace("lattice.local/ns/default/sa/productpage", "spiffe://lattice.local/ns//sa/x"),
             "spec.rules[0].from[0].source.principals[0]", "empty path segment"),
         Arguments.of("CUSTOM action", AP.replace("action: ALLOW", "action: CUSTOM"), "spec.action", "CUSTOM is not supported"),
-        Arguments.of("JWT condition", AP.replace("request.headers[x-version]", "request.auth.claims[iss]"), "spec.rules[0].when[0].key",
-            "JWT request authentication is not supported"),
-        Arguments.of("unknown condition key", AP.replace("request.headers[x-version]", "connection.sni"), "spec.rules[0].when[0].key",
-            "unsupported key \"connection.sni\""),
-        Arguments.of("requestPrincipals", AP.replace("principals: [", "requestPrincipals: ["), "spec.rules[0].from[0].source.requestPrincipals",
-            "request principals (JWT) are not supported"),
+        Arguments.of("claims without brackets", AP.replace("request.headers[x-version]", "request.auth.claims.groups"), "spec.rules[0].when[0].key",
+            "claims are written request.auth.claims[name]"),
+        Arguments.of("unknown condition key", AP.replace("request.headers[x-version]", "experimental.envoy.filters.x"), "spec.rules[0].when[0].key",
+            "unsupported key \"experimental.envoy.filters.x\""),
+        Arguments.of("requestPrincipal with middle wildcard", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]",
+            "requestPrincipals: [\"issuer*/sub*\"]"), "spec.rules[0].from[0].source.requestPrincipals[0]", "'*' is allowed only as a prefix or a suffix"),
+        Arguments.of("path template operator inside a segment", AP.replace("/reviews/*", "/reviews/v{*}/x"), "spec.rules[0].to[0].operation.paths[0]",
+            "expected: {*} or {**} as a whole segment"),
+        Arguments.of("path template {**} not last", AP.replace("/reviews/*", "/reviews/{**}/{*}"), "spec.rules[0].to[0].operation.paths[0]",
+            "{**} must be the last operator"),
+        Arguments.of("path template with '*'", AP.replace("/reviews/*", "/reviews/{*}/*"), "spec.rules[0].to[0].operation.paths[0]",
+            "no other '*'"),
+        Arguments.of("service account without namespace", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]",
+            "serviceAccounts: [productpage]"), "spec.rules[0].from[0].source.serviceAccounts[0]", "expected: <namespace>/<service-account>"),
+        Arguments.of("service account with wildcard", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]",
+            "notServiceAccounts: [\"default/*\"]"), "spec.rules[0].from[0].source.notServiceAccounts[0]", "no wildcards"),
+        Arguments.of("service accounts with principals", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]",
+            "principals: [\"lattice.local/ns/default/sa/productpage\"], serviceAccounts: [default/productpage]"),
+            "spec.rules[0].from[0].source.serviceAccounts", "cannot be combined with principals or namespaces"),
+        Arguments.of("bad remoteIpBlock", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]", "remoteIpBlocks: [\"203.0.113.0/33\"]"),
+            "spec.rules[0].from[0].source.remoteIpBlocks[0]", "expected: an IP address or CIDR block"),
+        Arguments.of("bad remote.ip value", AP.replace("key: request.headers[x-version]\n      values: [v1]", "key: remote.ip\n      values: [nowhere]"),
+            "spec.rules[0].when[0].values[0]", "expected: an IP address or CIDR block"),
         Arguments.of("bad port", AP.replace("ports: [\"9080\"]", "ports: [\"http\"]"), "spec.rules[0].to[0].operation.ports[0]", "\"http\" (expected: a port number"),
         Arguments.of("port zero", AP.replace("ports: [\"9080\"]", "ports: [\"0\"]"), "spec.rules[0].to[0].operation.ports[0]", "expected: a port 1..65535"),
         Arguments.of("middle wildcard path", AP.replace("/reviews/*", "/reviews/*/x"), "spec.rules[0].to[0].operation.paths[0]",
             "'*' is allowed only as a prefix or a suffix"),
-        Arguments.of("lower-case method", AP.replace("methods: [GET]", "methods: [get]"), "spec.rules[0].to[0].operation.methods[0]",
-            "methods are case-sensitive"),
         Arguments.of("bad ipBlock", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]", "ipBlocks: [\"10.0.0.300/8\"]"),
             "spec.rules[0].from[0].source.ipBlocks[0]", "expected: an IP address or CIDR block"),
         Arguments.of("empty source", AP.replace("source: {principals: [\"lattice.local/ns/default/sa/productpage\"]}", "source: {}"),
@@ -208,6 +223,62 @@ class ResourceValidatorTest {
       assertThat(i.message()).contains(message);
     });
     assertThat(ResourceValidator.isCompilable(parse(yaml))).isFalse();
+  }
+
+  /** Unknown fields keep their field path wherever Jackson meets them (before or after a record's known fields). */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("misspelledFields")
+  void unknownFieldsKeepTheirFieldPath(String yaml, String path) {
+    ParsedDocument d = PARSER.parseOne(yaml);
+    assertThat(d.errors()).extracting(ValidationIssue::path).containsExactly(path);
+    assertThat(d.errors().get(0).message()).contains("unknown field").contains("(expected one of:");
+  }
+
+  static Stream<Arguments> misspelledFields() {
+    return Stream.of(
+        Arguments.of(AP.replace("source: {principals:", "source: {serviceAcounts: [a/b], principals:"),
+            "spec.rules[0].from[0].source.serviceAcounts"),
+        Arguments.of(AP.replace("source: {principals: [\"lattice.local/ns/default/sa/productpage\"]}",
+            "source: {principals: [\"lattice.local/ns/default/sa/productpage\"], nameSpaces: [x]}"), "spec.rules[0].from[0].source.nameSpaces"),
+        Arguments.of(AP.replace("operation: {methods:", "operation: {verbs: [GET], methods:"), "spec.rules[0].to[0].operation.verbs"),
+        Arguments.of(AP.replace("      values: [v1]", "      values: [v1]\n      vals: [v2]"), "spec.rules[0].when[0].vals"),
+        Arguments.of(AP.replace("action: ALLOW", "action: ALLOW\n  actoin: DENY"), "spec.actoin"));
+  }
+
+  /** Values Istio accepts: valid config here too (some with a warning naming the field), compiled as written. */
+  static Stream<Arguments> acceptedAsIstioAcceptsThem() {
+    String noWhen = AP.replace("  when:\n    - key: request.headers[x-version]\n      values: [v1]\n", "");
+    return Stream.of(
+        Arguments.of("lower-case method (matches only \"get\")", AP.replace("methods: [GET]", "methods: [get]"),
+            "spec.rules[0].to[0].operation.methods[0]"),
+        Arguments.of("path template {*}", AP.replace("/reviews/*", "/reviews/{*}/ratings"), null),
+        Arguments.of("path template {**}", AP.replace("/reviews/*", "/reviews/{**}"), null),
+        Arguments.of("path template {*} then {**}", AP.replace("/reviews/*", "/{*}/reviews/{**}/x.json"), null),
+        Arguments.of("serviceAccounts", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]",
+            "serviceAccounts: [default/productpage], notServiceAccounts: [default/legacy]"), null),
+        Arguments.of("remoteIpBlocks", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]",
+            "remoteIpBlocks: [\"203.0.113.0/24\"], notRemoteIpBlocks: [\"203.0.113.7\"]"), null),
+        Arguments.of("requestPrincipals (warned: no JWT yet)", AP.replace("principals: [\"lattice.local/ns/default/sa/productpage\"]",
+            "requestPrincipals: [\"https://accounts.example.com/*\"]"), "spec.rules[0].from[0].source.requestPrincipals"),
+        Arguments.of("request.auth.claims (warned: no JWT yet)", AP.replace("request.headers[x-version]", "request.auth.claims[groups]"),
+            "spec.rules[0].when[0].key"),
+        Arguments.of("nested claims", AP.replace("request.headers[x-version]", "request.auth.claims[realm_access][roles]"),
+            "spec.rules[0].when[0].key"),
+        Arguments.of("remote.ip", AP.replace("key: request.headers[x-version]\n      values: [v1]", "key: remote.ip\n      values: [\"10.0.0.0/8\"]"), null),
+        Arguments.of("destination.ip", AP.replace("key: request.headers[x-version]\n      values: [v1]", "key: destination.ip\n      notValues: [\"10.9.9.9\"]"), null),
+        Arguments.of("connection.sni", AP.replace("key: request.headers[x-version]\n      values: [v1]", "key: connection.sni\n      values: [\"*.example.com\"]"), null),
+        Arguments.of("hosts with a port", noWhen.replace("methods: [GET]", "hosts: [\"reviews.default:9080\", \"*.example.com\"], methods: [GET]"), null),
+        Arguments.of("port-level PeerAuthentication without mode (UNSET)", PA.replace("\"8080\": {mode: PERMISSIVE}", "\"8080\": {}"), null),
+        Arguments.of("PeerAuthentication mtls without mode (UNSET)", PA.replace("mtls: {mode: STRICT}", "mtls: {}"), null));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("acceptedAsIstioAcceptsThem")
+  void acceptsWhatIstioAccepts(String name, String yaml, String warningPath) {
+    ValidationReport r = ResourceValidator.validate(parse(yaml));
+    assertThat(r.errors()).as(name).isEmpty();
+    assertThat(ResourceValidator.isCompilable(parse(yaml))).isTrue();
+    if (warningPath != null) assertThat(r.warnings()).extracting(ValidationIssue::path).contains(warningPath);
   }
 
   /** A registry that knows one host in one namespace, with v1 endpoints only. */

@@ -20,9 +20,15 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Cost of one authorization decision for a workload with N applicable policies (3 rules each): the rule
  * index ({@link AuthorizationEngine#of}) against the linear scan it replaced ({@link
- * AuthorizationEngine#linear}), in the same run. Policies: 1/5 DENY, 1/10 AUDIT, 1/10 dry-run, the rest
- * ALLOW, mixing exact and wildcard principals, namespaces, path prefixes/suffixes/templates, methods, ports
- * and header conditions; 64 rotating requests (3/4 HTTP, 1/4 TCP) that match early, late or not at all.
+ * AuthorizationEngine#linear}), in the same run, over two rule mixes:
+ * <ul>
+ *   <li>{@code mixed} — 1/5 DENY, 1/10 AUDIT, 1/10 dry-run, the rest ALLOW, mixing exact and wildcard
+ *       principals, namespaces, path prefixes/suffixes/templates, methods, ports and header conditions; 64
+ *       rotating requests (3/4 HTTP, 1/4 TCP) that match early, late or not at all;
+ *   <li>{@code exact} — one DENY on a path prefix, then ALLOW policies whose rules are keyed by an exact
+ *       principal, exact/prefix paths or a port, no AUDIT or dry-run; 4 requests: allowed, denied, no ALLOW
+ *       match, TCP allowed by port (the steady state allocates nothing).
+ * </ul>
  * Run with {@code services/authz/src/bench/run.sh} (adds {@code -prof gc} for bytes per operation).
  */
 @State(Scope.Thread)
@@ -39,15 +45,19 @@ public class AuthorizationEngineBenchmark {
   @Param({"index", "linear"})
   public String engine;
 
+  @Param({"mixed", "exact"})
+  public String mix;
+
   private AuthorizationEngine evaluator;
   private AuthzRequest[] requests;
   private int next;
 
   @Setup(Level.Trial)
   public void setUp() {
-    AuthorizationConfig config = PolicyText.config(policyText(policies));
+    boolean exact = mix.equals("exact");
+    AuthorizationConfig config = PolicyText.config(exact ? exactPolicyText(policies) : policyText(policies));
     evaluator = engine.equals("index") ? AuthorizationEngine.of(config) : AuthorizationEngine.linear(config);
-    requests = requests(policies);
+    requests = exact ? exactRequests(policies) : requests(policies);
   }
 
   @Benchmark
@@ -55,6 +65,41 @@ public class AuthorizationEngineBenchmark {
     AuthzRequest r = requests[next];
     next = (next + 1) & 63;
     return evaluator.evaluate(r);
+  }
+
+  static String exactPolicyText(int n) {
+    StringBuilder p = new StringBuilder("DENY shop/deny-admin: to.paths=/admin/* to.ports=8080");
+    for (int i = 0; i < n; i++) {
+      p.append(" ;; ALLOW shop/p").append(String.format("%03d", i))
+          .append(": from.principals=lattice.local/ns/shop/sa/client").append(i).append(" to.methods=GET,HEAD")
+          .append(" | to.paths=/api/v").append(i).append("/*,/static/").append(i).append(" to.methods=GET")
+          .append(" | to.ports=").append(9000 + i);
+    }
+    return p.toString();
+  }
+
+  /** Allowed, denied (DENY match), no ALLOW match, TCP allowed by port — repeated to fill the 64-slot ring. */
+  static AuthzRequest[] exactRequests(int n) {
+    int mid = n / 2;
+    AuthzRequest[] shapes = {
+        SimpleRequest.builder().from("lattice.local/ns/shop/sa/client" + mid).method("GET")
+            .path("/api/v" + mid + "/items").port(8080).build(),
+        SimpleRequest.builder().from("lattice.local/ns/shop/sa/client" + mid).method("GET")
+            .path("/admin/users").port(8080).build(),
+        SimpleRequest.builder().from("lattice.local/ns/other/sa/nobody").method("PUT")
+            .path("/nothing/here").port(8080).build(),
+        SimpleRequest.builder().from("lattice.local/ns/shop/sa/batch").port(9000 + mid).build(),
+    };
+    AuthorizationEngine check = AuthorizationEngine.of(PolicyText.config(exactPolicyText(n)));
+    boolean[] allowed = {true, false, false, true};
+    for (int i = 0; i < shapes.length; i++) {
+      if (check.evaluate(shapes[i]).allowed() != allowed[i]) {
+        throw new IllegalStateException("benchmark request " + i + " does not decide as intended");
+      }
+    }
+    AuthzRequest[] out = new AuthzRequest[64];
+    for (int k = 0; k < 64; k++) out[k] = shapes[k & 3];
+    return out;
   }
 
   static String policyText(int n) {

@@ -186,23 +186,10 @@ public final class AuthorizationEngine {
     Decision evaluate(AuthzRequest r) {
       Decision enforced = enforced(r);
       if (!anyShadow) return enforced;
-      List<Decision.Match> audits = List.of();
-      for (RuleIndex.Entry e : audit.all()) {
-        if (e.rule.matches(r) && !containsPolicy(audits, e)) {
-          if (audits.isEmpty()) audits = new ArrayList<>(2);
-          audits.add(e.match);
-        }
-      }
+      List<Decision.Match> audits = audit.allMatches(r);
       Decision.Outcome dry = shadow(r, enforced);
       if (dry == null && audits.isEmpty()) return enforced;
       return enforced.withShadow(dry, audits);
-    }
-
-    private static boolean containsPolicy(List<Decision.Match> audits, RuleIndex.Entry e) {
-      for (Decision.Match m : audits) {
-        if (m.policy().equals(e.match.policy())) return true;
-      }
-      return false;
     }
 
     private Decision enforced(AuthzRequest r) {

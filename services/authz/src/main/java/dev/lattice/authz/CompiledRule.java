@@ -8,6 +8,7 @@ import dev.lattice.events.policy.RuleTo;
 import dev.lattice.events.policy.Source;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * One AuthorizationPolicy rule compiled for one action and one protocol: any {@code from} AND any
@@ -32,18 +33,15 @@ final class CompiledRule {
   private final OperationMatcher[] tos;
   private final ConditionMatcher[] whens;
   /** Index hints: what the request must have for this rule to match (see {@link RuleIndex}). */
-  final List<String> requiredPrincipals;
-  final List<StringPattern> requiredPaths;
-  final int[] requiredPorts;
+  final IndexHint hint;
 
   private CompiledRule(boolean never, SourceMatcher[] froms, OperationMatcher[] tos, ConditionMatcher[] whens) {
     this.never = never;
     this.froms = froms;
     this.tos = tos;
     this.whens = whens;
-    this.requiredPrincipals = requiredPrincipals(froms);
-    this.requiredPaths = requiredPaths(tos);
-    this.requiredPorts = requiredPorts(tos);
+    this.hint = IndexHint.choose(requiredPatterns(froms, s -> s.principals), requiredPatterns(froms, s -> s.namespaces),
+        requiredPatterns(tos, o -> o.paths), requiredPorts(tos));
   }
 
   /**
@@ -130,30 +128,17 @@ final class CompiledRule {
 
   // ---- index hints ----
 
-  /** Exact principals one of which the peer must have (every from names exact principals only), else null. */
-  private static List<String> requiredPrincipals(SourceMatcher[] froms) {
-    if (froms.length == 0) return null;
-    List<String> out = new ArrayList<>();
-    for (SourceMatcher s : froms) {
-      if (s.principals.length == 0) return null;
-      for (StringPattern p : s.principals) {
-        if (p.kind != StringPattern.Kind.EXACT) return null;
-        out.add(PeerIdentity.SCHEME + p.text);
-      }
-    }
-    return List.copyOf(out);
-  }
-
-  /** Exact or prefix paths one of which the request must have (every to names such paths only), else null. */
-  private static List<StringPattern> requiredPaths(OperationMatcher[] tos) {
-    if (tos.length == 0) return null;
+  /**
+   * The patterns one of which the request's value must match for the rule to match — every source (or
+   * operation) names at least one — else null. Used only for patterns {@link IndexHint} can key on.
+   */
+  private static <M> List<StringPattern> requiredPatterns(M[] matchers, Function<M, StringPattern[]> field) {
+    if (matchers.length == 0) return null;
     List<StringPattern> out = new ArrayList<>();
-    for (OperationMatcher o : tos) {
-      if (o.paths.length == 0) return null;
-      for (StringPattern p : o.paths) {
-        if (p.kind != StringPattern.Kind.EXACT && p.kind != StringPattern.Kind.PREFIX) return null;
-        out.add(p);
-      }
+    for (M m : matchers) {
+      StringPattern[] ps = field.apply(m);
+      if (ps.length == 0) return null;
+      for (StringPattern p : ps) out.add(p);
     }
     return List.copyOf(out);
   }

@@ -13,7 +13,7 @@ import java.util.Optional;
  * {@code /files/{**}} matches {@code /files/}, {@code /files/a/b.txt}. Immutable and thread-safe;
  * matching does not allocate.
  */
-final class PathTemplate {
+public final class PathTemplate {
   private static final String ONE = "{*}";
   private static final String REST = "{**}";
 
@@ -26,12 +26,12 @@ final class PathTemplate {
   }
 
   /** Whether {@code path} uses a template operator. */
-  static boolean isTemplate(String path) {
+  public static boolean isTemplate(String path) {
     return path.contains(ONE) || path.contains(REST);
   }
 
   /** What is wrong with a template, naming the rule; empty when valid. */
-  static Optional<String> problem(String path) {
+  public static Optional<String> problem(String path) {
     if (!path.startsWith("/")) return Optional.of("\"" + path + "\": a path template must start with '/'");
     String[] segs = path.substring(1).split("/", -1);
     boolean restSeen = false;

@@ -11,9 +11,10 @@ import java.util.TreeMap;
  * The rules of one policy group (e.g. the enforced DENY policies, for HTTP) arranged so a request tries
  * only rules that can match it. Every rule has a global evaluation order (policies by namespace/name, then
  * rule index); {@link #first} returns the matching rule with the lowest order — the same answer as a linear
- * scan. A rule is filed under the first hint it has: the exact peer principals it requires, else the exact
- * or prefix paths it requires, else the ports it requires, else it is always tried. Lookups allocate
- * nothing. Immutable and thread-safe.
+ * scan. Each rule is filed under its {@link IndexHint}: the peer principal, the peer namespace or the path
+ * it requires (exact values in a hash map, prefixes and template literals in a trie walked along the value,
+ * suffixes in a trie walked back from its end), else the ports it requires; a rule without a hint is always
+ * tried. Lookups allocate nothing. Immutable and thread-safe.
  */
 final class RuleIndex {
 
@@ -38,9 +39,9 @@ final class RuleIndex {
 
   private final Entry[] all;
   private final boolean indexed;
-  private final Map<String, Entry[]> byPrincipal;
-  private final Map<String, Entry[]> byExactPath;
-  private final PrefixTrie byPathPrefix;
+  private final PatternIndex byPrincipal;
+  private final PatternIndex byNamespace;
+  private final PatternIndex byPath;
   private final PortMap byPort;
   private final Entry[] unindexed;
 
@@ -52,31 +53,29 @@ final class RuleIndex {
     List<Entry> live = entries.stream().filter(e -> !e.rule.never).toList();
     this.all = live.toArray(NONE);
     this.indexed = indexed;
-    Map<String, List<Entry>> principals = new HashMap<>();
-    Map<String, List<Entry>> exactPaths = new HashMap<>();
-    TreeMap<String, List<Entry>> prefixPaths = new TreeMap<>();
+    PatternIndex.Builder principals = new PatternIndex.Builder(PeerIdentity.SCHEME);
+    PatternIndex.Builder namespaces = new PatternIndex.Builder("");
+    PatternIndex.Builder paths = new PatternIndex.Builder("");
     Map<Integer, List<Entry>> ports = new HashMap<>();
     List<Entry> rest = new ArrayList<>();
     for (Entry e : live) {
-      CompiledRule r = e.rule;
-      if (!indexed) {
+      IndexHint hint = indexed ? e.rule.hint : null;
+      if (hint == null) {
         rest.add(e);
-      } else if (r.requiredPrincipals != null) {
-        for (String p : r.requiredPrincipals) addOnce(principals.computeIfAbsent(p, k -> new ArrayList<>()), e);
-      } else if (r.requiredPaths != null) {
-        for (StringPattern p : r.requiredPaths) {
-          Map<String, List<Entry>> target = p.kind == StringPattern.Kind.EXACT ? exactPaths : prefixPaths;
-          addOnce(target.computeIfAbsent(p.text, k -> new ArrayList<>()), e);
+        continue;
+      }
+      switch (hint.attribute()) {
+        case PRINCIPAL -> principals.add(hint.patterns(), e);
+        case NAMESPACE -> namespaces.add(hint.patterns(), e);
+        case PATH -> paths.add(hint.patterns(), e);
+        case PORT -> {
+          for (int p : hint.ports()) addOnce(ports.computeIfAbsent(p, k -> new ArrayList<>()), e);
         }
-      } else if (r.requiredPorts != null) {
-        for (int p : r.requiredPorts) addOnce(ports.computeIfAbsent(p, k -> new ArrayList<>()), e);
-      } else {
-        rest.add(e);
       }
     }
-    this.byPrincipal = freeze(principals);
-    this.byExactPath = freeze(exactPaths);
-    this.byPathPrefix = prefixPaths.isEmpty() ? null : new PrefixTrie(prefixPaths);
+    this.byPrincipal = principals.build();
+    this.byNamespace = namespaces.build();
+    this.byPath = paths.build();
     this.byPort = ports.isEmpty() ? null : new PortMap(ports);
     this.unindexed = rest.toArray(NONE);
   }
@@ -85,25 +84,68 @@ final class RuleIndex {
     return all.length == 0;
   }
 
-  /** Every rule, in order (audits report every matching policy, so they scan them all). */
-  Entry[] all() {
-    return all;
-  }
-
   /** The matching rule with the lowest order, or null. */
   Entry first(AuthzRequest r) {
     if (all.length == 0) return null;
     Entry best = scan(unindexed, r, null);
     if (indexed) {
-      if (!byPrincipal.isEmpty() && r.peer() != null) best = scan(byPrincipal.get(r.peer().spiffeId()), r, best);
-      String path = r.path();
-      if (path != null) {
-        if (!byExactPath.isEmpty()) best = scan(byExactPath.get(path), r, best);
-        if (byPathPrefix != null) best = byPathPrefix.scanPrefixes(path, r, best);
+      PeerIdentity peer = r.peer();
+      if (peer != null) {
+        String principal = peer.spiffeId();
+        if (byPrincipal != null) {
+          int offset = principal.startsWith(PeerIdentity.SCHEME) ? PeerIdentity.SCHEME.length() : 0;
+          best = byPrincipal.scan(principal, offset, r, best);
+        }
+        if (byNamespace != null && peer.namespace() != null) best = byNamespace.scan(peer.namespace(), 0, r, best);
       }
+      if (byPath != null && r.path() != null) best = byPath.scan(r.path(), 0, r, best);
       if (byPort != null) best = scan(byPort.get(r.destinationPort()), r, best);
     }
     return best;
+  }
+
+  /**
+   * Every matching rule, one per policy (its first matching rule), in evaluation order — what AUDIT
+   * policies report. Tries only the rules the request leads to; allocates only when something matches.
+   */
+  List<Decision.Match> allMatches(AuthzRequest r) {
+    if (all.length == 0) return List.of();
+    List<Entry> found = collect(indexed ? unindexed : all, r, null);
+    if (indexed) {
+      PeerIdentity peer = r.peer();
+      if (peer != null) {
+        String principal = peer.spiffeId();
+        if (byPrincipal != null) {
+          int offset = principal.startsWith(PeerIdentity.SCHEME) ? PeerIdentity.SCHEME.length() : 0;
+          found = byPrincipal.collect(principal, offset, r, found);
+        }
+        if (byNamespace != null && peer.namespace() != null) found = byNamespace.collect(peer.namespace(), 0, r, found);
+      }
+      if (byPath != null && r.path() != null) found = byPath.collect(r.path(), 0, r, found);
+      if (byPort != null) found = collect(byPort.get(r.destinationPort()), r, found);
+    }
+    if (found == null) return List.of();
+    found.sort((a, b) -> Integer.compare(a.order, b.order));
+    List<Decision.Match> out = new ArrayList<>(found.size());
+    PolicyRef last = null;
+    for (Entry e : found) {
+      PolicyRef policy = e.match.policy();
+      if (!policy.equals(last)) out.add(e.match);
+      last = policy;
+    }
+    return out;
+  }
+
+  /** Adds every match in {@code list} to {@code found} (created on the first match). */
+  static List<Entry> collect(Entry[] list, AuthzRequest r, List<Entry> found) {
+    if (list == null) return found;
+    for (Entry e : list) {
+      if (e.rule.matches(r)) {
+        if (found == null) found = new ArrayList<>(4);
+        found.add(e);
+      }
+    }
+    return found;
   }
 
   /** The first match in {@code list} if it comes before {@code best}, else {@code best}. */
@@ -121,22 +163,84 @@ final class RuleIndex {
     if (list.isEmpty() || list.get(list.size() - 1) != e) list.add(e);
   }
 
+  /** Rules keyed by one string attribute: exact values, prefixes (and template literals), suffixes. */
+  private static final class PatternIndex {
+    private final Map<String, Entry[]> exact;
+    private final Trie prefixes;
+    private final Trie suffixes;
+
+    private PatternIndex(Map<String, Entry[]> exact, Trie prefixes, Trie suffixes) {
+      this.exact = exact;
+      this.prefixes = prefixes;
+      this.suffixes = suffixes;
+    }
+
+    /** Scans the rules {@code value} (matched from {@code offset} on) leads to. */
+    Entry scan(String value, int offset, AuthzRequest r, Entry best) {
+      if (exact != null) best = RuleIndex.scan(exact.get(value), r, best);
+      if (prefixes != null) best = prefixes.scanForward(value, offset, r, best);
+      if (suffixes != null) best = suffixes.scanBackward(value, offset, r, best);
+      return best;
+    }
+
+    /** Adds every match among the rules {@code value} leads to. */
+    List<Entry> collect(String value, int offset, AuthzRequest r, List<Entry> found) {
+      if (exact != null) found = RuleIndex.collect(exact.get(value), r, found);
+      if (prefixes != null) found = prefixes.collectForward(value, offset, r, found);
+      if (suffixes != null) found = suffixes.collectBackward(value, offset, r, found);
+      return found;
+    }
+
+    static final class Builder {
+      private final String exactKeyPrefix;
+      private final Map<String, List<Entry>> exact = new HashMap<>();
+      private final Map<String, List<Entry>> prefixes = new HashMap<>();
+      private final Map<String, List<Entry>> suffixes = new HashMap<>();
+
+      /** @param exactKeyPrefix prepended to exact patterns so lookups use the request's value as is */
+      Builder(String exactKeyPrefix) {
+        this.exactKeyPrefix = exactKeyPrefix;
+      }
+
+      void add(List<StringPattern> patterns, Entry e) {
+        for (StringPattern p : patterns) {
+          switch (p.kind) {
+            case EXACT -> addOnce(exact.computeIfAbsent(exactKeyPrefix + p.text, k -> new ArrayList<>()), e);
+            case PREFIX, TEMPLATE -> addOnce(prefixes.computeIfAbsent(IndexHint.literal(p), k -> new ArrayList<>()), e);
+            case SUFFIX -> addOnce(suffixes.computeIfAbsent(new StringBuilder(p.text).reverse().toString(),
+                k -> new ArrayList<>()), e);
+            default -> throw new IllegalArgumentException("not indexable: " + p);
+          }
+        }
+      }
+
+      PatternIndex build() {
+        if (exact.isEmpty() && prefixes.isEmpty() && suffixes.isEmpty()) return null;
+        return new PatternIndex(exact.isEmpty() ? null : freeze(exact), prefixes.isEmpty() ? null : new Trie(prefixes),
+            suffixes.isEmpty() ? null : new Trie(suffixes));
+      }
+    }
+  }
+
   private static Map<String, Entry[]> freeze(Map<String, List<Entry>> m) {
     Map<String, Entry[]> out = new HashMap<>(Math.max(4, m.size() * 2));
     m.forEach((k, v) -> out.put(k, v.toArray(NONE)));
     return out;
   }
 
-  /** Rules by the path prefixes they require: a character trie walked along the request path. */
-  private static final class PrefixTrie {
+  /**
+   * Rules by literal keys in a character trie. Walked forward along a value (keys are prefixes) or backward
+   * from its end (keys are reversed suffixes); each node on the way holds the rules of the key it spells.
+   */
+  private static final class Trie {
     private final Node root = new Node();
 
-    PrefixTrie(TreeMap<String, List<Entry>> byPrefix) {
+    Trie(Map<String, List<Entry>> byKey) {
       Map<Node, TreeMap<Character, Node>> building = new HashMap<>();
-      byPrefix.forEach((prefix, entries) -> {
+      byKey.forEach((key, entries) -> {
         Node n = root;
-        for (int i = 0; i < prefix.length(); i++) {
-          n = building.computeIfAbsent(n, x -> new TreeMap<>()).computeIfAbsent(prefix.charAt(i), c -> new Node());
+        for (int i = 0; i < key.length(); i++) {
+          n = building.computeIfAbsent(n, x -> new TreeMap<>()).computeIfAbsent(key.charAt(i), c -> new Node());
         }
         n.entries = entries.toArray(NONE);
       });
@@ -151,16 +255,52 @@ final class RuleIndex {
       });
     }
 
-    Entry scanPrefixes(String path, AuthzRequest r, Entry best) {
+    Entry scanForward(String value, int offset, AuthzRequest r, Entry best) {
       Node n = root;
-      int i = 0;
+      int i = offset;
       while (n != null) {
         if (n.entries != null) best = scan(n.entries, r, best);
-        if (i == path.length() || n.keys == null) return best;
-        int k = Arrays.binarySearch(n.keys, path.charAt(i++));
+        if (i == value.length() || n.keys == null) return best;
+        int k = Arrays.binarySearch(n.keys, value.charAt(i++));
         n = k < 0 ? null : n.children[k];
       }
       return best;
+    }
+
+    Entry scanBackward(String value, int offset, AuthzRequest r, Entry best) {
+      Node n = root;
+      int i = value.length();
+      while (n != null) {
+        if (n.entries != null) best = scan(n.entries, r, best);
+        if (i == offset || n.keys == null) return best;
+        int k = Arrays.binarySearch(n.keys, value.charAt(--i));
+        n = k < 0 ? null : n.children[k];
+      }
+      return best;
+    }
+
+    List<Entry> collectForward(String value, int offset, AuthzRequest r, List<Entry> found) {
+      Node n = root;
+      int i = offset;
+      while (n != null) {
+        if (n.entries != null) found = collect(n.entries, r, found);
+        if (i == value.length() || n.keys == null) return found;
+        int k = Arrays.binarySearch(n.keys, value.charAt(i++));
+        n = k < 0 ? null : n.children[k];
+      }
+      return found;
+    }
+
+    List<Entry> collectBackward(String value, int offset, AuthzRequest r, List<Entry> found) {
+      Node n = root;
+      int i = value.length();
+      while (n != null) {
+        if (n.entries != null) found = collect(n.entries, r, found);
+        if (i == offset || n.keys == null) return found;
+        int k = Arrays.binarySearch(n.keys, value.charAt(--i));
+        n = k < 0 ? null : n.children[k];
+      }
+      return found;
     }
 
     private static final class Node {

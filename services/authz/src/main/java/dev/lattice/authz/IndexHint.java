@@ -1,0 +1,61 @@
+package dev.lattice.authz;
+
+import java.util.List;
+
+/**
+ * Where {@link RuleIndex} files one rule: the request attribute the rule constrains most selectively, and
+ * the values it requires there. A rule matches only requests whose value for that attribute matches one of
+ * the patterns (or whose port is one of the ports), so a request needs to try it only when its own value
+ * leads to it. Exact values are preferred over prefixes/suffixes, longer literals over shorter ones, and
+ * ports (few distinct values) come last; a rule with no usable constraint has no hint and is always tried.
+ *
+ * @param attribute what the patterns match
+ * @param patterns for {@link Attribute#PORT} empty; else each EXACT, PREFIX or SUFFIX with a literal, or a
+ *     TEMPLATE (filed under its literal prefix)
+ * @param ports for {@link Attribute#PORT}
+ */
+record IndexHint(Attribute attribute, List<StringPattern> patterns, int[] ports) {
+
+  enum Attribute { PRINCIPAL, NAMESPACE, PATH, PORT }
+
+  private static final int EXACT_SCORE = 10_000;
+  private static final int PORT_SCORE = 4;
+
+  /** The best hint among the candidates (each null when the rule does not constrain that attribute), or null. */
+  static IndexHint choose(List<StringPattern> principals, List<StringPattern> namespaces, List<StringPattern> paths, int[] ports) {
+    IndexHint best = null;
+    int bestScore = 0;
+    Object[][] candidates = {{Attribute.PRINCIPAL, principals}, {Attribute.NAMESPACE, namespaces}, {Attribute.PATH, paths}};
+    for (Object[] c : candidates) {
+      @SuppressWarnings("unchecked")
+      List<StringPattern> ps = (List<StringPattern>) c[1];
+      int score = score(ps);
+      if (score > bestScore) {
+        bestScore = score;
+        best = new IndexHint((Attribute) c[0], ps, new int[0]);
+      }
+    }
+    if (ports != null && ports.length > 0 && PORT_SCORE > bestScore) best = new IndexHint(Attribute.PORT, List.of(), ports);
+    return best;
+  }
+
+  /** The literal a pattern is filed under: a template's text before its first operator. */
+  static String literal(StringPattern p) {
+    if (p.kind != StringPattern.Kind.TEMPLATE) return p.text;
+    int brace = p.text.indexOf('{');
+    return brace < 0 ? p.text : p.text.substring(0, brace);
+  }
+
+  /** How selective the weakest pattern is; 0 when one cannot be indexed (then the attribute is no hint). */
+  private static int score(List<StringPattern> ps) {
+    if (ps == null || ps.isEmpty()) return 0;
+    int min = Integer.MAX_VALUE;
+    for (StringPattern p : ps) {
+      if (p.ignoreCase || p.kind == StringPattern.Kind.PRESENCE) return 0;
+      int s = p.kind == StringPattern.Kind.EXACT ? EXACT_SCORE + p.text.length() : literal(p).length();
+      if (s == 0) return 0;
+      min = Math.min(min, s);
+    }
+    return min;
+  }
+}
