@@ -20,6 +20,7 @@ import dev.lattice.policy.api.ResourceRoutes;
 import dev.lattice.policy.api.ResourceStore;
 import dev.lattice.policy.compiler.CompiledChangePreview;
 import dev.lattice.policy.compiler.CompilerOptions;
+import dev.lattice.policy.compiler.MeshSettings;
 import dev.lattice.policy.compiler.CompilerRunner;
 import dev.lattice.policy.compiler.ValidatedAdmission;
 import dev.lattice.policy.explain.Explainer;
@@ -118,7 +119,7 @@ public final class PolicyService implements LatticeService {
         config.get("policy.topics.rejected", LatticeTopics.RESOURCES_REJECTED.name()));
     Topic<String, WorkloadEndpoint> registryTopic = LatticeTopics.renamed(LatticeTopics.REGISTRY,
         config.get("policy.topics.registry", LatticeTopics.REGISTRY.name()));
-    String root = CompilerOptions.rootNamespace(config);
+    MeshSettings mesh = MeshSettings.from(config);
     String trustDomain = config.get("policy.trust.domain", "lattice.local");
 
     // Creating Kafka clients does no network I/O; folds and the door run on their own threads.
@@ -148,10 +149,10 @@ public final class PolicyService implements LatticeService {
       ResourceStore current = store;
       preview = new CompiledChangePreview(vertx,
           () -> current.list(null, null).stream().map(ResourceStore.Entry::event).toList(),
-          registry.index(), new CompilerOptions(root, ValidatedAdmission.INSTANCE), clock);
+          registry.index(), new CompilerOptions(mesh, ValidatedAdmission.INSTANCE), clock);
     }
     new ResourceRoutes(store, registry.index(), publisher, resources, preview, clock).mount(context.router());
-    new ExplainRoutes(store, registry.index(), new Explainer(root)).mount(context.router());
+    new ExplainRoutes(store, registry.index(), new Explainer(mesh)).mount(context.router());
     new StaticRegistryRoutes(KafkaSinks.registry(publisher, registryTopic), registry.index(), trustDomain, clock)
         .mount(context.router());
 

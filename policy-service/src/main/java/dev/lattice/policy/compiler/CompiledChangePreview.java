@@ -54,7 +54,7 @@ public final class CompiledChangePreview implements ChangePreview {
 
   /** The preview, computed on the calling thread. */
   public JsonObject compute(List<Resource> proposed, List<Resource> deleted) {
-    MeshCompiler compiler = new MeshCompiler(options.rootNamespace(), options.admission());
+    MeshCompiler compiler = new MeshCompiler(options.mesh(), options.admission());
     for (ResourceEvent e : resources.get()) compiler.restoreResource(e);
     for (RegisteredWorkload w : registry.instances()) {
       compiler.restoreWorkload(WorkloadEndpoints.toEvent(w, clock.millis()));

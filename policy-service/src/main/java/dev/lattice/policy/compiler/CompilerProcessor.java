@@ -49,7 +49,7 @@ final class CompilerProcessor implements Processor<String, CompilerInput, String
     this.registry = context.getStateStore(CompilerTopology.REGISTRY_STORE);
     this.emitted = context.getStateStore(CompilerTopology.EMITTED_STORE);
     this.warnings = context.getStateStore(CompilerTopology.WARNINGS_STORE);
-    this.compiler = new MeshCompiler(options.rootNamespace(), options.admission());
+    this.compiler = new MeshCompiler(options.mesh(), options.admission());
     long started = System.nanoTime();
     try (KeyValueIterator<String, ResourceEvent> it = resources.all()) {
       it.forEachRemaining(kv -> compiler.restoreResource(kv.value));

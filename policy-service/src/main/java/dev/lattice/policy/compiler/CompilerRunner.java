@@ -81,9 +81,7 @@ public final class CompilerRunner implements AutoCloseable {
     }
     KafkaClientConfig kafka = KafkaClientConfig.from(context.config(), "policy");
     String appId = context.config().get("policy.compiler.application.id", DEFAULT_APPLICATION_ID);
-    CompilerOptions options = new CompilerOptions(
-        CompilerOptions.rootNamespace(context.config()),
-        ValidatedAdmission.INSTANCE);
+    CompilerOptions options = new CompilerOptions(MeshSettings.from(context.config()), ValidatedAdmission.INSTANCE);
     CompilerTopics standard = CompilerTopics.standard();
     CompilerTopics topics = CompilerTopics.named(
         context.config().get("policy.topics.resources", standard.resources().name()),

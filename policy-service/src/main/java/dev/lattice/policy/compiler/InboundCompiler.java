@@ -50,9 +50,8 @@ public final class InboundCompiler {
   /**
    * The authorization table of instance {@code w}: every AuthorizationPolicy selecting it (its namespace
    * and the root namespace, selector matching its labels), dry-run when {@code spec.dryRun} or the
-   * {@value #DRY_RUN_ANNOTATION} annotation says so. The mesh settings (path normalization, trusted
-   * proxies) are not emitted yet, so the table carries the schema defaults (BASE, 0). The one place policy
-   * selection happens: {@code explain} calls it too.
+   * {@value #DRY_RUN_ANNOTATION} annotation says so; with the mesh's path normalization and trusted-proxy
+   * count. The one place policy selection happens: {@code explain} calls it too.
    */
   public static AuthorizationTable authorization(MeshState state, RegisteredWorkload w) {
     List<CompiledAuthorizationPolicy> policies = new ArrayList<>();
@@ -65,7 +64,8 @@ public final class InboundCompiler {
       sources.add(MeshState.key(e));
     }
     String name = inboundName(w.key());
-    return new AuthorizationTable(AuthorizationConfig.newBuilder().setName(name).setPolicies(policies).build(),
+    return new AuthorizationTable(AuthorizationConfig.newBuilder().setName(name).setPolicies(policies)
+        .setPathNormalization(state.mesh().pathNormalization().name()).setTrustedProxies(state.mesh().trustedProxies()).build(),
         List.copyOf(sources));
   }
 

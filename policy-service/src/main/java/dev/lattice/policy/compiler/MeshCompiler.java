@@ -72,8 +72,8 @@ public final class MeshCompiler {
   /** resource key → topic ("conflict:<host>", "invalid") → text. */
   private final Map<String, Map<String, String>> warningsByResource = new TreeMap<>();
 
-  public MeshCompiler(String rootNamespace, ResourceAdmission admission) {
-    this.state = new MeshState(rootNamespace);
+  public MeshCompiler(MeshSettings mesh, ResourceAdmission admission) {
+    this.state = new MeshState(mesh);
     this.admission = admission;
   }
 

@@ -37,6 +37,7 @@ public final class MeshState {
       .comparing((ResourceEvent e) -> e.getCreationTimestamp())
       .thenComparing(MeshState::key);
 
+  private final MeshSettings mesh;
   private final String rootNamespace;
   private final Map<String, ResourceEvent> resources = new HashMap<>();
   private final Map<String, RegisteredWorkload> workloads = new HashMap<>();
@@ -49,7 +50,18 @@ public final class MeshState {
 
   /** @param rootNamespace the mesh root namespace: selecting resources there apply to every namespace */
   public MeshState(String rootNamespace) {
-    this.rootNamespace = rootNamespace;
+    this(MeshSettings.DEFAULTS.withRootNamespace(rootNamespace));
+  }
+
+  /** @param mesh the mesh-wide settings; selecting resources in its root namespace apply to every namespace */
+  public MeshState(MeshSettings mesh) {
+    this.mesh = mesh;
+    this.rootNamespace = mesh.rootNamespace();
+  }
+
+  /** The mesh-wide settings every compiled config carries. */
+  public MeshSettings mesh() {
+    return mesh;
   }
 
   public String rootNamespace() {

@@ -11,6 +11,7 @@ import dev.lattice.authz.normalize.RequestSyntax;
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.config.AuthorizationConfig;
 import dev.lattice.policy.compiler.InboundCompiler;
+import dev.lattice.policy.compiler.MeshSettings;
 import dev.lattice.policy.compiler.MeshState;
 import dev.lattice.policy.model.RegistryView;
 import dev.lattice.policy.model.ServiceHost;
@@ -69,11 +70,16 @@ public final class Explainer {
     }
   }
 
-  private final String rootNamespace;
+  private final MeshSettings mesh;
 
-  /** @param rootNamespace the mesh root namespace, as the compiler has it */
+  /** @param rootNamespace the mesh root namespace, as the compiler has it (other mesh settings: defaults) */
   public Explainer(String rootNamespace) {
-    this.rootNamespace = rootNamespace;
+    this(MeshSettings.DEFAULTS.withRootNamespace(rootNamespace));
+  }
+
+  /** @param mesh the mesh-wide settings, as the compiler has them */
+  public Explainer(MeshSettings mesh) {
+    this.mesh = mesh;
   }
 
   /**
@@ -85,7 +91,7 @@ public final class Explainer {
   public Explanation explain(String toHost, String defaultNamespace, Request request,
       Collection<ResourceEvent> authorizationPolicies, RegistryView registry) {
     String host = ServiceHost.canonical(toHost, defaultNamespace);
-    MeshState state = new MeshState(rootNamespace);
+    MeshState state = new MeshState(mesh);
     for (ResourceEvent e : authorizationPolicies) {
       if (MeshState.AUTHORIZATION_POLICY.equals(e.getKind())) state.putResource(e);
     }

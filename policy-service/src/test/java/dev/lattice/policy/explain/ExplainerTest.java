@@ -5,6 +5,7 @@ import static dev.lattice.policy.compiler.MeshFixtures.allowFrom;
 import static dev.lattice.policy.compiler.MeshFixtures.denyPath;
 import static dev.lattice.policy.compiler.MeshFixtures.workload;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lattice.authz.AuthorizationEngine;
 import dev.lattice.authz.Decision;
@@ -18,7 +19,9 @@ import dev.lattice.events.policy.AuthorizationPolicySpec;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.policy.compiler.CompilerOptions;
 import dev.lattice.policy.compiler.InboundCompiler;
+import dev.lattice.authz.normalize.PathNormalization;
 import dev.lattice.policy.compiler.MeshCompiler;
+import dev.lattice.policy.compiler.MeshSettings;
 import dev.lattice.policy.compiler.ResourceAdmission;
 import dev.lattice.policy.registry.RegistryIndex;
 import dev.lattice.policy.registry.WorkloadEndpoints;
@@ -36,7 +39,11 @@ class ExplainerTest {
 
   /** What the compiler emits for the ledger instance: its AUTHORIZATION table on its node. */
   private static AuthorizationConfig compiledTable(String root, List<ResourceEvent> resources) {
-    MeshCompiler compiler = new MeshCompiler(root, ResourceAdmission.ACCEPT_ALL);
+    return compiledTable(MeshSettings.DEFAULTS.withRootNamespace(root), resources);
+  }
+
+  private static AuthorizationConfig compiledTable(MeshSettings mesh, List<ResourceEvent> resources) {
+    MeshCompiler compiler = new MeshCompiler(mesh, ResourceAdmission.ACCEPT_ALL);
     compiler.restoreWorkload(LEDGER);
     resources.forEach(compiler::restoreResource);
     compiler.finishRestore();
@@ -56,7 +63,11 @@ class ExplainerTest {
   }
 
   private static Decision explain(String root, List<ResourceEvent> resources, Explainer.Request request) {
-    Explainer.Explanation ex = new Explainer(root).explain("ledger.bank", "default", request, resources, registry());
+    return explain(MeshSettings.DEFAULTS.withRootNamespace(root), resources, request);
+  }
+
+  private static Decision explain(MeshSettings mesh, List<ResourceEvent> resources, Explainer.Request request) {
+    Explainer.Explanation ex = new Explainer(mesh).explain("ledger.bank", "default", request, resources, registry());
     assertThat(ex.decisions()).hasSize(1);
     return ex.decisions().get(0).decision();
   }
@@ -125,5 +136,33 @@ class ExplainerTest {
         .reason()).isEqualTo(Reason.REJECTED_BEFORE_AUTHZ);
     assertThat(explain("lattice-system", policies, get(null, "/ok")).reason())
         .as("a plaintext caller matches no principal").isEqualTo(Reason.NO_ALLOW_MATCH);
+  }
+
+  @Test
+  void theMeshSettingsReachTheCompiledTableAndExplainAlike() {
+    MeshSettings mesh = MeshSettings.from(LatticeConfig.of(Map.of("policy.mesh.path-normalization", "merge_slashes",
+        "policy.mesh.trusted-proxies", "2")));
+    assertThat(mesh).isEqualTo(new MeshSettings("lattice-system", PathNormalization.MERGE_SLASHES, 2));
+    assertThat(MeshSettings.from(LatticeConfig.empty())).isEqualTo(MeshSettings.DEFAULTS);
+    assertThat(MeshSettings.DEFAULTS.pathNormalization()).isEqualTo(PathNormalization.BASE);
+    assertThatThrownBy(() -> MeshSettings.from(LatticeConfig.of(Map.of("policy.mesh.path-normalization", "SOMETIMES"))))
+        .hasMessageContaining("policy.mesh.path-normalization").hasMessageContaining("NONE, BASE, MERGE_SLASHES");
+    assertThatThrownBy(() -> MeshSettings.from(LatticeConfig.of(Map.of("policy.mesh.trusted-proxies", "-1"))))
+        .hasMessageContaining("policy.mesh.trusted-proxies").hasMessageContaining("expected: 0..16");
+
+    List<ResourceEvent> policies = List.of(denyPath("bank", "no-admin", Map.of("app", "ledger"), "/admin*", T0));
+    AuthorizationConfig compiled = compiledTable(mesh, policies);
+    assertThat(compiled.getPathNormalization()).isEqualTo("MERGE_SLASHES");
+    assertThat(compiled.getTrustedProxies()).isEqualTo(2);
+    assertThat(compiledTable("lattice-system", policies).getPathNormalization()).isEqualTo("BASE");
+
+    // "//admin" is "/admin" only when slashes are merged: explain and the compiled table agree under either setting
+    Decision merged = explain(mesh, policies, get(WEB, "//admin/x"));
+    assertThat(merged.reason()).isEqualTo(Reason.DENY_MATCHED);
+    assertThat(merged).isEqualTo(Explainer.authorize(AuthorizationEngine.of(compiled), get(WEB, "//admin/x")));
+    Decision base = explain("lattice-system", policies, get(WEB, "//admin/x"));
+    assertThat(base.reason()).isEqualTo(Reason.NO_ALLOW_POLICIES);
+    assertThat(base).isEqualTo(Explainer.authorize(AuthorizationEngine.of(compiledTable("lattice-system", policies)),
+        get(WEB, "//admin/x")));
   }
 }
