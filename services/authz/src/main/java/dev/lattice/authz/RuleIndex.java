@@ -216,8 +216,8 @@ final class RuleIndex {
 
       PatternIndex build() {
         if (exact.isEmpty() && prefixes.isEmpty() && suffixes.isEmpty()) return null;
-        return new PatternIndex(exact.isEmpty() ? null : freeze(exact), prefixes.isEmpty() ? null : new Trie(prefixes),
-            suffixes.isEmpty() ? null : new Trie(suffixes));
+        return new PatternIndex(exact.isEmpty() ? null : freeze(exact), prefixes.isEmpty() ? null : new Trie(prefixes, false),
+            suffixes.isEmpty() ? null : new Trie(suffixes, true));
       }
     }
   }
@@ -229,81 +229,111 @@ final class RuleIndex {
   }
 
   /**
-   * Rules by literal keys in a character trie. Walked forward along a value (keys are prefixes) or backward
-   * from its end (keys are reversed suffixes); each node on the way holds the rules of the key it spells.
+   * Rules by literal keys in a radix trie (chains without rules or branches collapsed into one label,
+   * compared with one {@code regionMatches}). Walked forward along a value (keys are prefixes) or backward
+   * from its end (keys are suffixes, inserted reversed); each node on the way holds the rules of the key it
+   * spells.
    */
   private static final class Trie {
-    private final Node root = new Node();
+    private final Node root;
 
-    Trie(Map<String, List<Entry>> byKey) {
-      Map<Node, TreeMap<Character, Node>> building = new HashMap<>();
+    /** @param byKey rules by key, keys reversed for a backward trie */
+    Trie(Map<String, List<Entry>> byKey, boolean backward) {
+      Building top = new Building();
       byKey.forEach((key, entries) -> {
-        Node n = root;
-        for (int i = 0; i < key.length(); i++) {
-          n = building.computeIfAbsent(n, x -> new TreeMap<>()).computeIfAbsent(key.charAt(i), c -> new Node());
-        }
+        Building n = top;
+        for (int i = 0; i < key.length(); i++) n = n.children.computeIfAbsent(key.charAt(i), c -> new Building());
         n.entries = entries.toArray(NONE);
       });
-      building.forEach((node, children) -> {
-        node.keys = new char[children.size()];
-        node.children = new Node[children.size()];
-        int i = 0;
-        for (Map.Entry<Character, Node> c : children.entrySet()) {
-          node.keys[i] = c.getKey();
-          node.children[i++] = c.getValue();
+      this.root = freeze(top, "", backward);
+    }
+
+    /** @param consumed the characters consumed, in walk order, from the parent to this node */
+    private static Node freeze(Building b, String consumed, boolean backward) {
+      Node n = new Node();
+      // a backward walk compares the label against the value in reading order, so store it un-reversed
+      n.label = backward ? new StringBuilder(consumed).reverse().toString() : consumed;
+      n.entries = b.entries;
+      if (b.children.isEmpty()) return n;
+      n.keys = new char[b.children.size()];
+      n.children = new Node[b.children.size()];
+      int i = 0;
+      for (Map.Entry<Character, Building> c : b.children.entrySet()) {
+        StringBuilder chain = new StringBuilder().append(c.getKey().charValue());
+        Building child = c.getValue();
+        while (child.entries == null && child.children.size() == 1) {
+          Map.Entry<Character, Building> only = child.children.firstEntry();
+          chain.append(only.getKey().charValue());
+          child = only.getValue();
         }
-      });
+        n.keys[i] = c.getKey();
+        n.children[i++] = freeze(child, chain.toString(), backward);
+      }
+      return n;
+    }
+
+    /** The child of {@code n} the value continues into at {@code i} (forward), or null. */
+    private static Node forward(Node n, String value, int i) {
+      if (n.keys == null || i == value.length()) return null;
+      int k = Arrays.binarySearch(n.keys, value.charAt(i));
+      if (k < 0) return null;
+      Node c = n.children[k];
+      return value.regionMatches(i, c.label, 0, c.label.length()) ? c : null;
+    }
+
+    /** The child of {@code n} the value continues into backward from its end at {@code i}, or null. */
+    private static Node backward(Node n, String value, int i, int offset) {
+      if (n.keys == null || i == offset) return null;
+      int k = Arrays.binarySearch(n.keys, value.charAt(i - 1));
+      if (k < 0) return null;
+      Node c = n.children[k];
+      int start = i - c.label.length();
+      return start >= offset && value.regionMatches(start, c.label, 0, c.label.length()) ? c : null;
     }
 
     Entry scanForward(String value, int offset, AuthzRequest r, Entry best) {
-      Node n = root;
       int i = offset;
-      while (n != null) {
+      for (Node n = root; n != null; n = forward(n, value, i)) {
+        i += n.label.length();
         if (n.entries != null) best = scan(n.entries, r, best);
-        if (i == value.length() || n.keys == null) return best;
-        int k = Arrays.binarySearch(n.keys, value.charAt(i++));
-        n = k < 0 ? null : n.children[k];
       }
       return best;
     }
 
     Entry scanBackward(String value, int offset, AuthzRequest r, Entry best) {
-      Node n = root;
       int i = value.length();
-      while (n != null) {
+      for (Node n = root; n != null; n = backward(n, value, i, offset)) {
+        i -= n.label.length();
         if (n.entries != null) best = scan(n.entries, r, best);
-        if (i == offset || n.keys == null) return best;
-        int k = Arrays.binarySearch(n.keys, value.charAt(--i));
-        n = k < 0 ? null : n.children[k];
       }
       return best;
     }
 
     List<Entry> collectForward(String value, int offset, AuthzRequest r, List<Entry> found) {
-      Node n = root;
       int i = offset;
-      while (n != null) {
+      for (Node n = root; n != null; n = forward(n, value, i)) {
+        i += n.label.length();
         if (n.entries != null) found = collect(n.entries, r, found);
-        if (i == value.length() || n.keys == null) return found;
-        int k = Arrays.binarySearch(n.keys, value.charAt(i++));
-        n = k < 0 ? null : n.children[k];
       }
       return found;
     }
 
     List<Entry> collectBackward(String value, int offset, AuthzRequest r, List<Entry> found) {
-      Node n = root;
       int i = value.length();
-      while (n != null) {
+      for (Node n = root; n != null; n = backward(n, value, i, offset)) {
+        i -= n.label.length();
         if (n.entries != null) found = collect(n.entries, r, found);
-        if (i == offset || n.keys == null) return found;
-        int k = Arrays.binarySearch(n.keys, value.charAt(--i));
-        n = k < 0 ? null : n.children[k];
       }
       return found;
     }
 
+    private static final class Building {
+      final TreeMap<Character, Building> children = new TreeMap<>();
+      Entry[] entries;
+    }
+
     private static final class Node {
+      String label;
       char[] keys;
       Node[] children;
       Entry[] entries;
