@@ -1,0 +1,45 @@
+package dev.lattice.dataplane.config;
+
+import java.time.Duration;
+
+/**
+ * Proxy-wide settings of a config snapshot (the {@code settings:} block of a config file).
+ *
+ * @param node            this proxy's node name (flow records, Via)
+ * @param debugHeaders    when true, responses carry the authorization decision in
+ *                        {@code x-lattice-authz-policy}; off by default (it reveals policy names)
+ * @param maxHeaderBytes  largest request header block accepted; more → 431
+ * @param maxInitialLineBytes largest request line accepted; more → 414
+ * @param headersTimeout  time a client has to send a complete request head (slowloris bound)
+ * @param connectTimeout  upstream connect timeout
+ * @param maxPendingRequestBytes bound on request bytes buffered while the upstream is not writable
+ */
+public record ProxySettings(
+    String node,
+    boolean debugHeaders,
+    int maxHeaderBytes,
+    int maxInitialLineBytes,
+    Duration headersTimeout,
+    Duration connectTimeout,
+    int maxPendingRequestBytes) {
+
+  public ProxySettings {
+    if (node == null || node.isBlank()) {
+      throw new ConfigFileException("settings.node: empty (expected: the node name)");
+    }
+    if (maxHeaderBytes < 1024 || maxHeaderBytes > 1 << 20) {
+      throw new ConfigFileException("settings.maxHeaderBytes: " + maxHeaderBytes + " (expected: 1024..1048576)");
+    }
+    if (maxInitialLineBytes < 256 || maxInitialLineBytes > 1 << 20) {
+      throw new ConfigFileException("settings.maxInitialLineBytes: " + maxInitialLineBytes + " (expected: 256..1048576)");
+    }
+    if (headersTimeout.isNegative() || headersTimeout.isZero() || connectTimeout.isNegative() || connectTimeout.isZero()) {
+      throw new ConfigFileException("settings: timeouts must be positive (headersTimeout " + headersTimeout + ", connectTimeout " + connectTimeout + ")");
+    }
+  }
+
+  /** Defaults: 16 KiB headers (Envoy allows 60, nginx 8), 10 s to send the head, 5 s connect. */
+  public static ProxySettings defaults(String node) {
+    return new ProxySettings(node, false, 16 * 1024, 8 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(5), 1 << 20);
+  }
+}

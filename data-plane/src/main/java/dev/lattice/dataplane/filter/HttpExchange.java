@@ -1,0 +1,44 @@
+package dev.lattice.dataplane.filter;
+
+import dev.lattice.authz.PeerIdentity;
+import dev.lattice.events.config.ListenerConfig;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import java.net.InetSocketAddress;
+
+/**
+ * One HTTP request as filters see it: the request head (headers mutable until it is forwarded), the
+ * connection it came on, typed per-request state, and headers to add to the response. Used on the
+ * connection's event loop only; not thread-safe. A filter that completes its stage on another thread
+ * is resumed on the event loop by the proxy.
+ */
+public interface HttpExchange {
+
+  /** The request head as received (after the proxy's own validation); mutable until forwarded. */
+  HttpRequest request();
+
+  /** The normalized path without query, as authorization and routing see it. */
+  String path();
+
+  /** The downstream peer's address. */
+  InetSocketAddress sourceAddress();
+
+  /** The local address the request arrived on. */
+  InetSocketAddress destinationAddress();
+
+  /** The mTLS peer, or null for plaintext. */
+  PeerIdentity peer();
+
+  /** The listener the request arrived on. */
+  ListenerConfig listener();
+
+  /** Headers added to the response sent downstream (debug headers, rate-limit headers). */
+  HttpHeaders responseHeaders();
+
+  /** This request's id ({@code x-request-id}). */
+  String requestId();
+
+  <T> T get(StateKey<T> key);
+
+  <T> void put(StateKey<T> key, T value);
+}

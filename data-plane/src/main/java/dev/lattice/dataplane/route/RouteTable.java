@@ -1,0 +1,196 @@
+package dev.lattice.dataplane.route;
+
+import dev.lattice.events.config.RouteConfig;
+import dev.lattice.events.config.RouteRule;
+import dev.lattice.events.config.VirtualHost;
+import dev.lattice.events.config.WeightedCluster;
+import dev.lattice.events.policy.HttpMatchRequest;
+import dev.lattice.events.policy.StringMatch;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * A compiled route table: virtual host by Host/{@code :authority} (exact, then the longest
+ * {@code *.suffix}, then {@code *}), then the first route whose match alternatives accept the
+ * request (Istio's HTTPMatchRequest: uri, method, authority, headers, withoutHeaders, port). Built once
+ * per config snapshot; immutable and thread-safe.
+ */
+public final class RouteTable {
+
+  /** What the table looks at in a request; header names are lower case. */
+  public interface RequestView {
+    String authority();
+
+    String path();
+
+    String method();
+
+    String header(String lowerCaseName);
+
+    int port();
+  }
+
+  private final Map<String, List<CompiledRoute>> exactHosts;
+  private final List<Map.Entry<String, List<CompiledRoute>>> suffixHosts;
+  private final List<CompiledRoute> anyHost;
+
+  private RouteTable(Map<String, List<CompiledRoute>> exactHosts, List<Map.Entry<String, List<CompiledRoute>>> suffixHosts,
+      List<CompiledRoute> anyHost) {
+    this.exactHosts = exactHosts;
+    this.suffixHosts = suffixHosts;
+    this.anyHost = anyHost;
+  }
+
+  /** Compiles {@code config}; {@code clusters} resolves cluster names (the snapshot guarantees they exist). */
+  public static RouteTable compile(RouteConfig config, Function<String, UpstreamCluster> clusters) {
+    Map<String, List<CompiledRoute>> exact = new HashMap<>();
+    List<Map.Entry<String, List<CompiledRoute>>> suffix = new ArrayList<>();
+    List<CompiledRoute> any = null;
+    for (VirtualHost vh : config.getVirtualHosts()) {
+      List<CompiledRoute> routes = vh.getRoutes().stream().map(r -> CompiledRoute.of(r, clusters)).toList();
+      for (String domain : vh.getDomains()) {
+        String d = domain.toLowerCase(Locale.ROOT);
+        if (d.equals("*")) {
+          any = any == null ? routes : any;
+        } else if (d.startsWith("*")) {
+          suffix.add(Map.entry(d.substring(1), routes));
+        } else {
+          exact.putIfAbsent(d, routes);
+        }
+      }
+    }
+    suffix.sort((a, b) -> Integer.compare(b.getKey().length(), a.getKey().length()));
+    return new RouteTable(Map.copyOf(exact), List.copyOf(suffix), any == null ? List.of() : any);
+  }
+
+  /** The matching route, or null (404, response flag NR). */
+  public Route match(RequestView request) {
+    String authority = request.authority();
+    List<CompiledRoute> routes = null;
+    if (authority != null) {
+      String host = authority.toLowerCase(Locale.ROOT);
+      routes = exactHosts.get(host);
+      if (routes == null) {
+        int colon = host.lastIndexOf(':');
+        if (colon > 0 && host.indexOf(']') < colon) {
+          host = host.substring(0, colon);
+          routes = exactHosts.get(host);
+        }
+      }
+      if (routes == null) {
+        for (Map.Entry<String, List<CompiledRoute>> e : suffixHosts) {
+          if (host.endsWith(e.getKey())) {
+            routes = e.getValue();
+            break;
+          }
+        }
+      }
+    }
+    if (routes == null) {
+      routes = anyHost;
+    }
+    for (CompiledRoute r : routes) {
+      if (r.matches(request)) {
+        return r.route;
+      }
+    }
+    return null;
+  }
+
+  private record CompiledRoute(Route route, List<Matcher> alternatives) {
+    static CompiledRoute of(RouteRule rule, Function<String, UpstreamCluster> clusters) {
+      List<UpstreamCluster> cs = new ArrayList<>();
+      int[] cumulative = new int[rule.getClusters().size()];
+      int sum = 0;
+      for (int i = 0; i < cumulative.length; i++) {
+        WeightedCluster wc = rule.getClusters().get(i);
+        cs.add(clusters.apply(wc.getCluster()));
+        sum += wc.getWeight();
+        cumulative[i] = sum;
+      }
+      long timeout = rule.getTimeout() == null ? 0 : rule.getTimeout();
+      return new CompiledRoute(new Route(rule.getName(), List.copyOf(cs), cumulative, timeout),
+          rule.getMatch().stream().map(Matcher::of).toList());
+    }
+
+    boolean matches(RouteTable.RequestView request) {
+      if (alternatives.isEmpty()) {
+        return true;
+      }
+      for (Matcher m : alternatives) {
+        if (m.matches(request)) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  private record Matcher(StringTest uri, StringTest method, StringTest authority, Map<String, StringTest> headers,
+                         Map<String, StringTest> withoutHeaders, Integer port) {
+    static Matcher of(HttpMatchRequest m) {
+      Map<String, StringTest> headers = new HashMap<>();
+      m.getHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), StringTest.of(v)));
+      Map<String, StringTest> without = new HashMap<>();
+      m.getWithoutHeaders().forEach((k, v) -> without.put(k.toLowerCase(Locale.ROOT), StringTest.of(v)));
+      return new Matcher(StringTest.of(m.getUri()), StringTest.of(m.getMethod()), StringTest.of(m.getAuthority()),
+          Map.copyOf(headers), Map.copyOf(without), m.getPort());
+    }
+
+    boolean matches(RouteTable.RequestView r) {
+      if (port != null && port != r.port()) {
+        return false;
+      }
+      if (uri != null && !uri.test(r.path())) {
+        return false;
+      }
+      if (method != null && !method.test(r.method())) {
+        return false;
+      }
+      if (authority != null && !authority.test(r.authority())) {
+        return false;
+      }
+      for (Map.Entry<String, StringTest> h : headers.entrySet()) {
+        String v = r.header(h.getKey());
+        if (v == null || (h.getValue() != null && !h.getValue().test(v))) {
+          return false;
+        }
+      }
+      for (Map.Entry<String, StringTest> h : withoutHeaders.entrySet()) {
+        String v = r.header(h.getKey());
+        if (v != null && (h.getValue() == null || h.getValue().test(v))) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  /** A StringMatch compiled once; null when the match sets nothing (presence only). */
+  private record StringTest(String exact, String prefix, Pattern regex) {
+    static StringTest of(StringMatch m) {
+      if (m == null || (m.getExact() == null && m.getPrefix() == null && m.getRegex() == null)) {
+        return null;
+      }
+      return new StringTest(m.getExact(), m.getPrefix(), m.getRegex() == null ? null : Pattern.compile(m.getRegex()));
+    }
+
+    boolean test(String value) {
+      if (value == null) {
+        return false;
+      }
+      if (exact != null) {
+        return exact.equals(value);
+      }
+      if (prefix != null) {
+        return value.startsWith(prefix);
+      }
+      return regex.matcher(value).matches();
+    }
+  }
+}
