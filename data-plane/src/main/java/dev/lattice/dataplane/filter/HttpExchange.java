@@ -35,6 +35,9 @@ public interface HttpExchange {
   /** Headers added to the response sent downstream (debug headers, rate-limit headers). */
   HttpHeaders responseHeaders();
 
+  /** Whether the snapshot's debug setting is on (filters may then reveal decisions in response headers). */
+  boolean debugHeaders();
+
   /** This request's id ({@code x-request-id}). */
   String requestId();
 

@@ -46,6 +46,13 @@ public final class RouteTable {
     this.anyHost = anyHost;
   }
 
+  private static final RouteTable EMPTY = new RouteTable(Map.of(), List.of(), List.of());
+
+  /** A table that matches nothing (every request gets 404, flag NR). */
+  public static RouteTable empty() {
+    return EMPTY;
+  }
+
   /** Compiles {@code config}; {@code clusters} resolves cluster names (the snapshot guarantees they exist). */
   public static RouteTable compile(RouteConfig config, Function<String, UpstreamCluster> clusters) {
     Map<String, List<CompiledRoute>> exact = new HashMap<>();

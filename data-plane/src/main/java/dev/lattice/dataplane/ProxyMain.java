@@ -1,0 +1,80 @@
+package dev.lattice.dataplane;
+
+import dev.lattice.dataplane.config.ConfigFileException;
+import dev.lattice.dataplane.config.ProxyConfig;
+import dev.lattice.dataplane.config.ProxyConfigFile;
+import dev.lattice.dataplane.proxy.ProxyServer;
+import dev.lattice.dataplane.proxy.ProxyServerOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code ./lattice proxy --config f.yaml}: the node proxy in file mode, serving a config file of the
+ * compiled model until stopped (SIGTERM/SIGINT close it cleanly).
+ */
+public final class ProxyMain {
+  private ProxyMain() {}
+
+  public static void main(String[] args) throws Exception {
+    Path config = null;
+    int loops = 0;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "proxy" -> { }
+        case "--config", "-c" -> config = Path.of(value(args, ++i, "--config"));
+        case "--event-loops" -> loops = Integer.parseInt(value(args, ++i, "--event-loops"));
+        case "--help", "-h" -> {
+          System.out.println("usage: lattice proxy --config <file.yaml> [--event-loops N]\n"
+              + "  Serves the listeners, routes, clusters and policies of a compiled-model config file (docs/data-plane.md).");
+          return;
+        }
+        default -> fail("unknown argument " + args[i] + " (expected: --config <file>, --event-loops N, --help)");
+      }
+    }
+    if (config == null) {
+      fail("missing --config <file.yaml>");
+    }
+    ProxyConfig cfg;
+    try {
+      cfg = ProxyConfigFile.load(config);
+    } catch (ConfigFileException e) {
+      fail(e.getMessage());
+      return;
+    }
+    VertxOptions vo = new VertxOptions().setPreferNativeTransport(true);
+    if (loops > 0) {
+      vo.setEventLoopPoolSize(loops);
+    }
+    Vertx vertx = Vertx.vertx(vo);
+    ProxyServer server;
+    try {
+      server = ProxyServer.start(vertx, cfg, ProxyServerOptions.defaults()).await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      vertx.close();
+      fail(e.getMessage());
+      return;
+    }
+    server.listenerAddresses().forEach((name, addr) -> System.out.println("lattice proxy: " + name + " on " + addr));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        server.close().compose(v -> vertx.close()).await(10, TimeUnit.SECONDS);
+      } catch (Exception ignored) {
+        // exiting anyway
+      }
+    }, "lattice-proxy-shutdown"));
+  }
+
+  private static String value(String[] args, int i, String flag) {
+    if (i >= args.length) {
+      fail(flag + ": missing value");
+    }
+    return args[i];
+  }
+
+  private static void fail(String message) {
+    System.err.println("lattice proxy: " + message);
+    System.exit(2);
+  }
+}

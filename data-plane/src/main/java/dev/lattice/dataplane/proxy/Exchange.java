@@ -1,0 +1,814 @@
+package dev.lattice.dataplane.proxy;
+
+import dev.lattice.authz.Decision;
+import dev.lattice.authz.PeerIdentity;
+import dev.lattice.authz.normalize.MalformedRequestException;
+import dev.lattice.authz.normalize.PathNormalizer;
+import dev.lattice.dataplane.filter.ExchangeKeys;
+import dev.lattice.dataplane.filter.FilterAction;
+import dev.lattice.dataplane.filter.HttpExchange;
+import dev.lattice.dataplane.filter.HttpFilter;
+import dev.lattice.dataplane.filter.HttpFilterConfig;
+import dev.lattice.dataplane.filter.LocalResponse;
+import dev.lattice.dataplane.filter.StateKey;
+import dev.lattice.dataplane.route.Route;
+import dev.lattice.dataplane.route.RouteTable;
+import dev.lattice.dataplane.route.UpstreamCluster;
+import dev.lattice.events.config.ListenerConfig;
+import dev.lattice.events.config.TrafficDirection;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HTTP request through the proxy, from its head to the end of its response: validation and path
+ * normalization, the listener's filter chain, routing, the upstream connection from the loop's pool,
+ * streaming both bodies without copies, and the completion record. The object is the filters'
+ * {@link HttpExchange}, the route table's request view and the completion hook's
+ * {@link CompletedExchange} at once, so a request allocates one of them. Event-loop confined.
+ */
+final class Exchange implements HttpExchange, CompletedExchange, RouteTable.RequestView {
+  private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
+  /** Request body bytes read and dropped after a local response before the connection is closed instead. */
+  private static final long MAX_DISCARD = 64 * 1024;
+  static final String UPSTREAM_RESET = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+  static final String UPSTREAM_CONNECT_FAILED = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+
+  private final DownstreamHandler conn;
+  private final ListenerRuntime runtime;
+  private final HttpRequest request;
+  private final long startNanos;
+  private final long startMillis;
+  private long endNanos;
+  private long firstByteNanos = -1;
+
+  private String path;
+  private String authority;
+  private String requestId;
+  private HttpFilter[] filters;
+  private int filtersStarted;
+  private Map<StateKey<?>, Object> state;
+  private HttpHeaders responseHeaders;
+
+  private Route route;
+  private UpstreamCluster cluster;
+  private InetSocketAddress upstreamAddress;
+  private Channel upstream;
+  private boolean upstreamReused;
+  private ArrayDeque<HttpContent> pendingBody;
+
+  private int status;
+  private String flags = "";
+  private long bytesIn;
+  private long bytesOut;
+  private long discarded;
+  private int retries;
+
+  private boolean http10;
+  private boolean keepAlive;
+  private boolean head;
+  private boolean expectsBody;
+  private boolean requestComplete;
+  private boolean lastForwarded;
+  private boolean responseStarted;
+  private boolean responseComplete;
+  private boolean informational;
+  private boolean upstreamKeepAlive;
+  private boolean local;
+  private boolean closeConnection;
+  private boolean done;
+
+  Exchange(DownstreamHandler conn, ListenerRuntime runtime, HttpRequest request) {
+    this.conn = conn;
+    this.runtime = runtime;
+    this.request = request;
+    this.startNanos = System.nanoTime();
+    this.startMillis = conn.server().clock().millis();
+  }
+
+  DownstreamHandler connection() {
+    return conn;
+  }
+
+  // ---- request head ----
+
+  void start() {
+    DecoderResult result = request.decoderResult();
+    if (result.isFailure()) {
+      Throwable cause = result.cause();
+      HttpResponseStatus st = cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+          : cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+          : cause instanceof TooLongFrameException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+          : HttpResponseStatus.BAD_REQUEST;
+      rejectMalformed(st, st.reasonPhrase().toLowerCase(Locale.ROOT));
+      return;
+    }
+    http10 = request.protocolVersion().minorVersion() == 0;
+    keepAlive = HttpUtil.isKeepAlive(request);
+    head = request.method().equals(HttpMethod.HEAD);
+    HttpHeaders h = request.headers();
+    boolean chunked = h.contains(HttpHeaderNames.TRANSFER_ENCODING);
+    expectsBody = chunked || HttpUtil.getContentLength(request, 0L) > 0;
+    if (chunked) {
+      List<String> te = h.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+      if (http10 || te.size() != 1 || !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(te.get(0).trim())) {
+        rejectMalformed(HttpResponseStatus.BAD_REQUEST, "transfer-encoding: " + te + " (expected: chunked, on HTTP/1.1)");
+        return;
+      }
+    }
+    if (request.method().equals(HttpMethod.CONNECT)) {
+      closeConnection = true;
+      sendLocal(HttpResponseStatus.METHOD_NOT_ALLOWED.code(), "CONNECT is not served on this listener", null);
+      return;
+    }
+    String target = request.uri();
+    if (target.regionMatches(true, 0, "http://", 0, 7) || target.regionMatches(true, 0, "https://", 0, 8)) {
+      // absolute-form (RFC 9112 §3.2.2): its authority replaces Host
+      int from = target.indexOf("//") + 2;
+      int slash = target.indexOf('/', from);
+      int q = target.indexOf('?', from);
+      int end = slash < 0 ? (q < 0 ? target.length() : q) : (q >= 0 && q < slash ? q : slash);
+      authority = target.substring(from, end);
+      target = end == target.length() ? "/" : target.charAt(end) == '?' ? "/" + target.substring(end) : target.substring(end);
+      h.set(HttpHeaderNames.HOST, authority);
+    } else {
+      List<String> hosts = h.getAll(HttpHeaderNames.HOST);
+      if (hosts.size() > 1 || (hosts.isEmpty() && !http10)) {
+        rejectMalformed(HttpResponseStatus.BAD_REQUEST, "host: " + hosts.size() + " headers (expected: exactly one)");
+        return;
+      }
+      authority = hosts.isEmpty() ? null : hosts.get(0);
+    }
+    if (authority != null && authority.isEmpty()) {
+      rejectMalformed(HttpResponseStatus.BAD_REQUEST, "host: empty (expected: host[:port])");
+      return;
+    }
+    try {
+      path = PathNormalizer.normalize(target, runtime.pathNormalization());
+    } catch (MalformedRequestException e) {
+      path = target;
+      put(ExchangeKeys.AUTHZ_DECISION, Decision.rejectedBeforeAuthz(e.getMessage()));
+      rejectMalformed(HttpResponseStatus.BAD_REQUEST, "bad request");
+      return;
+    }
+    if (!path.equals("*")) {
+      // the upstream sees the path authorization judged, with the query it came with
+      int q = target.indexOf('?');
+      int hash = target.indexOf('#');
+      String query = q < 0 ? "" : target.substring(q, hash > q ? hash : target.length());
+      String forwardTarget = query.isEmpty() ? path : path + query;
+      if (!forwardTarget.equals(request.uri())) {
+        request.setUri(forwardTarget);
+      }
+    }
+    requestId = ForwardingHeaders.requestId(h);
+    List<HttpFilterConfig> configs = runtime.filters();
+    if (!configs.isEmpty()) {
+      filters = new HttpFilter[configs.size()];
+      for (int i = 0; i < filters.length; i++) {
+        filters[i] = configs.get(i).newFilter();
+      }
+    }
+    runFilters(0);
+  }
+
+  private void rejectMalformed(HttpResponseStatus st, String body) {
+    flag("DPE");
+    closeConnection = true;
+    requestComplete = true; // nothing after a malformed head is trusted
+    sendLocal(st.code(), body, null);
+  }
+
+  // ---- filters ----
+
+  private void runFilters(int from) {
+    if (filters != null) {
+      for (int i = from; i < filters.length; i++) {
+        filtersStarted = i + 1;
+        CompletionStage<FilterAction> stage;
+        try {
+          stage = filters[i].onRequest(this);
+        } catch (RuntimeException e) {
+          filterFailed(i, e);
+          return;
+        }
+        if (stage instanceof CompletableFuture<FilterAction> f && f.isDone() && !f.isCompletedExceptionally()) {
+          FilterAction a = f.getNow(null);
+          if (a != null && a.response() != null) {
+            respondLocal(a.response());
+            return;
+          }
+          continue;
+        }
+        int next = i + 1;
+        int index = i;
+        conn.pause(DownstreamHandler.PAUSE_PENDING);
+        stage.whenComplete((a, err) -> conn.channel().eventLoop().execute(() -> resumeFilters(index, next, a, err)));
+        return;
+      }
+    }
+    forward();
+  }
+
+  private void resumeFilters(int index, int next, FilterAction a, Throwable err) {
+    if (done || responseStarted) {
+      return;
+    }
+    if (err != null) {
+      filterFailed(index, err);
+    } else if (a != null && a.response() != null) {
+      respondLocal(a.response());
+    } else {
+      runFilters(next);
+    }
+  }
+
+  private void filterFailed(int index, Throwable e) {
+    LOG.warn("listener {}: filter {} failed on request {}: {}", runtime.name(), runtime.filterNames().get(index), requestId, e.toString());
+    sendLocal(500, "filter failed", null);
+  }
+
+  // ---- routing and upstream ----
+
+  private void forward() {
+    route = runtime.routes().match(this);
+    if (route == null) {
+      sendLocal(404, "", "NR");
+      return;
+    }
+    cluster = route.pickCluster();
+    upstreamAddress = cluster.pick();
+    if (upstreamAddress == null) {
+      sendLocal(503, "no healthy upstream", "UH");
+      return;
+    }
+    HttpHeaders h = request.headers();
+    ForwardingHeaders.removeHopByHop(h);
+    ForwardingHeaders.appendVia(h, conn.server().via(runtime));
+    ForwardingHeaders.appendForwardedFor(h, conn.remoteIp());
+    if (!runtime.inbound() || !h.contains(ForwardingHeaders.X_FORWARDED_PROTO)) {
+      h.set(ForwardingHeaders.X_FORWARDED_PROTO, "http");
+    }
+    h.set(ForwardingHeaders.X_REQUEST_ID, requestId);
+    if (authority == null) {
+      h.set(HttpHeaderNames.HOST, cluster.name());
+    }
+    request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    Channel pooled = conn.pool().poll(upstreamAddress);
+    if (pooled != null) {
+      attach(pooled, true);
+    } else {
+      connect();
+    }
+  }
+
+  private void connect() {
+    conn.pause(DownstreamHandler.PAUSE_PENDING);
+    ChannelFuture f = conn.pool().connect(upstreamAddress, (int) Math.min(Integer.MAX_VALUE, runtime.settings().connectTimeout().toMillis()));
+    f.addListener(x -> {
+      if (done || responseStarted) {
+        if (f.isSuccess()) {
+          conn.pool().release(f.channel()); // unused and healthy: the next request takes it
+        }
+        return;
+      }
+      if (f.isSuccess()) {
+        attach(f.channel(), false);
+      } else {
+        sendLocal(503, UPSTREAM_CONNECT_FAILED, "UF");
+      }
+    });
+  }
+
+  private void attach(Channel ch, boolean reused) {
+    upstream = ch;
+    upstreamReused = reused;
+    ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = this;
+    ch.write(request, ch.voidPromise());
+    if (pendingBody != null) {
+      HttpContent c;
+      while ((c = pendingBody.poll()) != null) {
+        if (c instanceof LastHttpContent) {
+          lastForwarded = true;
+        }
+        ch.write(c, ch.voidPromise());
+      }
+    }
+    if (requestComplete && !lastForwarded) {
+      lastForwarded = true; // a retry of a bodiless request
+      ch.write(LastHttpContent.EMPTY_LAST_CONTENT, ch.voidPromise());
+    }
+    if (!conn.inRead()) {
+      ch.flush();
+    }
+    ch.config().setAutoRead(conn.channel().isWritable());
+    conn.resume(DownstreamHandler.PAUSE_PENDING);
+    if (!ch.isWritable()) {
+      conn.pause(DownstreamHandler.PAUSE_UPSTREAM);
+    }
+  }
+
+  void onRequestContent(HttpContent c) {
+    int n = c.content().readableBytes();
+    bytesIn += n;
+    boolean last = c instanceof LastHttpContent;
+    if (last) {
+      requestComplete = true;
+    }
+    if (responseComplete || local) {
+      c.release();
+      discarded += n;
+      if (discarded > MAX_DISCARD) {
+        closeConnection = true;
+      }
+      maybeFinish();
+      return;
+    }
+    if (upstream != null) {
+      if (last) {
+        lastForwarded = true;
+      }
+      upstream.write(c, upstream.voidPromise());
+      if (!conn.inRead()) {
+        upstream.flush();
+      }
+      return;
+    }
+    if (pendingBody == null) {
+      pendingBody = new ArrayDeque<>(4);
+    }
+    pendingBody.add(c);
+    conn.pause(DownstreamHandler.PAUSE_PENDING);
+  }
+
+  void flushUpstream() {
+    if (upstream != null) {
+      upstream.flush();
+    }
+  }
+
+  void downstreamWritabilityChanged(boolean writable) {
+    if (upstream != null) {
+      upstream.config().setAutoRead(writable);
+    }
+  }
+
+  // ---- response ----
+
+  void onUpstream(HttpObject o) {
+    if (o instanceof HttpResponse r) {
+      if (r.decoderResult().isFailure()) {
+        ReferenceCountUtil.release(o);
+        upstreamProtocolError();
+        return;
+      }
+      int code = r.status().code();
+      if (code < 200) {
+        if (code == 101) {
+          ReferenceCountUtil.release(o);
+          upstreamProtocolError(); // the proxy never forwards Upgrade, so a switch is a broken upstream
+          return;
+        }
+        informational = true;
+        if (!http10) {
+          ForwardingHeaders.removeHopByHop(r.headers());
+          conn.writeHead(r, false);
+        }
+        return;
+      }
+      firstByteNanos = System.nanoTime();
+      status = code;
+      responseStarted = true;
+      upstreamKeepAlive = HttpUtil.isKeepAlive(r);
+      HttpHeaders h = r.headers();
+      ForwardingHeaders.removeHopByHop(h);
+      ForwardingHeaders.appendVia(h, conn.server().via(runtime));
+      if (!h.contains(HttpHeaderNames.CONTENT_LENGTH) && !h.contains(HttpHeaderNames.TRANSFER_ENCODING)
+          && !head && code != 204 && code != 304) {
+        // a close-delimited upstream body: chunk it for HTTP/1.1 so the downstream connection survives
+        if (http10) {
+          closeConnection = true;
+        } else {
+          h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+      }
+      finishResponseHead(r);
+      conn.writeHead(r, head);
+      if (!(o instanceof HttpContent)) {
+        return;
+      }
+    }
+    if (o instanceof HttpContent c) {
+      if (informational) {
+        c.release();
+        if (c instanceof LastHttpContent) {
+          informational = false;
+        }
+        return;
+      }
+      bytesOut += c.content().readableBytes();
+      conn.write(c);
+      if (c instanceof LastHttpContent) {
+        conn.flush();
+        responseComplete = true;
+        releaseUpstream();
+        maybeFinish();
+      }
+    }
+  }
+
+  private void finishResponseHead(HttpResponse r) {
+    HttpHeaders h = r.headers();
+    if (responseHeaders != null) {
+      h.add(responseHeaders);
+    }
+    for (int i = filtersStarted - 1; i >= 0; i--) {
+      try {
+        filters[i].onResponse(this, r);
+      } catch (RuntimeException e) {
+        LOG.warn("listener {}: filter {} failed on the response of {}: {}", runtime.name(), runtime.filterNames().get(i), requestId, e.toString());
+      }
+    }
+    if (http10 && HttpUtil.isTransferEncodingChunked(r)) {
+      h.remove(HttpHeaderNames.TRANSFER_ENCODING); // HTTP/1.0 has no chunking: the body ends with the connection
+      closeConnection = true;
+    }
+    if (!keepAlive || closeConnection) {
+      closeConnection = true;
+      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (http10) {
+      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    }
+  }
+
+  private void releaseUpstream() {
+    Channel ch = upstream;
+    if (ch == null) {
+      return;
+    }
+    upstream = null;
+    ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+    if (requestComplete && lastForwarded && upstreamKeepAlive && ch.isActive()) {
+      conn.pool().release(ch);
+    } else {
+      ch.close();
+    }
+  }
+
+  private void upstreamProtocolError() {
+    Channel ch = upstream;
+    if (ch != null) {
+      upstream = null;
+      ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+      ch.close();
+    }
+    if (!responseStarted) {
+      sendLocal(502, "upstream protocol error", "UPE");
+    } else {
+      abort("UPE");
+    }
+  }
+
+  /** The upstream connection closed under this exchange. */
+  void onUpstreamClosed(Channel ch) {
+    if (ch != upstream || done) {
+      return;
+    }
+    upstream = null;
+    if (responseComplete) {
+      return;
+    }
+    if (!responseStarted) {
+      if (upstreamReused && retries == 0 && requestComplete && bytesIn == 0 && idempotent()) {
+        // a pooled connection the server closed as we reused it: nothing was processed, send again on a new one
+        retries++;
+        lastForwarded = false;
+        connect();
+        return;
+      }
+      sendLocal(503, UPSTREAM_RESET, "UC");
+    } else {
+      abort("UC");
+    }
+  }
+
+  private boolean idempotent() {
+    HttpMethod m = request.method();
+    return m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD) || m.equals(HttpMethod.OPTIONS) || m.equals(HttpMethod.PUT)
+        || m.equals(HttpMethod.DELETE) || m.equals(HttpMethod.TRACE);
+  }
+
+  /** The response cannot be completed: close downstream mid-body. */
+  private void abort(String flag) {
+    flag(flag);
+    responseComplete = true;
+    closeConnection = true;
+    conn.closeNow();
+    finish();
+  }
+
+  void onDownstreamClosed() {
+    if (done) {
+      return;
+    }
+    if (!responseComplete) {
+      flag("DC");
+    }
+    Channel ch = upstream;
+    if (ch != null) {
+      upstream = null;
+      ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+      ch.close();
+    }
+    closeConnection = true;
+    finish();
+  }
+
+  private void respondLocal(LocalResponse r) {
+    if (r.close()) {
+      closeConnection = true;
+    }
+    if (!r.headers().isEmpty()) {
+      HttpHeaders h = responseHeaders();
+      r.headers().forEach(h::set);
+    }
+    sendLocal(r.status(), r.body(), r.responseFlag());
+  }
+
+  /** Answers from the proxy itself. */
+  void sendLocal(int code, String body, String flag) {
+    if (responseStarted) {
+      abort(flag == null ? "LR" : flag);
+      return;
+    }
+    local = true;
+    responseStarted = true;
+    responseComplete = true;
+    status = code;
+    if (flag != null) {
+      flag(flag);
+    }
+    Channel ch = upstream;
+    if (ch != null) {
+      upstream = null;
+      ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+      ch.close();
+    }
+    releasePendingBody();
+    byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code),
+        bytes.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes));
+    HttpHeaders h = r.headers();
+    if (bytes.length > 0) {
+      h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
+    }
+    h.setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+    if (expectsBody && !requestComplete) {
+      closeConnection = true; // its body may be large: do not read it only to drop it
+    }
+    finishResponseHead(r);
+    bytesOut = bytes.length;
+    conn.writeHead(r, head);
+    conn.flush();
+    maybeFinish();
+  }
+
+  private void releasePendingBody() {
+    if (pendingBody != null) {
+      pendingBody.forEach(ReferenceCountUtil::release);
+      pendingBody = null;
+    }
+  }
+
+  private void maybeFinish() {
+    if (!done && responseComplete && (requestComplete || closeConnection)) {
+      finish();
+      conn.exchangeDone(this, closeConnection);
+    }
+  }
+
+  private void finish() {
+    if (done) {
+      return;
+    }
+    done = true;
+    endNanos = System.nanoTime();
+    releasePendingBody();
+    for (int i = filtersStarted - 1; i >= 0; i--) {
+      try {
+        filters[i].onComplete(this);
+      } catch (RuntimeException e) {
+        LOG.warn("listener {}: filter {} failed completing {}: {}", runtime.name(), runtime.filterNames().get(i), requestId, e.toString());
+      }
+    }
+    conn.server().completed(this);
+  }
+
+  private void flag(String f) {
+    flags = flags.isEmpty() ? f : flags + "," + f;
+  }
+
+  // ---- HttpExchange ----
+
+  @Override
+  public HttpRequest request() {
+    return request;
+  }
+
+  @Override
+  public String path() {
+    return path;
+  }
+
+  @Override
+  public InetSocketAddress sourceAddress() {
+    return conn.remoteAddress();
+  }
+
+  @Override
+  public InetSocketAddress destinationAddress() {
+    return conn.localAddress();
+  }
+
+  @Override
+  public PeerIdentity peer() {
+    return null; // plaintext until node-to-node mTLS lands
+  }
+
+  @Override
+  public ListenerConfig listener() {
+    return runtime.config();
+  }
+
+  @Override
+  public HttpHeaders responseHeaders() {
+    if (responseHeaders == null) {
+      responseHeaders = new DefaultHttpHeaders();
+    }
+    return responseHeaders;
+  }
+
+  @Override
+  public String requestId() {
+    return requestId;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> T get(StateKey<T> key) {
+    return state == null ? null : (T) state.get(key);
+  }
+
+  @Override
+  public <T> void put(StateKey<T> key, T value) {
+    if (state == null) {
+      state = new IdentityHashMap<>(4);
+    }
+    state.put(key, value);
+  }
+
+  @Override
+  public boolean debugHeaders() {
+    return runtime.settings().debugHeaders();
+  }
+
+  // ---- RouteTable.RequestView ----
+
+  @Override
+  public String authority() {
+    return authority;
+  }
+
+  @Override
+  public String method() {
+    return request.decoderResult().isFailure() ? null : request.method().name();
+  }
+
+  @Override
+  public String header(String lowerCaseName) {
+    return request.headers().get(lowerCaseName);
+  }
+
+  @Override
+  public int port() {
+    return conn.localAddress().getPort();
+  }
+
+  // ---- CompletedExchange ----
+
+  @Override
+  public long startEpochMillis() {
+    return startMillis;
+  }
+
+  @Override
+  public long durationMicros() {
+    return ((done ? endNanos : System.nanoTime()) - startNanos) / 1000;
+  }
+
+  @Override
+  public long durationToFirstUpstreamByteMicros() {
+    return firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1000;
+  }
+
+  @Override
+  public String node() {
+    return runtime.settings().node();
+  }
+
+  @Override
+  public String listenerName() {
+    return runtime.name();
+  }
+
+  @Override
+  public TrafficDirection direction() {
+    return runtime.config().getDirection();
+  }
+
+  @Override
+  public String protocol() {
+    return request.protocolVersion().text();
+  }
+
+  @Override
+  public String route() {
+    return route == null ? null : route.name();
+  }
+
+  @Override
+  public String cluster() {
+    return cluster == null ? null : cluster.name();
+  }
+
+  @Override
+  public InetSocketAddress upstreamAddress() {
+    return upstreamAddress;
+  }
+
+  @Override
+  public int status() {
+    return responseStarted ? status : 0;
+  }
+
+  @Override
+  public String responseFlags() {
+    return flags;
+  }
+
+  @Override
+  public long bytesReceived() {
+    return bytesIn;
+  }
+
+  @Override
+  public long bytesSent() {
+    return bytesOut;
+  }
+
+  @Override
+  public int retries() {
+    return retries;
+  }
+
+  @Override
+  public boolean localResponse() {
+    return local;
+  }
+
+  @Override
+  public String configVersion() {
+    return runtime.version();
+  }
+}

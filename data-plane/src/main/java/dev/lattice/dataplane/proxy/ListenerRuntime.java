@@ -1,0 +1,39 @@
+package dev.lattice.dataplane.proxy;
+
+import dev.lattice.authz.normalize.PathNormalization;
+import dev.lattice.dataplane.config.ProxySettings;
+import dev.lattice.dataplane.filter.HttpFilterConfig;
+import dev.lattice.dataplane.route.RouteTable;
+import dev.lattice.events.config.ListenerConfig;
+import dev.lattice.events.config.TrafficDirection;
+import java.util.List;
+
+/**
+ * One listener of one config snapshot, compiled: its route table, its filter chain (configs built once,
+ * ordered) and the path normalization requests get before filters and routing. Immutable and shared by
+ * every request that starts while the snapshot is current; a request keeps the runtime it started with.
+ *
+ * @param filterNames names of the filters in {@code filters}, same order (config dumps)
+ */
+record ListenerRuntime(
+    String version,
+    ListenerConfig config,
+    ProxySettings settings,
+    RouteTable routes,
+    List<HttpFilterConfig> filters,
+    List<String> filterNames,
+    PathNormalization pathNormalization) {
+
+  ListenerRuntime {
+    filters = List.copyOf(filters);
+    filterNames = List.copyOf(filterNames);
+  }
+
+  String name() {
+    return config.getName();
+  }
+
+  boolean inbound() {
+    return config.getDirection() == TrafficDirection.INBOUND;
+  }
+}

@@ -1,0 +1,244 @@
+package dev.lattice.dataplane.proxy;
+
+import dev.lattice.dataplane.config.ProxyConfig;
+import dev.lattice.dataplane.config.ProxySettings;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.spi.transport.Transport;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy's traffic path: one Netty server socket per configured listener, on Vert.x's own event
+ * loops and transport (epoll when available), each connection served by a {@link DownstreamHandler}
+ * whose upstream connections come from the keep-alive pool of its event loop. {@link #apply} swaps the
+ * config atomically (listeners added, removed or re-pointed; in-flight requests finish on the old one);
+ * a snapshot that does not compile or bind is refused and the previous one keeps serving. Thread-safe;
+ * the creator closes it.
+ */
+public final class ProxyServer {
+  private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
+  private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
+
+  private final VertxInternal vertx;
+  private final Transport transport;
+  private final ProxyServerOptions options;
+  private final Map<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
+  private final ChannelGroup connections = new DefaultChannelGroup("lattice-downstream", GlobalEventExecutor.INSTANCE);
+  private final Map<String, ListenerBinding> bindings = new LinkedHashMap<>();
+  private final AtomicLong headersTimeouts = new AtomicLong();
+  private volatile ProxySnapshot snapshot;
+  private volatile String via;
+
+  private ProxyServer(Vertx vertx, ProxyServerOptions options) {
+    this.vertx = (VertxInternal) vertx;
+    this.transport = this.vertx.transport();
+    this.options = options;
+  }
+
+  /** Binds every listener of {@code config}; fails (binding nothing) if the config does not compile or a port is taken. */
+  public static Future<ProxyServer> start(Vertx vertx, ProxyConfig config, ProxyServerOptions options) {
+    ProxyServer s = new ProxyServer(vertx, options);
+    return s.apply(config).map(v -> s);
+  }
+
+  /** Makes {@code config} the served snapshot. */
+  public synchronized Future<Void> apply(ProxyConfig config) {
+    ProxySnapshot next;
+    try {
+      next = ProxySnapshot.compile(config, options.filterFactories());
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    List<Future<Void>> binds = new ArrayList<>();
+    Map<String, ListenerBinding> added = new LinkedHashMap<>();
+    for (ListenerRuntime r : next.listeners.values()) {
+      ListenerBinding b = bindings.get(r.name());
+      if (b != null && sameSocket(b, r)) {
+        continue;
+      }
+      ListenerBinding nb = new ListenerBinding(r);
+      added.put(r.name(), nb);
+      binds.add(bind(nb));
+    }
+    return Future.all(binds).transform(ar -> {
+      synchronized (this) {
+        if (ar.failed()) {
+          added.values().forEach(b -> {
+            if (b.serverChannel != null) {
+              b.serverChannel.close();
+            }
+          });
+          return Future.failedFuture(ar.cause());
+        }
+        via = "1.1 " + config.settings().node();
+        for (ListenerRuntime r : next.listeners.values()) {
+          ListenerBinding nb = added.get(r.name());
+          ListenerBinding old = bindings.get(r.name());
+          if (nb != null) {
+            if (old != null) {
+              old.serverChannel.close();
+            }
+            bindings.put(r.name(), nb);
+          } else {
+            old.runtime(r);
+          }
+        }
+        Set<String> keep = next.listeners.keySet();
+        bindings.entrySet().removeIf(e -> {
+          if (!keep.contains(e.getKey())) {
+            e.getValue().serverChannel.close();
+            return true;
+          }
+          return false;
+        });
+        snapshot = next;
+        LOG.info("serving config {}: listeners {}", config.version(), listenerAddresses());
+        return Future.<Void>succeededFuture();
+      }
+    });
+  }
+
+  /** Whether {@code next} can keep the socket {@code bound} holds (same address; same port, or any port when it asks for 0). */
+  private static boolean sameSocket(ListenerBinding bound, ListenerRuntime next) {
+    InetSocketAddress a = bound.boundAddress();
+    return a != null && bound.runtime().config().getAddress().equals(next.config().getAddress())
+        && (next.config().getPort() == 0 || next.config().getPort() == a.getPort());
+  }
+
+  private Future<Void> bind(ListenerBinding b) {
+    ListenerRuntime r = b.runtime();
+    ServerBootstrap sb = new ServerBootstrap()
+        .group(vertx.acceptorEventLoopGroup(), vertx.nettyEventLoopGroup())
+        .channelFactory(transport.serverChannelFactory(false))
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            UpstreamPool pool = pools.computeIfAbsent(ch.eventLoop(),
+                loop -> new UpstreamPool(loop, transport.channelFactory(false), WATER_MARK));
+            // limits come from the snapshot current when the connection is accepted
+            ProxySettings settings = b.runtime().settings();
+            HttpDecoderConfig decoder = new HttpDecoderConfig()
+                .setMaxInitialLineLength(settings.maxInitialLineBytes())
+                .setMaxHeaderSize(settings.maxHeaderBytes())
+                .setMaxChunkSize(64 * 1024);
+            long headersTimeoutNanos = settings.headersTimeout().toNanos();
+            DownstreamHandler handler = new DownstreamHandler(b, ProxyServer.this, pool);
+            ch.pipeline()
+                .addLast("head-timeout", new RequestHeadTimeout(headersTimeoutNanos, handler::headersTimedOut))
+                .addLast("decoder", new RequestDecoder(decoder))
+                .addLast("encoder", new ResponseEncoder())
+                .addLast("proxy", handler);
+            connections.add(ch);
+          }
+        });
+    Promise<Void> p = Promise.promise();
+    ChannelFuture f = sb.bind(new InetSocketAddress(r.config().getAddress(), r.config().getPort()));
+    f.addListener(x -> {
+      if (f.isSuccess()) {
+        b.serverChannel = f.channel();
+        p.complete();
+      } else {
+        p.fail(new IllegalStateException("listener " + r.name() + ": cannot bind " + r.config().getAddress() + ":"
+            + r.config().getPort() + " (" + f.cause().getMessage() + ")", f.cause()));
+      }
+    });
+    return p.future();
+  }
+
+  /** The socket address listener {@code name} is bound to (the real port when the config said 0), or null. */
+  public synchronized InetSocketAddress address(String name) {
+    ListenerBinding b = bindings.get(name);
+    return b == null ? null : b.boundAddress();
+  }
+
+  /** Bound address per listener name. */
+  public synchronized Map<String, InetSocketAddress> listenerAddresses() {
+    Map<String, InetSocketAddress> m = new LinkedHashMap<>();
+    bindings.forEach((k, v) -> m.put(k, v.boundAddress()));
+    return m;
+  }
+
+  /** The config being served. */
+  public ProxyConfig config() {
+    return snapshot.config;
+  }
+
+  /** Request heads that did not complete within the headers timeout (closed with 408). */
+  public long headersTimeouts() {
+    return headersTimeouts.get();
+  }
+
+  /** Stops listening, closes every connection and the idle upstream pools. */
+  public Future<Void> close() {
+    List<Future<Void>> all = new ArrayList<>();
+    synchronized (this) {
+      bindings.values().forEach(b -> all.add(toFuture(b.serverChannel.close())));
+      bindings.clear();
+    }
+    Promise<Void> conns = Promise.promise();
+    connections.close().addListener(x -> conns.complete());
+    all.add(conns.future());
+    pools.values().forEach(pool -> {
+      Promise<Void> p = Promise.promise();
+      pool.loop().execute(() -> {
+        pool.close();
+        p.complete();
+      });
+      all.add(p.future());
+    });
+    return Future.all(all).mapEmpty();
+  }
+
+  private static Future<Void> toFuture(ChannelFuture f) {
+    Promise<Void> p = Promise.promise();
+    f.addListener(x -> p.complete());
+    return p.future();
+  }
+
+  Clock clock() {
+    return options.clock();
+  }
+
+  String via(ListenerRuntime r) {
+    return via;
+  }
+
+  void countHeadersTimeout() {
+    headersTimeouts.incrementAndGet();
+  }
+
+  void completed(CompletedExchange ex) {
+    try {
+      options.exchangeListener().onComplete(ex);
+    } catch (RuntimeException e) {
+      LOG.warn("exchange listener failed: {}", e.toString());
+    }
+  }
+}

@@ -1,0 +1,77 @@
+package dev.lattice.dataplane.proxy;
+
+import dev.lattice.authz.normalize.PathNormalization;
+import dev.lattice.dataplane.config.ConfigFileException;
+import dev.lattice.dataplane.config.ProxyConfig;
+import dev.lattice.dataplane.filter.HttpFilterConfig;
+import dev.lattice.dataplane.filter.HttpFilterFactory;
+import dev.lattice.dataplane.route.RouteTable;
+import dev.lattice.dataplane.route.UpstreamCluster;
+import dev.lattice.events.config.AuthorizationConfig;
+import dev.lattice.events.config.ListenerConfig;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A {@link ProxyConfig} compiled for serving: clusters with resolved endpoints and, per listener, the
+ * route table and filter chain. Built off the event loop's hot path once per snapshot; immutable.
+ */
+final class ProxySnapshot {
+  final ProxyConfig config;
+  final Map<String, UpstreamCluster> clusters;
+  final Map<String, ListenerRuntime> listeners;
+
+  private ProxySnapshot(ProxyConfig config, Map<String, UpstreamCluster> clusters, Map<String, ListenerRuntime> listeners) {
+    this.config = config;
+    this.clusters = clusters;
+    this.listeners = listeners;
+  }
+
+  /** Compiles {@code config}; a filter that cannot configure itself fails the whole snapshot (the old one keeps serving). */
+  static ProxySnapshot compile(ProxyConfig config, List<HttpFilterFactory> factories) {
+    Map<String, UpstreamCluster> clusters = new LinkedHashMap<>();
+    config.clusters().forEach((name, c) -> clusters.put(name, new UpstreamCluster(c)));
+    List<HttpFilterFactory> ordered = new ArrayList<>(factories);
+    ordered.sort(Comparator.comparingInt(HttpFilterFactory::order).thenComparing(HttpFilterFactory::name));
+    Map<String, ListenerRuntime> listeners = new LinkedHashMap<>();
+    for (ListenerConfig l : config.listeners().values()) {
+      RouteTable routes = l.getRouteConfig() == null ? RouteTable.empty()
+          : RouteTable.compile(config.routes().get(l.getRouteConfig()), clusters::get);
+      List<HttpFilterConfig> filters = new ArrayList<>();
+      List<String> names = new ArrayList<>();
+      for (HttpFilterFactory f : ordered) {
+        Optional<HttpFilterConfig> fc;
+        try {
+          fc = f.configure(config, l);
+        } catch (RuntimeException e) {
+          throw new ConfigFileException("listener " + l.getName() + ": filter " + f.name() + " rejected its config (" + e.getMessage() + ")", e);
+        }
+        fc.ifPresent(c -> {
+          filters.add(c);
+          names.add(f.name());
+        });
+      }
+      listeners.put(l.getName(), new ListenerRuntime(config.version(), l, config.settings(), routes, filters, names, normalization(config, l)));
+    }
+    return new ProxySnapshot(config, Map.copyOf(clusters), listeners);
+  }
+
+  private static PathNormalization normalization(ProxyConfig config, ListenerConfig l) {
+    AuthorizationConfig a = l.getAuthorization() == null ? null : config.authorizations().get(l.getAuthorization());
+    String name = a == null ? null : a.getPathNormalization();
+    if (name == null || name.isEmpty()) {
+      return PathNormalization.DEFAULT;
+    }
+    try {
+      return PathNormalization.valueOf(name.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      // lattice-authz normalizes an unknown option as strictly as it can; routing must see the same path
+      return PathNormalization.DECODE_AND_MERGE_SLASHES;
+    }
+  }
+}
