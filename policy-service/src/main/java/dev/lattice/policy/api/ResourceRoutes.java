@@ -205,6 +205,8 @@ public final class ResourceRoutes {
       meta = r.metadata().withServerFields(Long.toString(version), now.toString(), UUID.randomUUID().toString());
     } else {
       Resource old = current.get().resource();
+      // Compare as stored: the event mapping fills defaults (e.g. action ALLOW), so map the new one the same way.
+      r = normalized(r);
       boolean specSame = Objects.equals(old.spec(), r.spec());
       boolean metaSame = old.metadata().labels().equals(r.metadata().labels())
           && old.metadata().annotations().equals(r.metadata().annotations());
@@ -221,6 +223,15 @@ public final class ResourceRoutes {
     List<String> diff = TextDiff.lines(current.map(c -> ResourceCodec.toYaml(withoutServerFields(c.resource()))).orElse(""),
         ResourceCodec.toYaml(withoutServerFields(stamped)));
     return new Planned(stamped, event, action, report.warnings(), diff);
+  }
+
+  private static Resource normalized(Resource r) {
+    try {
+      return ResourceEventMapper.toResource(ResourceEventMapper.toEvent(r,
+          new ResourceEventMapper.Provenance(1, "", ResourceSource.REST, Instant.EPOCH))).withMetadata(r.metadata());
+    } catch (RuntimeException e) {
+      return r;
+    }
   }
 
   private static Resource withoutServerFields(Resource r) {

@@ -83,6 +83,12 @@ public final class ResourceStore implements ResourceView, AutoCloseable {
       LOG.debug("ignoring {}: {}", key, e.getMessage());
       return;
     }
+    // The door's admission: a record whose key is not its resource's key is rejected there and skipped by
+    // the compiler, so it must not be served here either (issue 12 item 8).
+    if (!r.key().asString().equals(key)) {
+      LOG.debug("ignoring {}: it holds {}", key, r.key());
+      return;
+    }
     if (!ResourceValidator.isCompilable(r)) {
       LOG.debug("ignoring invalid {} (kept the last valid version)", key);
       return;
