@@ -15,6 +15,11 @@ import java.nio.file.StandardOpenOption;
  */
 final class DataDirLock implements AutoCloseable {
   static final String FILE_NAME = "lock";
+  /**
+   * Written into a data dir that was missing or empty when Lattice first took it: only a dir with this
+   * marker is Lattice's own, so only such a dir may be wiped by {@code --clean}.
+   */
+  static final String MARKER = ".lattice-data-dir";
 
   private final FileChannel channel;
   private final FileLock lock;
@@ -26,6 +31,7 @@ final class DataDirLock implements AutoCloseable {
 
   /** Takes the lock or fails with a message saying another stack holds it. */
   static DataDirLock acquire(Path dataDir) throws IOException {
+    boolean fresh = !Files.exists(dataDir) || isEmpty(dataDir);
     Files.createDirectories(dataDir);
     Path file = dataDir.resolve(FILE_NAME);
     FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -40,7 +46,18 @@ final class DataDirLock implements AutoCloseable {
       throw new IllegalStateException(dataDir.toAbsolutePath() + " is in use by another 'lattice up' "
           + "(stop it, or pass --data-dir=<another dir>)");
     }
+    if (fresh) {
+      Files.writeString(dataDir.resolve(MARKER), "Created by 'lattice up': every file in this directory was written "
+          + "by Lattice; 'lattice up --clean' wipes it.\n", java.nio.charset.StandardCharsets.UTF_8);
+    }
     return new DataDirLock(channel, lock);
+  }
+
+  private static boolean isEmpty(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) return false;
+    try (java.util.stream.Stream<Path> entries = Files.list(dir)) {
+      return entries.findAny().isEmpty();
+    }
   }
 
   @Override

@@ -396,6 +396,10 @@ public final class LocalStack implements AutoCloseable {
   public synchronized void close() {
     if (closed) return;
     closed = true;
+    if (lock == null) {
+      // This stack never owned the data dir (another 'lattice up' holds it): touch nothing in it.
+      return;
+    }
     try {
       Files.deleteIfExists(options.dataDir().resolve(ServiceEndpoints.FILE_NAME));
     } catch (IOException e) {
@@ -404,21 +408,35 @@ public final class LocalStack implements AutoCloseable {
     if (agentLauncher != null) agentLauncher.close();
     if (launcher != null) launcher.close();
     if (broker != null) broker.close();
-    if (lock != null) {
-      try {
-        lock.close();
-      } catch (IOException e) {
-        LOG.warn("could not release the data-dir lock: {}", e.getMessage());
-      }
+    try {
+      lock.close();
+    } catch (IOException e) {
+      LOG.warn("could not release the data-dir lock: {}", e.getMessage());
     }
   }
 
+  /**
+   * Wipes a data dir Lattice created (it holds {@link DataDirLock#MARKER}); refuses, deleting nothing,
+   * a dir without the marker that holds anything besides the lock, naming what it holds.
+   */
   private static void wipeExceptLock(Path dataDir) throws IOException {
     Path lockFile = dataDir.resolve(DataDirLock.FILE_NAME);
+    Path marker = dataDir.resolve(DataDirLock.MARKER);
+    if (!Files.exists(marker)) {
+      List<String> foreign;
+      try (java.util.stream.Stream<Path> entries = Files.list(dataDir)) {
+        foreign = entries.filter(p -> !p.equals(lockFile)).map(p -> p.getFileName().toString()).sorted().toList();
+      }
+      if (!foreign.isEmpty()) {
+        throw new IllegalStateException("refusing to wipe " + dataDir + ": it has no Lattice marker file ("
+            + DataDirLock.MARKER + "), so these may not be Lattice's: " + String.join(", ", foreign)
+            + " (delete them yourself, or pass --data-dir=<a new or empty dir>)");
+      }
+    }
     Files.walkFileTree(dataDir, new SimpleFileVisitor<>() {
       @Override
       public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        if (!file.equals(lockFile)) Files.delete(file);
+        if (!file.equals(lockFile) && !file.equals(marker)) Files.delete(file);
         return FileVisitResult.CONTINUE;
       }
 

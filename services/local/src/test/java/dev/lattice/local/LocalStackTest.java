@@ -128,6 +128,7 @@ class LocalStackTest {
     try (LocalStack cleaned = LocalStack.start(options.withClean(true), LatticeConfig.empty(), out)) {
       cleaned.awaitReady();
       assertThat(output.toString(StandardCharsets.UTF_8)).contains("Wiped", "Topics: " + TOPICS + " created");
+      assertThat(options.dataDir().resolve(DataDirLock.MARKER)).exists();
       assertThat(readAll(cleaned.bootstrapServers())).doesNotContainKey(node);
     }
   }
@@ -136,10 +137,52 @@ class LocalStackTest {
   void aSecondStackOnTheSameDataDirIsRefused() throws Exception {
     LocalStackOptions options = LocalStackOptions.ephemeral(tmp.resolve("shared"));
     try (LocalStack first = LocalStack.start(options, LatticeConfig.empty(), out)) {
+      first.awaitReady();
+      Path endpoints = options.dataDir().resolve(ServiceEndpoints.FILE_NAME);
+      assertThat(endpoints).exists();
       assertThatThrownBy(() -> LocalStack.start(options, LatticeConfig.empty(), out))
           .hasMessageContaining("is in use by another 'lattice up'");
+      // the refused stack touched nothing: the running stack's endpoints file is still there
+      assertThat(endpoints).exists();
+      assertThatThrownBy(() -> LocalStack.start(options.withClean(true), LatticeConfig.empty(), out))
+          .hasMessageContaining("is in use by another 'lattice up'");
+      assertThat(endpoints).exists();
+      assertThat(options.dataDir().resolve("kafka").resolve("meta.properties")).exists();
       assertThat(first.bootstrapServers()).isNotBlank();
     }
+  }
+
+  @Test
+  void cleanRefusesADirWithoutTheLatticeMarkerAndNamesWhatItHolds() throws Exception {
+    Path dir = tmp.resolve("home");
+    Files.createDirectories(dir.resolve("photos"));
+    Files.writeString(dir.resolve("thesis.tex"), "precious");
+    LocalStackOptions options = LocalStackOptions.ephemeral(dir).withClean(true);
+    assertThatThrownBy(() -> LocalStack.start(options, LatticeConfig.empty(), out))
+        .hasMessageContaining("refusing to wipe")
+        .hasMessageContaining(DataDirLock.MARKER)
+        .hasMessageContaining("photos, thesis.tex");
+    assertThat(dir.resolve("thesis.tex")).hasContent("precious");
+    assertThat(dir.resolve("photos")).isDirectory();
+    assertThat(dir.resolve(DataDirLock.MARKER)).doesNotExist();
+    // the lock was released again
+    DataDirLock.acquire(dir).close();
+  }
+
+  @Test
+  void aDirLatticeCreatedCarriesTheMarkerAndCleanKeepsIt() throws Exception {
+    Path dir = tmp.resolve("fresh");
+    DataDirLock.acquire(dir).close();
+    assertThat(dir.resolve(DataDirLock.MARKER)).exists();
+    Path empty = tmp.resolve("empty");
+    Files.createDirectories(empty);
+    DataDirLock.acquire(empty).close();
+    assertThat(empty.resolve(DataDirLock.MARKER)).exists();
+    Path used = tmp.resolve("used");
+    Files.createDirectories(used);
+    Files.writeString(used.resolve("mine"), "x");
+    DataDirLock.acquire(used).close();
+    assertThat(used.resolve(DataDirLock.MARKER)).doesNotExist();
   }
 
   @Test
