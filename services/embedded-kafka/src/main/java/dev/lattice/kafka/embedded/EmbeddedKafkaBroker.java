@@ -40,8 +40,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Lifecycle: {@link #start()} blocks the calling thread for a few seconds until the broker is
  * unfenced and serving — never call it on a Vert.x event loop (use {@code executeBlocking} or a plain
- * thread). {@link #close()} shuts down cleanly within the builder's shutdown timeout. The creator owns
- * the broker and closes it. Thread-safe: start and close are serialized.
+ * thread). {@link #stop()} shuts the broker down but keeps its data directory and ports, so a later
+ * {@link #start()} brings the same broker back on the same address with the same log (what a broker
+ * outage looks like to clients: connection refused, then the broker returns). {@link #close()} shuts
+ * down cleanly within the builder's shutdown timeout and forgets ports and a temporary data dir. The
+ * creator owns the broker and closes it. Thread-safe: start, stop and close are serialized.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -83,7 +86,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
   /**
    * Formats the data directory if needed and starts the broker; returns once it is unfenced and accepts
-   * clients. Blocking (typically 3–6 s): never call it on an event loop.
+   * clients. After {@link #stop()} it restarts on the same ports and data directory. Blocking (typically
+   * 3–6 s): never call it on an event loop.
    *
    * @return this broker, for chaining
    * @throws IllegalStateException if already started, or if the broker fails to start (the cause says why)
@@ -96,9 +100,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
       quietKafkaLoggers();
     }
     KafkaRaftServer raft = null;
+    boolean restart = dataDir != null;
     try {
-      prepareDataDir();
-      pickPorts();
+      if (!restart) {
+        prepareDataDir();
+        pickPorts();
+      }
       Properties props = brokerProperties();
       ensureFormatted();
       KafkaConfig config = KafkaConfig.fromProps(props, false);
@@ -106,46 +113,54 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
       long began = System.nanoTime();
       raft.startup();
       server = raft;
-      LOG.info("Embedded Kafka broker {} up in {} ms (cluster {}, data {})", bootstrapServers(),
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), clusterId, dataDir);
+      LOG.info("Embedded Kafka broker {} {} in {} ms (cluster {}, data {})", bootstrapServers(),
+          restart ? "restarted" : "up", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), clusterId,
+          dataDir);
       return this;
     } catch (Exception e) {
+      IllegalStateException failure = new IllegalStateException("embedded Kafka broker failed to "
+          + (restart ? "restart" : "start") + " (data dir " + dataDir + ", listeners " + host + ":" + brokerPort
+          + "/" + controllerPort + "): " + e.getMessage(), e);
       if (raft != null) {
         stopQuietly(raft);
       }
-      cleanUpAfterFailedStart();
-      throw new IllegalStateException("embedded Kafka broker failed to start (data dir " + dataDir
-          + ", listeners " + host + ":" + brokerPort + "/" + controllerPort + "): " + e.getMessage(), e);
+      if (!restart) {
+        cleanUpAfterFailedStart();
+      }
+      throw failure;
     }
   }
 
-  /** {@code host:port} of the PLAINTEXT client listener, for {@code bootstrap.servers}. */
+  /**
+   * {@code host:port} of the PLAINTEXT client listener, for {@code bootstrap.servers} (valid once started,
+   * and while {@link #stop() stopped}: the address the broker returns on).
+   */
   public synchronized String bootstrapServers() {
-    requireStarted();
+    requireAssigned();
     return host + ":" + brokerPort;
   }
 
-  /** The port of the client listener (valid once started). */
+  /** The port of the client listener (valid once started, and while stopped). */
   public synchronized int brokerPort() {
-    requireStarted();
+    requireAssigned();
     return brokerPort;
   }
 
-  /** The port of the KRaft controller listener (valid once started). */
+  /** The port of the KRaft controller listener (valid once started, and while stopped). */
   public synchronized int controllerPort() {
-    requireStarted();
+    requireAssigned();
     return controllerPort;
   }
 
-  /** The directory holding the log and metadata (valid once started). */
+  /** The directory holding the log and metadata (valid once started, and while stopped). */
   public synchronized Path dataDir() {
-    requireStarted();
+    requireAssigned();
     return dataDir;
   }
 
   /** The KRaft cluster id, read from {@code meta.properties} or generated when formatting. */
   public synchronized String clusterId() {
-    requireStarted();
+    requireAssigned();
     return clusterId;
   }
 
@@ -155,17 +170,41 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   }
 
   /**
+   * Shuts the broker down cleanly but keeps its data directory (temporary or not) and its ports, so
+   * {@link #start()} brings it back on the same address with the same log; meanwhile clients see the
+   * connection refused. Waits at most the builder's shutdown timeout. Idempotent. Blocking: not for an
+   * event loop.
+   *
+   * @return whether the broker stopped within the timeout (false: abandoned to its daemon threads, and
+   *     a restart on the same ports will likely fail)
+   */
+  public synchronized boolean stop() {
+    KafkaRaftServer raft = server;
+    if (raft == null) {
+      return true;
+    }
+    server = null;
+    return shutDown(raft);
+  }
+
+  /**
    * Shuts the broker down cleanly, waiting at most the builder's shutdown timeout (a broker that does not
-   * stop in time is logged and abandoned to its daemon threads), then deletes a temporary data dir.
-   * Idempotent. Blocking: not for an event loop.
+   * stop in time is logged and abandoned to its daemon threads), then deletes a temporary data dir and
+   * forgets the ports (a later {@link #start()} is a fresh broker). Idempotent. Blocking: not for an
+   * event loop.
    */
   @Override
   public synchronized void close() {
-    KafkaRaftServer raft = server;
-    if (raft == null) {
-      return;
+    boolean stopped = stop();
+    if (stopped && temporaryDataDir) {
+      deleteRecursively(dataDir);
     }
-    server = null;
+    dataDir = null;
+    brokerPort = 0;
+    controllerPort = 0;
+  }
+
+  private boolean shutDown(KafkaRaftServer raft) {
     Thread stopper = new Thread(() -> {
       raft.shutdown();
       raft.awaitShutdown();
@@ -183,16 +222,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     if (!stopped) {
       LOG.warn("Embedded Kafka broker {}:{} did not stop within {}; abandoning it", host, brokerPort,
           shutdownTimeout);
-      return;
+      return false;
     }
     LOG.info("Embedded Kafka broker {}:{} stopped", host, brokerPort);
-    if (temporaryDataDir) {
-      deleteRecursively(dataDir);
-    }
+    return true;
   }
 
-  private void requireStarted() {
-    if (server == null) {
+  private void requireAssigned() {
+    if (dataDir == null) {
       throw new IllegalStateException("embedded Kafka broker is not running");
     }
   }
@@ -310,6 +347,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     if (temporaryDataDir && dataDir != null) {
       deleteRecursively(dataDir);
     }
+    dataDir = null;
+    brokerPort = 0;
+    controllerPort = 0;
   }
 
   /**

@@ -87,6 +87,41 @@ class EmbeddedKafkaBrokerTest {
   }
 
   @Test
+  void stopThenStartBringsTheSameBrokerBackOnTheSamePortAndLog() throws Exception {
+    EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().shutdownTimeout(Duration.ofSeconds(15)).build().start();
+    Path data;
+    try (KafkaProducer<String, String> producer = producer(broker.bootstrapServers())) {
+      String bootstrap = broker.bootstrapServers();
+      data = broker.dataDir();
+      String clusterId = broker.clusterId();
+      try (Admin admin = admin(bootstrap)) {
+        admin.createTopics(List.of(new NewTopic("outage.v1", 1, (short) 1))).all().get();
+      }
+      producer.send(new ProducerRecord<>("outage.v1", "k", "before the outage")).get();
+
+      assertThat(broker.stop()).isTrue();
+      assertThat(broker.isRunning()).isFalse();
+      assertThat(broker.bootstrapServers()).isEqualTo(bootstrap);
+      assertThat(data).isDirectory();
+      assertThatThrownBy(() -> new java.net.Socket("127.0.0.1", broker.brokerPort()).close())
+          .isInstanceOf(java.net.ConnectException.class);
+      broker.stop(); // idempotent
+
+      broker.start();
+      assertThat(broker.bootstrapServers()).isEqualTo(bootstrap);
+      assertThat(broker.clusterId()).isEqualTo(clusterId);
+      // The producer that lived through the outage reconnects by itself.
+      producer.send(new ProducerRecord<>("outage.v1", "k", "after the outage")).get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(readAll(bootstrap, "outage.v1", 2))
+          .extracting(ConsumerRecord::value)
+          .containsExactly("before the outage", "after the outage");
+    } finally {
+      broker.close();
+    }
+    assertThat(Files.exists(data)).isFalse();
+  }
+
+  @Test
   void aDataDirOfAnotherNodeIsRefused(@TempDir Path dir) throws Exception {
     Files.writeString(dir.resolve("meta.properties"), "version=1\nnode.id=7\ncluster.id=abc\n");
     assertThatThrownBy(() -> EmbeddedKafkaBroker.builder().dataDir(dir).build().start())
