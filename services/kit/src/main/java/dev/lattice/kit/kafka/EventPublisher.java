@@ -7,6 +7,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -16,6 +17,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -32,6 +34,12 @@ import org.slf4j.LoggerFactory;
  * failed. At most {@code maxPending} sends wait for the thread; beyond that a publish fails at once with
  * a clear message instead of queueing without bound.
  *
+ * <p>Kafka away: a publisher made {@link #forRequests} asks its {@link KafkaAvailability} before every
+ * send and fails at once with {@link KafkaUnavailableException} while the broker is known to be away,
+ * and its producer has bounded timeouts ({@link KafkaClientConfig#requestProducer}), so an API write
+ * answers within about two seconds either way. Every publisher reports a timeout or network failure as
+ * a {@link KafkaUnavailableException} (cause: the producer's exception) and tells its availability.
+ *
  * <p>Thread-safe. The creator closes it with {@link #close()}, which flushes what is queued, waits a
  * bounded time and releases the producer.
  */
@@ -47,6 +55,7 @@ public final class EventPublisher {
   private final Producer<byte[], byte[]> producer;
   private final String name;
   private final ThreadPoolExecutor sender;
+  private final KafkaAvailability availability;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   /**
@@ -56,6 +65,16 @@ public final class EventPublisher {
    * @param maxPending how many sends may wait for the sender thread
    */
   public EventPublisher(Vertx vertx, Producer<byte[], byte[]> producer, String name, int maxPending) {
+    this(vertx, producer, name, maxPending, KafkaAvailability.ALWAYS);
+  }
+
+  /**
+   * Wraps a byte-level producer that sends only while {@code availability} allows it; this publisher
+   * owns the producer from now on and closes it (not the availability).
+   */
+  public EventPublisher(Vertx vertx, Producer<byte[], byte[]> producer, String name, int maxPending,
+      KafkaAvailability availability) {
+    this.availability = Objects.requireNonNull(availability, "availability");
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.producer = Objects.requireNonNull(producer, "producer");
     this.name = Objects.requireNonNull(name, "name");
@@ -78,6 +97,19 @@ public final class EventPublisher {
     Producer<byte[], byte[]> producer = new KafkaProducer<>(config.producer(clientName),
         new ByteArraySerializer(), new ByteArraySerializer());
     return new EventPublisher(vertx, producer, config.serviceName() + "-" + clientName, DEFAULT_MAX_PENDING);
+  }
+
+  /**
+   * A publisher for writes an API caller waits for: its producer has the bounded timeouts of
+   * {@link KafkaClientConfig#requestProducer}, and while {@code availability} reports Kafka away a
+   * publish fails at once with {@link KafkaUnavailableException} (nothing is sent). Safe on an event loop.
+   */
+  public static EventPublisher forRequests(Vertx vertx, KafkaClientConfig config, String clientName,
+      KafkaAvailability availability) {
+    Producer<byte[], byte[]> producer = new KafkaProducer<>(config.requestProducer(clientName),
+        new ByteArraySerializer(), new ByteArraySerializer());
+    return new EventPublisher(vertx, producer, config.serviceName() + "-" + clientName, DEFAULT_MAX_PENDING,
+        availability);
   }
 
   /** Publishes {@code value} under {@code key}; a {@code null} value is a tombstone. */
@@ -177,19 +209,31 @@ public final class EventPublisher {
       promise.fail(new IllegalStateException("event publisher " + name + " is closed"));
       return promise.future();
     }
+    Optional<KafkaUnavailableException> refused = availability.unavailable();
+    if (refused.isPresent()) {
+      promise.fail(refused.get());
+      return promise.future();
+    }
     try {
       sender.execute(() -> {
         try {
           ProducerRecord<byte[], byte[]> record = builder.build();
-          producer.send(record, (metadata, error) -> context.runOnContext(v -> {
-            if (error != null) {
-              promise.tryFail(error);
-            } else {
-              promise.tryComplete(metadata);
-            }
-          }));
+          Thread sending = Thread.currentThread();
+          producer.send(record, (metadata, error) -> {
+            // Called on this thread = from inside send() (e.g. no metadata within max.block.ms):
+            // the record never reached the producer's buffer.
+            boolean sent = Thread.currentThread() != sending;
+            context.runOnContext(v -> {
+              if (error != null) {
+                promise.tryFail(unavailableIfRetriable(error, sent));
+              } else {
+                promise.tryComplete(metadata);
+              }
+            });
+          });
         } catch (RuntimeException e) {
-          context.runOnContext(v -> promise.tryFail(e));
+          // send() throws a TimeoutException when max.block.ms passed without metadata: nothing was sent.
+          context.runOnContext(v -> promise.tryFail(unavailableIfRetriable(e, false)));
         }
       });
     } catch (RejectedExecutionException e) {
@@ -199,9 +243,22 @@ public final class EventPublisher {
     return promise.future();
   }
 
-  private IllegalStateException rejected() {
-    return new IllegalStateException("event publisher " + name + ": " + sender.getQueue().size()
-        + " sends already waiting (expected: fewer than the bound; is the broker reachable?)");
+  private KafkaUnavailableException rejected() {
+    return new KafkaUnavailableException("event publisher " + name + ": " + sender.getQueue().size()
+        + " sends already waiting (expected: fewer than the bound; is the broker reachable?)",
+        availability.retryAfter(), false, null);
+  }
+
+  /** A timeout or another retriable producer error means "Kafka away, try later"; others pass as they are. */
+  private Throwable unavailableIfRetriable(Throwable error, boolean sent) {
+    if (!(error instanceof RetriableException)) {
+      return error;
+    }
+    availability.sendFailed(error);
+    String what = sent
+        ? "Kafka did not acknowledge the write in time (it may still be applied; retrying is safe): "
+        : "Kafka unreachable, nothing written: ";
+    return new KafkaUnavailableException(what + error.getMessage(), availability.retryAfter(), sent, error);
   }
 
   private static Header[] toArray(Iterable<Header> headers) {

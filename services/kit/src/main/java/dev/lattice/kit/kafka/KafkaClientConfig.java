@@ -79,6 +79,32 @@ public final class KafkaClientConfig {
    * @param clientName distinguishes this producer's {@code client.id}: {@code <service>-<clientName>}
    */
   public Map<String, Object> producer(String clientName) {
+    return producer(clientName, Map.of());
+  }
+
+  /** How long a request-path send may block for metadata ({@link #requestProducer}). */
+  public static final int REQUEST_MAX_BLOCK_MS = 1_000;
+  /** How long a request-path produce request may wait for the broker's answer. */
+  public static final int REQUEST_REQUEST_TIMEOUT_MS = 1_000;
+  /** How long a request-path record may take, retries included, before the producer fails it. */
+  public static final int REQUEST_DELIVERY_TIMEOUT_MS = 1_500;
+
+  /**
+   * {@link #producer} properties for writes an API caller waits for (entries, resources): the producer
+   * gives up within {@value #REQUEST_MAX_BLOCK_MS} ms waiting for metadata and
+   * {@value #REQUEST_DELIVERY_TIMEOUT_MS} ms delivering ({@code request.timeout.ms}
+   * {@value #REQUEST_REQUEST_TIMEOUT_MS}), so a broker that went away turns into a fast error, and a
+   * record the caller was told failed is not delivered minutes later when the broker returns (the
+   * defaults are 60 s and 120 s). {@code kafka.producer.*} overrides still win.
+   */
+  public Map<String, Object> requestProducer(String clientName) {
+    return producer(clientName, Map.of(
+        ProducerConfig.MAX_BLOCK_MS_CONFIG, REQUEST_MAX_BLOCK_MS,
+        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, REQUEST_REQUEST_TIMEOUT_MS,
+        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, REQUEST_DELIVERY_TIMEOUT_MS));
+  }
+
+  private Map<String, Object> producer(String clientName, Map<String, Object> defaults) {
     Map<String, Object> p = new HashMap<>();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, serviceName + "-" + clientName);
@@ -87,6 +113,7 @@ public final class KafkaClientConfig {
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+    p.putAll(defaults);
     applyOverrides(p, ProducerConfig.configNames(), "producer.");
     return p;
   }

@@ -117,7 +117,9 @@ class EventPublisherTest {
     });
     assertThat(returnedAfterNanos.get(10, TimeUnit.SECONDS)).isLessThan(Duration.ofMillis(100).toNanos());
     await().atMost(Duration.ofSeconds(10)).until(failure::isDone);
-    assertThat(failure.get()).hasMessageContaining("not present in metadata");
+    assertThat(failure.get()).isInstanceOf(KafkaUnavailableException.class)
+        .hasMessageContaining("nothing written").hasMessageContaining("not present in metadata");
+    assertThat(((KafkaUnavailableException) failure.get()).sent()).isFalse();
     onContext(context, () -> publisher.close(Duration.ofSeconds(2)));
   }
 
@@ -139,7 +141,7 @@ class EventPublisherTest {
 
     // One send occupies the sender thread, one waits in the queue; the rest are refused at once.
     await().atMost(Duration.ofSeconds(2)).until(() -> outcomes.get(3).isDone());
-    assertThat(outcomes.get(3).get()).isInstanceOf(IllegalStateException.class)
+    assertThat(outcomes.get(3).get()).isInstanceOf(KafkaUnavailableException.class)
         .hasMessageContaining("sends already waiting");
     await().atMost(Duration.ofSeconds(15)).until(() -> outcomes.stream().allMatch(CompletableFuture::isDone));
     assertThat(outcomes.get(0).get()).hasMessageContaining("not present in metadata");
