@@ -489,7 +489,7 @@ public final class LocalStack implements AutoCloseable {
     @Option(names = "--ephemeral-ports", description = "Bind Kafka and the services to free ports instead of the fixed ones.")
     boolean ephemeralPorts;
 
-    @Option(names = "--set", paramLabel = "key=value", description = "Extra service configuration, e.g. --set identity.trust-domain=example.org.")
+    @Option(names = "--set", paramLabel = "key=value", description = "Extra service configuration, e.g. --set identity.trust.domain=example.org (keys are not checked yet: a misspelt key is ignored).")
     Map<String, String> set = new LinkedHashMap<>();
 
     @Override
