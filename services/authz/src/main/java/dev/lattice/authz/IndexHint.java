@@ -25,15 +25,21 @@ record IndexHint(Attribute attribute, List<StringPattern> patterns, int[] ports)
   static IndexHint choose(List<StringPattern> principals, List<StringPattern> namespaces, List<StringPattern> paths, int[] ports) {
     IndexHint best = null;
     int bestScore = 0;
-    Object[][] candidates = {{Attribute.PRINCIPAL, principals}, {Attribute.NAMESPACE, namespaces}, {Attribute.PATH, paths}};
-    for (Object[] c : candidates) {
-      @SuppressWarnings("unchecked")
-      List<StringPattern> ps = (List<StringPattern>) c[1];
-      int score = score(ps);
-      if (score > bestScore) {
-        bestScore = score;
-        best = new IndexHint((Attribute) c[0], ps, new int[0]);
-      }
+    // ties keep the earlier attribute: principal, then namespace, then path
+    int score = score(principals);
+    if (score > bestScore) {
+      best = new IndexHint(Attribute.PRINCIPAL, principals, new int[0]);
+      bestScore = score;
+    }
+    score = score(namespaces);
+    if (score > bestScore) {
+      best = new IndexHint(Attribute.NAMESPACE, namespaces, new int[0]);
+      bestScore = score;
+    }
+    score = score(paths);
+    if (score > bestScore) {
+      best = new IndexHint(Attribute.PATH, paths, new int[0]);
+      bestScore = score;
     }
     if (ports != null && ports.length > 0 && PORT_SCORE > bestScore) best = new IndexHint(Attribute.PORT, List.of(), ports);
     return best;
