@@ -1,6 +1,10 @@
 package dev.lattice.distributor;
 
 import dev.lattice.distributor.ingest.ConfigFold;
+import dev.lattice.distributor.server.ConfigStreamServer;
+import dev.lattice.distributor.server.StreamObserver;
+import dev.lattice.distributor.server.StreamTls;
+import dev.lattice.distributor.server.StreamTlsFiles;
 import dev.lattice.distributor.snapshot.NodeSnapshot;
 import dev.lattice.distributor.snapshot.SnapshotCache;
 import dev.lattice.distributor.snapshot.VersionedResource;
@@ -33,7 +37,9 @@ import org.slf4j.LoggerFactory;
  * The config distributor: folds {@code lattice.config.v1} into per-node snapshots ({@link SnapshotCache})
  * and serves them. Ready once the fold has caught up with the topic. HTTP API (port 7090):
  * {@code GET /v1/nodes} (nodes and their snapshot versions) and {@code GET /v1/nodes/<node>} (what the node is
- * served, with held-back changes). Created once per run; start/stop on a Vert.x context.
+ * served, with held-back changes). gRPC {@code ConfigDiscovery.StreamConfig} on port 7091 with mTLS (node SVIDs;
+ * {@link StreamTlsFiles} says which keys configure it; {@code distributor.grpc.plaintext=true} for local
+ * development only). Created once per run; start/stop on a Vert.x context.
  */
 public final class ConfigDistributorService implements LatticeService {
 
@@ -45,6 +51,8 @@ public final class ConfigDistributorService implements LatticeService {
   private SnapshotCache cache;
   private ConfigFold fold;
   private Admin admin;
+  private ConfigStreamServer streams;
+  private int grpcPort;
 
   public ConfigDistributorService() {
     this(Clock.systemUTC());
@@ -102,7 +110,33 @@ public final class ConfigDistributorService implements LatticeService {
       mountApi(context);
       log.info("folding {} into per-node snapshots", configTopic.name());
       return null;
-    });
+    }).compose(v -> startStreams(config)).mapEmpty();
+  }
+
+  /** The gRPC port (0 before start). */
+  public int grpcPort() {
+    return grpcPort;
+  }
+
+  /** The stream server (null before start). */
+  public ConfigStreamServer streams() {
+    return streams;
+  }
+
+  private Future<Integer> startStreams(LatticeConfig config) {
+    StreamTls tls = config.getBoolean("distributor.grpc.plaintext", false) ? null : StreamTlsFiles.load(config);
+    ConfigStreamServer.Settings settings = new ConfigStreamServer.Settings(
+        config.get("distributor.grpc.host", "127.0.0.1"),
+        config.getInt("distributor.grpc.port", 7091),
+        config.getDuration("distributor.debounce", Duration.ofMillis(50)),
+        config.get("distributor.instance", defaultInstance()));
+    streams = new ConfigStreamServer(vertx, cache, settings, tls, StreamObserver.NONE, clock);
+    return streams.listen().onSuccess(p -> grpcPort = p);
+  }
+
+  private static String defaultInstance() {
+    String host = System.getenv().getOrDefault("HOSTNAME", "distributor");
+    return host + "-" + ProcessHandle.current().pid();
   }
 
   private void mountApi(ServiceContext context) {
@@ -145,7 +179,8 @@ public final class ConfigDistributorService implements LatticeService {
     if (vertx == null) {
       return Future.succeededFuture();
     }
-    return vertx.executeBlocking(() -> {
+    Future<Void> streamsClosed = streams == null ? Future.succeededFuture() : streams.close();
+    return streamsClosed.eventually(() -> vertx.executeBlocking(() -> {
       for (AutoCloseable c : closeables) {
         try {
           c.close();
@@ -157,6 +192,6 @@ public final class ConfigDistributorService implements LatticeService {
         admin.close(Duration.ofSeconds(5));
       }
       return null;
-    }, false).mapEmpty();
+    }, false)).mapEmpty();
   }
 }

@@ -57,7 +57,9 @@ class ConfigFoldAcceptanceTest {
     ServiceLauncher launcher = ServiceLauncher.create(LatticeConfig.of(Map.of(
         "kafka.bootstrap.servers", kafka.bootstrapServers(),
         "distributor.topics.config", topic,
-        "distributor.http.port", "0")));
+        "distributor.http.port", "0",
+        "distributor.grpc.port", "0",
+        "distributor.grpc.plaintext", "true")));
     launchers.add(launcher);
     ConfigDistributorService service = new ConfigDistributorService();
     RunningService running = launcher.start(List.of(service)).toCompletionStage().toCompletableFuture().get().get(0);
