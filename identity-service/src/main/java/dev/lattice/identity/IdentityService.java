@@ -86,6 +86,7 @@ public final class IdentityService implements LatticeService {
   private long rotationTimer = -1;
   private volatile int signingPort = -1;
   private volatile int bundlePort = -1;
+  private io.vertx.ext.web.Router router;
 
   public IdentityService() {
     this(Clock.systemUTC());
@@ -126,9 +127,15 @@ public final class IdentityService implements LatticeService {
     return bundlePort;
   }
 
+  /** The routes of the HTTP endpoint (after start), e.g. for a test that every write needs the credential. */
+  public List<io.vertx.ext.web.Route> httpRoutes() {
+    return router == null ? List.of() : List.copyOf(router.getRoutes());
+  }
+
   @Override
   public Future<Void> start(ServiceContext context) {
     this.vertx = context.vertx();
+    this.router = context.router();
     // Every write (entries, tokens) needs the admin credential; bundles and health stay open.
     Future<AdminCredential> adminCredential = AdminAuth.protectWrites(context);
     LatticeConfig config = context.config();

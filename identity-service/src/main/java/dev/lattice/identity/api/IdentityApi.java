@@ -4,6 +4,7 @@ import dev.lattice.identity.attestation.JoinTokenStore;
 import dev.lattice.identity.bundle.BundleJwks;
 import dev.lattice.identity.ca.CertificateAuthority;
 import dev.lattice.identity.entry.EntryDraft;
+import dev.lattice.identity.entry.EntryInUseException;
 import dev.lattice.identity.entry.EntryRegistry;
 import dev.lattice.identity.entry.EntryValidationException;
 import dev.lattice.identity.entry.RegistrationEntryRecord;
@@ -25,9 +26,13 @@ import java.util.NoSuchElementException;
  * The identity admin REST API on the service's HTTP router (7070):
  * <ul>
  *   <li>{@code POST /v1/entries} (JSON entry) → 201 with the entry, 400 {@code {"error": …}} on bad input;
- *   <li>{@code GET /v1/entries}, {@code GET /v1/entries/:id}, {@code DELETE /v1/entries/:id} (204 / 404);
+ *   <li>{@code GET /v1/entries}, {@code GET /v1/entries/:id};
+ *   <li>{@code DELETE /v1/entries/:id} → 204, 404, or 409 {@code {"error": …, "children": [{id, spiffeId}]}}
+ *       when other entries hang from it (a node entry with its workloads' entries);
+ *       {@code DELETE /v1/entries/:id?cascade=true} deletes those too → 200 {@code {"deleted": [ids]}};
  *   <li>{@code POST /v1/tokens} {@code {"ttl": "10m", "nodeId": "local"}} (nodeId optional, see
  *       {@link JoinTokenStore#create(Duration, java.util.Optional)}) → 201 {@code {token, nodeId, spiffeId, expiresAt}};
+ *   <li>{@code DELETE /v1/tokens/:nodeId} → 204 (the node's unused tokens are revoked), 404 when it has none;
  *   <li>{@code GET /v1/bundle} → the SPIFFE bundle (JWKS);
  *   <li>{@code GET /v1/bundle.pem} → the X.509 roots as PEM (what a node agent's bootstrap bundle file holds).
  * </ul>
@@ -58,6 +63,7 @@ public final class IdentityApi {
     router.get("/v1/entries/:id").handler(this::getEntry);
     router.delete("/v1/entries/:id").handler(this::deleteEntry);
     router.post("/v1/tokens").handler(this::createToken);
+    router.delete("/v1/tokens/:nodeId").handler(this::revokeTokens);
     router.get("/v1/bundle").handler(ctx -> ctx.response().putHeader("Content-Type", "application/json")
         .end(BundleJwks.toJson(ca.bundle()).encodePrettily()));
     router.get("/v1/bundle.pem").handler(ctx -> ctx.response().putHeader("Content-Type", "application/x-pem-file")
@@ -117,9 +123,45 @@ public final class IdentityApi {
   }
 
   private void deleteEntry(RoutingContext ctx) {
-    entries.delete(ctx.pathParam("id"))
-        .onSuccess(v -> ctx.response().setStatusCode(204).end())
-        .onFailure(e -> error(ctx, e instanceof NoSuchElementException ? 404 : 503, e.getMessage()));
+    String id = ctx.pathParam("id");
+    String cascadeParam = ctx.queryParams().get("cascade");
+    if (cascadeParam != null && !cascadeParam.equals("true") && !cascadeParam.equals("false")) {
+      error(ctx, 400, "cascade: '" + cascadeParam + "' (expected: true or false)");
+      return;
+    }
+    boolean cascade = "true".equals(cascadeParam);
+    entries.delete(id, cascade)
+        .onSuccess(deleted -> {
+          if (cascade) {
+            ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
+                .end(new JsonObject().put("deleted", new JsonArray(deleted)).encodePrettily());
+          } else {
+            ctx.response().setStatusCode(204).end();
+          }
+        })
+        .onFailure(e -> {
+          if (e instanceof EntryInUseException inUse) {
+            JsonArray children = new JsonArray();
+            inUse.children().forEach(c -> children.add(new JsonObject().put("id", c.id()).put("spiffeId", c.spiffeId().toString())));
+            ctx.response().setStatusCode(409).putHeader("Content-Type", "application/json")
+                .end(new JsonObject().put("error", e.getMessage()).put("children", children).encode());
+          } else {
+            error(ctx, e instanceof NoSuchElementException ? 404 : 503, e.getMessage());
+          }
+        });
+  }
+
+  private void revokeTokens(RoutingContext ctx) {
+    String nodeId = ctx.pathParam("nodeId");
+    vertx.executeBlocking(() -> tokens.revoke(nodeId), false)
+        .onSuccess(n -> {
+          if (n == 0) {
+            error(ctx, 404, "join token: node '" + nodeId + "' has no unused token");
+          } else {
+            ctx.response().setStatusCode(204).end();
+          }
+        })
+        .onFailure(e -> error(ctx, 500, e.getMessage()));
   }
 
   private void createToken(RoutingContext ctx) {

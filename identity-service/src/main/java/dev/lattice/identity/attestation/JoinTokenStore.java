@@ -123,6 +123,28 @@ public final class JoinTokenStore {
   }
 
   /**
+   * Revokes every unused, unexpired token of {@code nodeId} (they expire now; the revocation is on disk
+   * before this returns). Burned tokens stay as they are: a node that attested keeps its identity.
+   *
+   * @return how many tokens were revoked (0 when the node has none pending)
+   */
+  public synchronized int revoke(String nodeId) {
+    Instant now = clock.instant();
+    int[] revoked = {0};
+    tokens.replaceAll((hash, s) -> {
+      if (s.nodeId().equals(nodeId) && s.burnedAt() == null && now.isBefore(s.expiresAt())) {
+        revoked[0]++;
+        return new Stored(s.nodeId(), now, null);
+      }
+      return s;
+    });
+    if (revoked[0] > 0) {
+      save();
+    }
+    return revoked[0];
+  }
+
+  /**
    * Burns {@code token} and returns the node id it attests; fails with {@link AttestationException} when
    * it is unknown, expired or already used. The burn is on disk before this returns.
    */

@@ -143,12 +143,67 @@ public final class EntryRegistry {
         .onFailure(err -> inFlight.remove(created.id()));
   }
 
-  /** Publishes a tombstone for {@code id}; fails with {@link java.util.NoSuchElementException} if unknown. */
+  /** Deletes {@code id} without cascading: see {@link #delete(String, boolean)}. */
   public Future<Void> delete(String id) {
-    if (fold.get(id).isEmpty()) {
+    return delete(id, false).mapEmpty();
+  }
+
+  /**
+   * Publishes a tombstone for {@code id}; fails with {@link java.util.NoSuchElementException} if unknown.
+   * An entry that other entries hang from (a node entry with its workloads' entries, or any entry named
+   * as another's parent) is refused with {@link EntryInUseException} unless {@code cascade}: then its
+   * descendants are deleted first, deepest first, and the entry last, so no entry is ever left on the
+   * topic without its parent (a failure part-way leaves the entry and its remaining descendants). A child
+   * whose parent SPIFFE ID is also held by another entry that stays is not a descendant.
+   *
+   * @return the ids deleted, in the order their tombstones were written
+   */
+  public Future<List<String>> delete(String id, boolean cascade) {
+    Optional<RegistrationEntryRecord> target = get(id);
+    if (target.isEmpty()) {
       return Future.failedFuture(new java.util.NoSuchElementException("entry: '" + id + "' not found"));
     }
-    return publisher.publish(topic, id, (RegistrationEntry) null).mapEmpty();
+    List<RegistrationEntryRecord> descendants = descendantsLeftWithoutParent(target.get());
+    if (!descendants.isEmpty() && !cascade) {
+      return Future.failedFuture(new EntryInUseException(id, target.get().spiffeId().toString(), descendants));
+    }
+    List<String> order = new ArrayList<>();
+    for (int i = descendants.size() - 1; i >= 0; i--) {
+      order.add(descendants.get(i).id());
+    }
+    order.add(id);
+    Future<Void> chain = Future.succeededFuture();
+    for (String doomed : order) {
+      chain = chain.compose(v -> publisher.publish(topic, doomed, (RegistrationEntry) null).mapEmpty());
+    }
+    return chain.map(v -> List.copyOf(order));
+  }
+
+  /** Entries that would lose their parent if {@code root} went, in discovery order (parents before children). */
+  private List<RegistrationEntryRecord> descendantsLeftWithoutParent(RegistrationEntryRecord root) {
+    Map<String, RegistrationEntryRecord> all = new java.util.LinkedHashMap<>();
+    list().forEach(e -> all.put(e.id(), e));
+    inFlight.values().forEach(e -> all.putIfAbsent(e.id(), e));
+    Set<String> going = new java.util.HashSet<>(Set.of(root.id()));
+    List<RegistrationEntryRecord> found = new ArrayList<>();
+    boolean grew = true;
+    while (grew) {
+      grew = false;
+      Set<SpiffeId> stillHeld = new java.util.HashSet<>();
+      Set<SpiffeId> goingIds = new java.util.HashSet<>();
+      for (RegistrationEntryRecord e : all.values()) {
+        (going.contains(e.id()) ? goingIds : stillHeld).add(e.spiffeId());
+      }
+      goingIds.removeAll(stillHeld);
+      for (RegistrationEntryRecord e : all.values()) {
+        if (!going.contains(e.id()) && goingIds.contains(e.parentId())) {
+          going.add(e.id());
+          found.add(e);
+          grew = true;
+        }
+      }
+    }
+    return found;
   }
 
   /** Records an attested node (idempotent: the same node id keeps one entry). */

@@ -150,13 +150,44 @@ class IdentityServiceTest {
     assertThat(post("/v1/entries", entry, null).statusCode()).isEqualTo(401);
     assertThat(post("/v1/tokens", new JsonObject(), "Bearer lat_guess").statusCode()).isEqualTo(403);
     assertThat(post("/v1/entries", entry, "Bearer " + adminToken() + "0").statusCode()).isEqualTo(403);
-    HttpResponse<String> anonymousDelete = http.send(HttpRequest.newBuilder(running.url("/v1/entries/node-x")).DELETE().build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertThat(anonymousDelete.statusCode()).isEqualTo(401);
+
+    // Every write route the service has (walked from its router, so a route added later is covered
+    // too), and a path no route serves: 401 without a credential, 403 with a wrong one.
+    Set<String> writes = new java.util.TreeSet<>();
+    for (io.vertx.ext.web.Route route : service.httpRoutes()) {
+      if (route.getPath() == null) {
+        continue;
+      }
+      Set<io.vertx.core.http.HttpMethod> methods = route.methods() == null
+          ? Set.of(io.vertx.core.http.HttpMethod.POST, io.vertx.core.http.HttpMethod.PUT,
+              io.vertx.core.http.HttpMethod.PATCH, io.vertx.core.http.HttpMethod.DELETE)
+          : route.methods();
+      for (io.vertx.core.http.HttpMethod m : methods) {
+        if (!Set.of("GET", "HEAD", "OPTIONS").contains(m.name())) {
+          writes.add(m.name() + " " + route.getPath().replaceAll(":[A-Za-z]+", "probe").replace("*", "probe"));
+        }
+      }
+    }
+    assertThat(writes).contains("POST /v1/entries", "DELETE /v1/entries/probe", "POST /v1/tokens", "DELETE /v1/tokens/probe");
+    writes.add("POST /v1/no-such-route");
+    for (String write : writes) {
+      String method = write.substring(0, write.indexOf(' '));
+      String path = write.substring(write.indexOf(' ') + 1);
+      assertThat(send(method, path, null).statusCode()).as("anonymous " + write).isEqualTo(401);
+      assertThat(send(method, path, "Bearer lat_wrong").statusCode()).as("wrong token " + write).isEqualTo(403);
+      assertThat(send(method, path, "Basic YWRtaW46YWRtaW4=").statusCode()).as("other scheme " + write).isEqualTo(401);
+    }
     for (String open : List.of("/v1/bundle", "/v1/bundle.pem", "/v1/entries", "/v1/endpoints", "/healthz", "/readyz")) {
       assertThat(get(open).statusCode()).as(open).isEqualTo(200);
     }
     assertThat(new JsonObject(get("/v1/entries").body()).getJsonArray("entries")).as("nothing was written").isEmpty();
+  }
+
+  HttpResponse<String> send(String method, String path, String authorization) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(running.url(path))
+        .method(method, HttpRequest.BodyPublishers.ofString("{\"ttl\":\"10m\"}")).header("Content-Type", "application/json");
+    if (authorization != null) b.header("Authorization", authorization);
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
@@ -391,6 +422,68 @@ class IdentityServiceTest {
         config.get("identity.topics.audit"));
     assertThat(records).as("records scanned").isGreaterThan(5);
     assertThat(keysMade).hasSizeGreaterThan(5);
+  }
+
+  @Test
+  @Order(10)
+  void aNodeEntryWithWorkloadsIsNotDeletedUnlessCascading() throws Exception {
+    JsonObject token = new JsonObject(post("/v1/tokens", new JsonObject().put("ttl", "10m").put("nodeId", "doomed")).body());
+    String doomed = token.getString("spiffeId");
+    SigningClient doomedNode = newClient();
+    try {
+      result(doomedNode.attestNode(AttestNodeRequest.newBuilder().setJoinToken(token.getString("token"))
+          .setCsr(ByteString.copyFrom(Csrs.csr(CaKeys.newP256(), null))).build()));
+    } finally {
+      result(doomedNode.close());
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> service.entries().get("node-doomed").isPresent());
+    String api = created(post("/v1/entries", entry("spiffe://lattice.local/ns/shop/sa/api", doomed, "unix:uid:2001")));
+    // an entry parented by a workload entry (nested, as SPIRE allows): a grandchild of the node
+    String worker = created(post("/v1/entries", entry("spiffe://lattice.local/ns/shop/sa/worker",
+        "spiffe://lattice.local/ns/shop/sa/api", "unix:uid:2002")));
+    // an unrelated entry on the first node stays whatever happens
+    String unrelated = created(post("/v1/entries", entry("spiffe://lattice.local/ns/shop/sa/other", nodeSpiffeId, "unix:uid:2003")));
+    await().atMost(Duration.ofSeconds(10)).until(() -> service.entries().get(worker).isPresent());
+
+    HttpResponse<String> refused = delete("/v1/entries/node-doomed");
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(409);
+    JsonObject why = new JsonObject(refused.body());
+    assertThat(why.getString("error")).contains("node-doomed", "is the parent of 2 entries", api, worker, "cascade");
+    assertThat(why.getJsonArray("children").stream().map(o -> ((JsonObject) o).getString("id"))).containsExactly(api, worker);
+    assertThat(delete("/v1/entries/" + api).statusCode()).as("a workload entry with a nested child").isEqualTo(409);
+    assertThat(delete("/v1/entries/node-doomed?cascade=maybe").statusCode()).isEqualTo(400);
+    assertThat(service.entries().get("node-doomed")).as("nothing deleted").isPresent();
+    assertThat(service.entries().get(api)).isPresent();
+
+    HttpResponse<String> cascaded = delete("/v1/entries/node-doomed?cascade=true");
+    assertThat(cascaded.statusCode()).as(cascaded.body()).isEqualTo(200);
+    assertThat(new JsonObject(cascaded.body()).getJsonArray("deleted").getList())
+        .as("deepest first, the node last").containsExactly(worker, api, "node-doomed");
+    await().atMost(Duration.ofSeconds(10)).until(() -> service.entries().get("node-doomed").isEmpty()
+        && service.entries().get(api).isEmpty() && service.entries().get(worker).isEmpty());
+    assertThat(service.entries().get(unrelated)).isPresent();
+    // a leaf entry needs no cascade
+    assertThat(delete("/v1/entries/" + unrelated).statusCode()).isEqualTo(204);
+  }
+
+  @Test
+  @Order(11)
+  void anUnusedJoinTokenCanBeRevoked() throws Exception {
+    JsonObject token = new JsonObject(post("/v1/tokens", new JsonObject().put("ttl", "10m").put("nodeId", "spare")).body());
+    assertThat(delete("/v1/tokens/spare").statusCode()).isEqualTo(204);
+    assertThat(delete("/v1/tokens/spare").statusCode()).as("none left").isEqualTo(404);
+    SigningClient spare = newClient();
+    try {
+      assertStatus(spare.attestNode(AttestNodeRequest.newBuilder().setJoinToken(token.getString("token"))
+          .setCsr(ByteString.copyFrom(Csrs.csr(CaKeys.newP256(), null))).build()), GrpcStatus.PERMISSION_DENIED, "expired");
+    } finally {
+      result(spare.close());
+    }
+  }
+
+  static String created(HttpResponse<String> response) {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(201);
+    return new JsonObject(response.body()).getString("id");
   }
 
   // ---- helpers

@@ -106,15 +106,31 @@ public final class EntryCommand implements Runnable {
     }
   }
 
-  /** {@code lattice entry delete <id>}. */
-  @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete an entry by id.")
+  /** {@code lattice entry delete <id> [--cascade]}. */
+  @Command(name = "delete", mixinStandardHelpOptions = true,
+      description = "Delete an entry by id. An entry others hang from (a node with its workloads' entries) is refused unless --cascade.")
   static final class Delete extends ApiCommand {
     @Parameters(index = "0", description = "Entry id")
     String id;
 
+    @Option(names = "--cascade", description = "Also delete every entry that hangs from this one (deepest first, this entry last)")
+    boolean cascade;
+
     @Override
     protected int run() {
-      api().delete("identity", url("identity", "/v1/entries/" + id)).requireSuccess();
+      if (cascade) {
+        JsonNode answer = api().delete("identity", url("identity", "/v1/entries/" + id + "?cascade=true")).requireSuccess().json();
+        for (JsonNode deleted : answer.path("deleted")) {
+          out().println("entry/" + deleted.asText() + " deleted");
+        }
+        return ExitCode.OK;
+      }
+      var response = api().delete("identity", url("identity", "/v1/entries/" + id));
+      if (response.status() == 409) {
+        throw new dev.lattice.cli.CliException("Error from server (Conflict): " + response.serverMessage()
+            + " (use 'lattice entry delete " + id + " --cascade' to delete them too)");
+      }
+      response.requireSuccess();
       out().println("entry/" + id + " deleted");
       return ExitCode.OK;
     }

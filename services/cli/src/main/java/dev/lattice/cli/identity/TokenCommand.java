@@ -8,10 +8,11 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code lattice token create --ttl 10m [--node-id local]}: a one-time node join token from the identity service
- * ({@code POST /v1/tokens}). The token is printed once and never stored by the CLI. Created per
+ * ({@code POST /v1/tokens}); {@code lattice token delete <node-id>} revokes a node's unused tokens
+ * ({@code DELETE /v1/tokens/<node-id>}). The token is printed once and never stored by the CLI. Created per
  * invocation by picocli; not thread-safe.
  */
-@Command(name = "token", mixinStandardHelpOptions = true, description = "Node join tokens (identity service).", subcommands = TokenCommand.Create.class)
+@Command(name = "token", mixinStandardHelpOptions = true, description = "Node join tokens (identity service).", subcommands = {TokenCommand.Create.class, TokenCommand.Delete.class})
 public final class TokenCommand implements Runnable {
 
   @picocli.CommandLine.Spec
@@ -42,6 +43,20 @@ public final class TokenCommand implements Runnable {
       out().println("token:     " + t.path("token").asText());
       out().println("node:      " + t.path("spiffeId").asText());
       out().println("expires:   " + t.path("expiresAt").asText());
+      return ExitCode.OK;
+    }
+  }
+
+  /** {@code lattice token delete <node-id>}. */
+  @Command(name = "delete", mixinStandardHelpOptions = true, description = "Revoke the unused join tokens of a node id.")
+  static final class Delete extends ApiCommand {
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "node-id", description = "The node id the tokens attest (jt-… or the --node-id given at create)")
+    String nodeId;
+
+    @Override
+    protected int run() {
+      api().delete("identity", url("identity", "/v1/tokens/" + nodeId)).requireSuccess();
+      out().println("token for node " + nodeId + " revoked");
       return ExitCode.OK;
     }
   }

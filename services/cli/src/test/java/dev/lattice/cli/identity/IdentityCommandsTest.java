@@ -121,4 +121,37 @@ class IdentityCommandsTest {
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
         assertThat(lattice("entry", "list", "-o", "json").out()).contains("\"hint\" : \"external\""));
   }
+
+  @Test
+  void anEntryOthersHangFromIsDeletedOnlyWithCascade() {
+    assertThat(lattice("token", "create", "--node-id", "cli-cascade").exit()).isZero();
+    String api = createdId(lattice("entry", "create", "--spiffe-id", "spiffe://lattice.local/ns/shop/sa/api",
+        "--parent-id", "spiffe://lattice.local/lattice/node/cli-cascade", "--selector", "unix:uid:3001"));
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(lattice("entry", "list").out()).contains(api));
+    String worker = createdId(lattice("entry", "create", "--spiffe-id", "spiffe://lattice.local/ns/shop/sa/worker",
+        "--parent-id", "spiffe://lattice.local/ns/shop/sa/api", "--selector", "unix:uid:3002"));
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(lattice("entry", "list").out()).contains(worker));
+
+    CliRun refused = lattice("entry", "delete", api);
+    assertThat(refused.exit()).isEqualTo(1);
+    assertThat(refused.err()).contains("Error from server (Conflict)", "is the parent of 1 entry", worker, "--cascade");
+    assertThat(lattice("entry", "list").out()).contains(api, worker);
+
+    CliRun cascaded = lattice("entry", "delete", api, "--cascade");
+    assertThat(cascaded.exit()).as(cascaded.err()).isZero();
+    assertThat(cascaded.out()).contains("entry/" + worker + " deleted", "entry/" + api + " deleted");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(lattice("entry", "list").out()).doesNotContain(api, worker));
+
+    assertThat(lattice("token", "delete", "cli-cascade").exit()).isZero();
+    CliRun none = lattice("token", "delete", "cli-cascade");
+    assertThat(none.exit()).isEqualTo(1);
+    assertThat(none.err()).contains("NotFound", "no unused token");
+  }
+
+  static String createdId(CliRun created) {
+    assertThat(created.exit()).as(created.err()).isZero();
+    Matcher id = Pattern.compile("entry/(\\S+) created").matcher(created.out());
+    assertThat(id.find()).as(created.out()).isTrue();
+    return id.group(1);
+  }
 }
