@@ -98,7 +98,7 @@ public final class ProxyConfigFile {
       throw new ConfigFileException("settings: expected a map");
     }
     Set<String> known = Set.of("node", "debugHeaders", "maxHeaderBytes", "maxInitialLineBytes", "headersTimeout", "connectTimeout",
-        "maxPendingRequestBytes");
+        "maxPendingRequestBytes", "idleTimeout");
     s.fieldNames().forEachRemaining(k -> {
       if (!known.contains(k)) {
         throw new ConfigFileException("settings." + k + ": unknown (expected one of " + known + ")");
@@ -111,7 +111,8 @@ public final class ProxyConfigFile {
         integer(s, "maxInitialLineBytes", d.maxInitialLineBytes()),
         duration(s, "headersTimeout", d.headersTimeout()),
         duration(s, "connectTimeout", d.connectTimeout()),
-        integer(s, "maxPendingRequestBytes", d.maxPendingRequestBytes()));
+        integer(s, "maxPendingRequestBytes", d.maxPendingRequestBytes()),
+        duration(s, "idleTimeout", d.idleTimeout()));
   }
 
   private static boolean bool(JsonNode s, String k, boolean d) {

@@ -13,6 +13,8 @@ import java.time.Duration;
  * @param headersTimeout  time a client has to send a complete request head (slowloris bound)
  * @param connectTimeout  upstream connect timeout
  * @param maxPendingRequestBytes bound on request bytes buffered while the upstream is not writable
+ * @param idleTimeout     a downstream connection with no request in progress is closed after this
+ *                        long (Envoy's HTTP connection manager {@code idle_timeout}, 1 h by default)
  */
 public record ProxySettings(
     String node,
@@ -21,7 +23,8 @@ public record ProxySettings(
     int maxInitialLineBytes,
     Duration headersTimeout,
     Duration connectTimeout,
-    int maxPendingRequestBytes) {
+    int maxPendingRequestBytes,
+    Duration idleTimeout) {
 
   public ProxySettings {
     if (node == null || node.isBlank()) {
@@ -33,13 +36,15 @@ public record ProxySettings(
     if (maxInitialLineBytes < 256 || maxInitialLineBytes > 1 << 20) {
       throw new ConfigFileException("settings.maxInitialLineBytes: " + maxInitialLineBytes + " (expected: 256..1048576)");
     }
-    if (headersTimeout.isNegative() || headersTimeout.isZero() || connectTimeout.isNegative() || connectTimeout.isZero()) {
-      throw new ConfigFileException("settings: timeouts must be positive (headersTimeout " + headersTimeout + ", connectTimeout " + connectTimeout + ")");
+    if (headersTimeout.isNegative() || headersTimeout.isZero() || connectTimeout.isNegative() || connectTimeout.isZero()
+        || idleTimeout.isNegative() || idleTimeout.isZero()) {
+      throw new ConfigFileException("settings: timeouts must be positive (headersTimeout " + headersTimeout + ", connectTimeout "
+          + connectTimeout + ", idleTimeout " + idleTimeout + ")");
     }
   }
 
-  /** Defaults: 16 KiB headers (Envoy allows 60, nginx 8), 10 s to send the head, 5 s connect. */
+  /** Defaults: 16 KiB headers (Envoy allows 60, nginx 8), 10 s to send the head, 5 s connect, 1 h idle. */
   public static ProxySettings defaults(String node) {
-    return new ProxySettings(node, false, 16 * 1024, 8 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(5), 1 << 20);
+    return new ProxySettings(node, false, 16 * 1024, 8 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(5), 1 << 20, Duration.ofHours(1));
   }
 }

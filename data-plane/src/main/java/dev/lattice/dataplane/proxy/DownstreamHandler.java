@@ -42,7 +42,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private Channel channel;
   private ResponseEncoder encoder;
-  private RequestHeadTimeout headTimeout;
+  private DownstreamTimeouts timeouts;
   private InetSocketAddress local;
   private InetSocketAddress remote;
   private String remoteIp;
@@ -64,7 +64,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     this.ctx = ctx;
     this.channel = ctx.channel();
     this.encoder = ctx.pipeline().get(ResponseEncoder.class);
-    this.headTimeout = ctx.pipeline().get(RequestHeadTimeout.class);
+    this.timeouts = ctx.pipeline().get(DownstreamTimeouts.class);
   }
 
   @Override
@@ -99,7 +99,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         enqueue(o); // pipelined: waits for the exchange before it
         return;
       }
-      headTimeout.headReceived();
+      timeouts.headReceived();
       current = new Exchange(this, binding.runtime(), request);
       if (o instanceof HttpContent c) {
         c.release(); // an invalid message arrives as a full request; its content is meaningless
@@ -170,7 +170,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     resume(PAUSE_PENDING | PAUSE_UPSTREAM);
-    headTimeout.expectHead();
+    timeouts.expectHead();
     drain();
   }
 
@@ -204,8 +204,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     encoder.headResponse = false;
     closing = true;
+    server.countHeadersTimeout(); // before the response a client may see
     channel.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-    server.countHeadersTimeout();
+  }
+
+  /** No request for the idle timeout: close (HTTP/1.1 has no way to announce it). */
+  void idleTimedOut() {
+    if (current != null || closing) {
+      return;
+    }
+    closing = true;
+    server.countIdleTimeout(); // before the close a client may see
+    channel.close();
   }
 
   void writeHead(HttpResponse response, boolean head) {

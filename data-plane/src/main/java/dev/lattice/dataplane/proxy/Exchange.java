@@ -134,6 +134,11 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       rejectMalformed(st, st.reasonPhrase().toLowerCase(Locale.ROOT));
       return;
     }
+    if (request.protocolVersion().majorVersion() != 1) {
+      // RFC 9110 §15.6.6; a higher HTTP/1 minor version is served as 1.1 (RFC 9112 §2.3)
+      rejectMalformed(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "http version not supported: " + request.protocolVersion().text());
+      return;
+    }
     http10 = request.protocolVersion().minorVersion() == 0;
     keepAlive = HttpUtil.isKeepAlive(request);
     head = request.method().equals(HttpMethod.HEAD);
@@ -340,6 +345,27 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   }
 
   void onRequestContent(HttpContent c) {
+    if (c.decoderResult().isFailure()) {
+      // a broken chunk or trailer: never let it end the upstream body as if it were complete
+      c.release();
+      requestComplete = true;
+      closeConnection = true;
+      Channel ch = upstream;
+      if (ch != null) {
+        upstream = null;
+        ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+        ch.close();
+      }
+      if (!responseStarted) {
+        sendLocal(HttpResponseStatus.BAD_REQUEST.code(), "bad request", "DPE");
+      } else if (!responseComplete) {
+        abort("DPE");
+      } else {
+        flag("DPE");
+        maybeFinish();
+      }
+      return;
+    }
     int n = c.content().readableBytes();
     bytesIn += n;
     boolean last = c instanceof LastHttpContent;
@@ -411,6 +437,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       status = code;
       responseStarted = true;
       upstreamKeepAlive = HttpUtil.isKeepAlive(r);
+      r.setProtocolVersion(HttpVersion.HTTP_1_1); // our version towards the client, whatever the upstream speaks
       HttpHeaders h = r.headers();
       ForwardingHeaders.removeHopByHop(h);
       ForwardingHeaders.appendVia(h, conn.server().via(runtime));

@@ -49,6 +49,7 @@ public final class ProxyServer {
   private final ChannelGroup connections = new DefaultChannelGroup("lattice-downstream", GlobalEventExecutor.INSTANCE);
   private final Map<String, ListenerBinding> bindings = new LinkedHashMap<>();
   private final AtomicLong headersTimeouts = new AtomicLong();
+  private final AtomicLong idleTimeouts = new AtomicLong();
   private volatile ProxySnapshot snapshot;
   private volatile String via;
 
@@ -148,10 +149,10 @@ public final class ProxyServer {
                 .setMaxInitialLineLength(settings.maxInitialLineBytes())
                 .setMaxHeaderSize(settings.maxHeaderBytes())
                 .setMaxChunkSize(64 * 1024);
-            long headersTimeoutNanos = settings.headersTimeout().toNanos();
             DownstreamHandler handler = new DownstreamHandler(b, ProxyServer.this, pool);
             ch.pipeline()
-                .addLast("head-timeout", new RequestHeadTimeout(headersTimeoutNanos, handler::headersTimedOut))
+                .addLast("timeouts", new DownstreamTimeouts(settings.headersTimeout().toNanos(), settings.idleTimeout().toNanos(),
+                    handler::headersTimedOut, handler::idleTimedOut))
                 .addLast("decoder", new RequestDecoder(decoder))
                 .addLast("encoder", new ResponseEncoder())
                 .addLast("proxy", handler);
@@ -195,6 +196,11 @@ public final class ProxyServer {
     return headersTimeouts.get();
   }
 
+  /** Downstream connections closed after the idle timeout without a request. */
+  public long idleTimeouts() {
+    return idleTimeouts.get();
+  }
+
   /** Stops listening, closes every connection and the idle upstream pools. */
   public Future<Void> close() {
     List<Future<Void>> all = new ArrayList<>();
@@ -232,6 +238,10 @@ public final class ProxyServer {
 
   void countHeadersTimeout() {
     headersTimeouts.incrementAndGet();
+  }
+
+  void countIdleTimeout() {
+    idleTimeouts.incrementAndGet();
   }
 
   void completed(CompletedExchange ex) {

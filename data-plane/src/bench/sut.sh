@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The Lattice proxy as a peer-bench SUT (../shared/tools/peer-bench/README.md, "SUT contract"):
+# writes a file-mode config from SUT_PORT / BACKEND_HOST / BACKEND_PORT and execs the proxy in the
+# foreground. Variant: bare (one route) or authz (the same route on an inbound listener with 5
+# authorization policies). Started by peer-bench.sh; needs data-plane/target/bench-classpath.txt.
+set -euo pipefail
+VARIANT=${1:?usage: sut.sh bare|authz}
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+MODULE="$(cd "$HERE/../.." && pwd)"
+CONF="${PEER_BENCH_TMP:-/tmp}/lattice-$VARIANT.yaml"
+
+case $VARIANT in
+  bare) DIRECTION=OUTBOUND AUTHZ_LINE="" ;;
+  authz) DIRECTION=INBOUND AUTHZ_LINE="    authorization: bench-authz" ;;
+  *) echo "sut.sh: unknown variant $VARIANT (expected: bare, authz)" >&2; exit 2 ;;
+esac
+
+{
+  cat <<YAML
+settings: {node: bench}
+listeners:
+  - name: bench
+    address: 127.0.0.1
+    port: ${SUT_PORT:?}
+    direction: $DIRECTION
+    protocol: HTTP
+    routeConfig: bench-routes
+$AUTHZ_LINE
+routes:
+  - name: bench-routes
+    virtualHosts:
+      - name: backend
+        domains: ["*"]
+        routes:
+          - name: default/backend
+            clusters: [{cluster: backend}]
+clusters:
+  - name: backend
+    host: backend.default
+    port: 8080
+    endpoints: [{address: ${BACKEND_HOST:?}, port: ${BACKEND_PORT:?}, health: HEALTHY}]
+YAML
+  if [[ $VARIANT == authz ]]; then
+    # Five policies of the usual shapes: two DENY, two ALLOW (one of them matches wrk's GET /), one AUDIT.
+    cat <<'YAML'
+authorization:
+  - name: bench-authz
+    policies:
+      - {namespace: default, name: deny-admin, action: DENY, rules: [{to: [{operation: {paths: ["/admin/*", "/debug/*"]}}]}]}
+      - {namespace: default, name: deny-outside, action: DENY, rules: [{from: [{source: {notIpBlocks: ["127.0.0.0/8", "10.0.0.0/8"]}}]}]}
+      - {namespace: default, name: allow-write, action: ALLOW, rules: [{to: [{operation: {methods: [POST, PUT], paths: ["/api/orders/*"]}}]}]}
+      - {namespace: default, name: allow-read, action: ALLOW, rules: [{to: [{operation: {methods: [GET, HEAD], paths: ["/", "/api/*", "/static/*"]}}]}]}
+      - {namespace: default, name: audit-api, action: AUDIT, rules: [{to: [{operation: {paths: ["/api/*"]}}]}]}
+YAML
+  fi
+} >"$CONF"
+
+CP="$MODULE/target/classes:$(cat "$MODULE/target/bench-classpath.txt")"
+# Matching the peers: WORKERS event loops (1 by default), a small heap, serial GC (pinned to one CPU
+# the JVM would pick it anyway; say so explicitly). Logging at WARN keeps the hot path quiet.
+exec java -Xms64m -Xmx64m -XX:+UseSerialGC -XX:+UseNUMA -Xss512k \
+  -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.lattice,java.lang,java.util,java.math \
+  ${LATTICE_BENCH_JAVA_OPTS:-} \
+  -cp "$CP" dev.lattice.dataplane.ProxyMain --config "$CONF" --event-loops "${WORKERS:-1}"

@@ -1,0 +1,241 @@
+package dev.lattice.dataplane.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Malformed and hostile HTTP/1.1 clients on real sockets: each gets its clear answer (or its close),
+ * nothing of it reaches the workload, and a well-behaved connection opened before it keeps working.
+ * Timeouts are configured short and the test waits for their effect (a response, a close) within the
+ * client's bounded read timeout, so no assertion depends on how fast the machine is.
+ */
+class HostileInputTest {
+  private final ProxyFixture fx = new ProxyFixture();
+  private EchoBackend backend;
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (backend != null) {
+      backend.close();
+    }
+    fx.close();
+  }
+
+  private InetSocketAddress start(String settings) throws Exception {
+    backend = new EchoBackend(fx.vertx, "b1");
+    fx.start(ProxyFixture.singleRoute(backend.port(), settings));
+    return fx.address("out");
+  }
+
+  /** A keep-alive connection that made one request, to be checked again after the hostile one. */
+  private static RawHttpClient healthy(InetSocketAddress proxy) throws Exception {
+    RawHttpClient c = new RawHttpClient(proxy);
+    assertThat(c.get("/before", "echo.default").status()).isEqualTo(200);
+    return c;
+  }
+
+  private static void stillServes(RawHttpClient c) throws Exception {
+    RawHttpClient.Response r = c.get("/after", "echo.default");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).startsWith("GET /after\n");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {
+      "Content-Length: 5\r\nTransfer-Encoding: chunked",           // CL.TE
+      "Transfer-Encoding: chunked\r\nContent-Length: 4",           // TE.CL
+      "Transfer-Encoding: gzip, chunked",                          // chunked not alone
+      "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity", // two codings
+      "Transfer-Encoding: xchunked",                               // unknown coding
+      "Transfer-Encoding : chunked",                               // space before the colon (CVE-2019-16869)
+      "Content-Length: 5\r\nContent-Length: 6",                    // conflicting lengths
+      "Content-Length: 5, 6",                                      // conflicting list
+      "Content-Length: -1",
+      "Content-Length: +5",
+      "Content-Length: 5a",
+  })
+  void requestSmugglingShapesAre400AndClose(String framing) throws Exception {
+    InetSocketAddress proxy = start("");
+    try (RawHttpClient ok = healthy(proxy); RawHttpClient c = new RawHttpClient(proxy)) {
+      c.send("POST /x HTTP/1.1\r\nHost: echo.default\r\n" + framing + "\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: echo.default\r\n\r\n");
+      assertThat(c.read().status()).isEqualTo(400);
+      assertThat(c.closedByPeer()).isTrue();
+      stillServes(ok);
+    }
+    assertThat(backend.requests.get()).isEqualTo(2); // /before and /after only
+  }
+
+  @Test
+  void chunkedOnHttp10And400() throws Exception {
+    InetSocketAddress proxy = start("");
+    try (RawHttpClient c = new RawHttpClient(proxy)) {
+      c.send("POST /x HTTP/1.0\r\nHost: echo.default\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+      assertThat(c.read().status()).isEqualTo(400);
+      assertThat(c.closedByPeer()).isTrue();
+    }
+    assertThat(backend.requests.get()).isZero();
+  }
+
+  @Test
+  void aBrokenChunkMidBodyClosesBothSidesInsteadOfEndingTheUpstreamBody() throws Exception {
+    InetSocketAddress proxy = start("");
+    try (RawHttpClient ok = healthy(proxy); RawHttpClient c = new RawHttpClient(proxy)) {
+      c.send("POST /x HTTP/1.1\r\nHost: echo.default\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\nzz\r\n\r\n");
+      // the head may already be upstream: the proxy answers 400 or closes, and never completes the body
+      RawHttpClient.Response r = readOrNull(c);
+      if (r != null) {
+        assertThat(r.status()).isEqualTo(400);
+      }
+      assertThat(c.closedByPeer()).isTrue();
+      stillServes(ok);
+    }
+    assertThat(backend.requests.get()).isEqualTo(2);
+    assertThat(flagsOfNonHealthy()).contains("DPE");
+  }
+
+  @Test
+  void oversizedHeadersAre431AndAnOversizedRequestLine414() throws Exception {
+    InetSocketAddress proxy = start(", maxHeaderBytes: 4096, maxInitialLineBytes: 1024");
+    try (RawHttpClient ok = healthy(proxy)) {
+      try (RawHttpClient c = new RawHttpClient(proxy)) {
+        c.send("GET / HTTP/1.1\r\nHost: echo.default\r\nx-big: " + "a".repeat(5000) + "\r\n\r\n");
+        assertThat(c.read().status()).isEqualTo(431);
+        assertThat(c.closedByPeer()).isTrue();
+      }
+      try (RawHttpClient c = new RawHttpClient(proxy)) {
+        StringBuilder many = new StringBuilder();
+        for (int i = 0; i < 600; i++) {
+          many.append("x-h").append(i).append(": v\r\n"); // many small headers add up
+        }
+        c.send("GET / HTTP/1.1\r\nHost: echo.default\r\n" + many + "\r\n");
+        assertThat(c.read().status()).isEqualTo(431);
+      }
+      try (RawHttpClient c = new RawHttpClient(proxy)) {
+        c.send("GET /" + "p".repeat(2000) + " HTTP/1.1\r\nHost: echo.default\r\n\r\n");
+        assertThat(c.read().status()).isEqualTo(414);
+        assertThat(c.closedByPeer()).isTrue();
+      }
+      stillServes(ok);
+    }
+    assertThat(backend.requests.get()).isEqualTo(2);
+  }
+
+  @ParameterizedTest(name = "{index}")
+  @ValueSource(strings = {
+      "GARBAGE\r\n\r\n",
+      "GET\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: echo.default\r\nbad header\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: echo.default\r\nx-nul: a\u0000b\r\n\r\n",
+      "\u0016\u0003\u0001\u0000\u00a5\u0001\u0000\u0000\u00a1\u0003\u0003\r\n\r\n", // a TLS ClientHello on a plaintext port
+  })
+  void invalidHttpIs400AndClose(String raw) throws Exception {
+    InetSocketAddress proxy = start("");
+    try (RawHttpClient ok = healthy(proxy); RawHttpClient c = new RawHttpClient(proxy)) {
+      c.send(raw);
+      RawHttpClient.Response r = readOrNull(c);
+      if (r != null) {
+        assertThat(r.status()).isEqualTo(400);
+      }
+      assertThat(c.closedByPeer()).isTrue();
+      stillServes(ok);
+    }
+    assertThat(backend.requests.get()).isEqualTo(2);
+  }
+
+  @Test
+  void anHttpVersionOtherThan1Is505() throws Exception {
+    InetSocketAddress proxy = start("");
+    try (RawHttpClient c = new RawHttpClient(proxy)) {
+      c.send("GET / HTTP/9.9\r\nHost: echo.default\r\n\r\n");
+      assertThat(c.read().status()).isEqualTo(505);
+      assertThat(c.closedByPeer()).isTrue();
+    }
+    assertThat(backend.requests.get()).isZero();
+  }
+
+  @Test
+  void slowlorisGets408WhenItsHeadDoesNotCompleteInTime() throws Exception {
+    InetSocketAddress proxy = start(", headersTimeout: 300ms");
+    try (RawHttpClient ok = healthy(proxy); RawHttpClient slow = new RawHttpClient(proxy)) {
+      slow.send("GET /slow HTTP/1.1\r\nHost: echo.default\r\nx-a: 1\r\n");
+      RawHttpClient.Response r = slow.read(); // within the client's 10 s read timeout
+      assertThat(r.status()).isEqualTo(408);
+      assertThat(r.header("connection")).isEqualTo("close");
+      assertThat(slow.closedByPeer()).isTrue();
+      assertThat(fx.server.headersTimeouts()).isEqualTo(1);
+      stillServes(ok); // idle between requests: the headers timeout does not apply to it
+    }
+    assertThat(backend.requests.get()).isEqualTo(2);
+  }
+
+  @Test
+  void idleConnectionsAreClosedAfterTheIdleTimeoutButNotDuringAnExchange() throws Exception {
+    InetSocketAddress proxy = start(", idleTimeout: 300ms");
+    try (RawHttpClient used = new RawHttpClient(proxy); RawHttpClient silent = new RawHttpClient(proxy)) {
+      assertThat(used.get("/one", "echo.default").status()).isEqualTo(200);
+      assertThat(used.closedByPeer()).isTrue(); // idle after its response
+      assertThat(silent.closedByPeer()).isTrue(); // never sent a byte
+    }
+    assertThat(fx.server.idleTimeouts()).isEqualTo(2);
+    // a response streaming for longer than the idle timeout is not cut
+    try (RawHttpClient c = new RawHttpClient(proxy)) {
+      c.send("GET /stream/8 HTTP/1.1\r\nHost: echo.default\r\n\r\n");
+      assertThat(c.read().body()).hasSize(8 << 20);
+    }
+  }
+
+  @Test
+  void aClientThatNeverReadsStallsItsUpstreamWithBoundedBuffers() throws Exception {
+    InetSocketAddress proxy = start("");
+    try (RawHttpClient ok = healthy(proxy); Socket lazy = new Socket()) {
+      lazy.setReceiveBufferSize(16 * 1024);
+      lazy.connect(proxy, 5000);
+      lazy.getOutputStream().write("GET /stream/512 HTTP/1.1\r\nHost: echo.default\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      lazy.getOutputStream().flush();
+      // wait until the backend is stalled and its count stops moving: the proxy stopped reading it
+      AtomicLong seen = new AtomicLong(-1);
+      await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).until(() -> {
+        long now = backend.streamed.get();
+        return backend.streamStalled.get() && now > 0 && now == seen.getAndSet(now);
+      });
+      // socket buffers on both hops plus the proxy's 64 KiB write marks; nowhere near the 512 MiB body
+      assertThat(backend.streamed.get()).isLessThan(64L << 20);
+      stillServes(ok);
+      InputStream in = lazy.getInputStream();
+      assertThat(in.read()).isEqualTo('H'); // it was the response being held back, not a failure
+    }
+    // the lazy client went away mid-body: the proxy closes the upstream too
+    await().atMost(10, TimeUnit.SECONDS).untilTrue(backend.streamAborted);
+  }
+
+  private static RawHttpClient.Response readOrNull(RawHttpClient c) {
+    try {
+      return c.read();
+    } catch (java.io.IOException e) {
+      return null; // closed without a response
+    }
+  }
+
+  private String flagsOfNonHealthy() throws InterruptedException {
+    StringBuilder all = new StringBuilder();
+    ProxyFixture.Seen s;
+    while ((s = fx.completed.poll(2, TimeUnit.SECONDS)) != null) {
+      if (!s.path().equals("/before") && !s.path().equals("/after")) {
+        all.append(s.flags()).append(';');
+      }
+    }
+    return all.toString();
+  }
+}
