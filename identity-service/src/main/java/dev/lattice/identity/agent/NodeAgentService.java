@@ -8,6 +8,8 @@ import dev.lattice.identity.agent.attestor.WorkloadAttestor;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import dev.lattice.identity.agent.authority.GrpcSvidAuthority;
+import dev.lattice.identity.agent.delegated.DelegatedIdentityServer;
+import dev.lattice.identity.agent.delegated.DelegatedIdentitySettings;
 import dev.lattice.identity.agent.authority.NodeAttestationMaterial;
 import dev.lattice.identity.agent.svid.AgentState;
 import dev.lattice.identity.agent.svid.AttestationSource;
@@ -33,6 +35,8 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +56,10 @@ import org.slf4j.LoggerFactory;
  *   <li>one of {@code agent.join.token}, {@code agent.join.token.file} (read again at each
  *       re-attestation) or {@code agent.k8s.psat.file}
  *   <li>{@code agent.refresh.period} (1s), {@code agent.retry.backoff} (5s)
+ *   <li>{@code agent.delegated.authorized.uids} (comma-separated) and/or
+ *       {@code agent.delegated.authorized.spiffe.ids}: who may call the Delegated Identity API (the node's
+ *       data plane); served on {@code agent.delegated.socket} (default {@code .lattice/agent/admin.sock})
+ *       only when one of them is set
  *   <li>{@code agent.k8s.enabled} (false) and {@code agent.k8s.node.name}: adds {@code k8s:*} selectors
  *       from the caller's pod (in-cluster API server credentials)
  * </ul>
@@ -76,6 +84,7 @@ public final class NodeAgentService implements LatticeService {
   private volatile SigningClient client;
   private volatile KubernetesClient kubernetes;
   private volatile NodeAgent agent;
+  private volatile DelegatedIdentityServer delegated;
 
   @Override
   public String name() {
@@ -111,7 +120,8 @@ public final class NodeAgentService implements LatticeService {
           agent = built;
           register(context, built);
           return built.start();
-        });
+        })
+        .compose(v -> delegated == null ? Future.succeededFuture() : delegated.listen());
   }
 
   private NodeAgent build(Vertx shared, LatticeConfig config) throws Exception {
@@ -128,12 +138,42 @@ public final class NodeAgentService implements LatticeService {
       attestors.add(new KubernetesWorkloadAttestor(new KubernetesPodResolver(vertx, kubernetes, nodeName,
           Path.of("/proc"))));
     }
+    Optional<DelegatedIdentitySettings> delegation = delegatedSettings(config);
     client = SigningClient.create(vertx, server, trustDomain, bootstrap);
-    return new NodeAgent(vertx, new GrpcSvidAuthority(client, Clock.systemUTC()), attestation,
+    NodeAgent built = new NodeAgent(vertx, new GrpcSvidAuthority(client, Clock.systemUTC()), attestation,
         attestors, ProcessTable.system(), Clock.systemUTC(),
         new NodeAgent.Settings(Path.of(config.get("agent.socket", ".lattice/agent/workload.sock")),
             config.getDuration("agent.refresh.period", Duration.ofSeconds(1)),
             config.getDuration("agent.retry.backoff", Duration.ofSeconds(5))));
+    delegated = delegation.map(d -> new DelegatedIdentityServer(vertx, built.svids(), attestors,
+        ProcessTable.system(), d)).orElse(null);
+    return built;
+  }
+
+  /** The Delegated Identity API settings; empty (not served) when no authorized caller is configured. */
+  static Optional<DelegatedIdentitySettings> delegatedSettings(LatticeConfig config) {
+    Set<Integer> uids;
+    try {
+      uids = DelegatedIdentitySettings.parseUids(config.get("agent.delegated.authorized.uids", ""));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("agent.delegated.authorized.uids: " + e.getMessage());
+    }
+    Set<String> ids = DelegatedIdentitySettings.parseSpiffeIds(config.get("agent.delegated.authorized.spiffe.ids", ""));
+    if (uids.isEmpty() && ids.isEmpty()) {
+      LOG.info("Delegated Identity API not served (no agent.delegated.authorized.uids / .spiffe.ids)");
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new DelegatedIdentitySettings(
+          Path.of(config.get("agent.delegated.socket", ".lattice/agent/admin.sock")), uids, ids));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("agent.delegated: " + e.getMessage());
+    }
+  }
+
+  /** The Delegated Identity API server (null when not configured or before start). */
+  public DelegatedIdentityServer delegated() {
+    return delegated;
   }
 
   private void register(ServiceContext context, NodeAgent running) {
@@ -142,6 +182,10 @@ public final class NodeAgentService implements LatticeService {
     context.router().get("/agent/v1/status").handler(rc -> rc.json(status()));
     Gauge.builder("lattice.agent.workload.streams", running, a -> a.svids().listenerCount())
         .description("open Workload API streams").register(context.meters());
+    if (delegated != null) {
+      Gauge.builder("lattice.agent.delegated.streams", delegated, DelegatedIdentityServer::streamCount)
+          .description("open Delegated Identity API streams").register(context.meters());
+    }
     Gauge.builder("lattice.agent.svids", running, a -> a.svids().state().svids().size())
         .description("X.509-SVIDs the agent holds").register(context.meters());
     Gauge.builder("lattice.agent.entries", running, a -> a.svids().state().entries().size())
@@ -211,7 +255,8 @@ public final class NodeAgentService implements LatticeService {
 
   @Override
   public Future<Void> stop() {
-    Future<Void> stopped = agent == null ? Future.succeededFuture() : agent.stop();
+    Future<Void> stopped = (delegated == null ? Future.<Void>succeededFuture() : delegated.close())
+        .eventually(() -> agent == null ? Future.succeededFuture() : agent.stop());
     // The agent's futures may be bound to its own Vert.x: close that Vert.x only after the last of
     // them completed, and hand back a context-free future, so that nothing is dispatched to an event
     // loop that is already shut down (which used to stall the launcher's undeploy until its timeout).

@@ -52,4 +52,21 @@ class NodeAgentServiceTest {
       }
     }
   }
+
+  @Test
+  void theDelegatedIdentityApiIsServedOnlyWithAuthorizedCallersAndBadValuesNameTheSetting() {
+    assertThat(NodeAgentService.delegatedSettings(LatticeConfig.of(Map.of()))).isEmpty();
+    var settings = NodeAgentService.delegatedSettings(LatticeConfig.of(Map.of(
+        "agent.delegated.authorized.uids", "1000,1001",
+        "agent.delegated.authorized.spiffe.ids", "spiffe://lattice.local/lattice/dataplane/local"))).orElseThrow();
+    assertThat(settings.socket()).isEqualTo(Path.of(".lattice/agent/admin.sock"));
+    assertThat(settings.authorizedUids()).containsExactlyInAnyOrder(1000, 1001);
+    assertThat(settings.authorizedSpiffeIds()).containsExactly("spiffe://lattice.local/lattice/dataplane/local");
+    assertThatThrownBy(() -> NodeAgentService.delegatedSettings(LatticeConfig.of(Map.of(
+        "agent.delegated.authorized.uids", "dataplane"))))
+        .hasMessageContaining("agent.delegated.authorized.uids: authorized uid: 'dataplane'");
+    assertThatThrownBy(() -> NodeAgentService.delegatedSettings(LatticeConfig.of(Map.of(
+        "agent.delegated.authorized.spiffe.ids", "dataplane"))))
+        .hasMessageContaining("agent.delegated: authorized SPIFFE ID: 'dataplane'");
+  }
 }

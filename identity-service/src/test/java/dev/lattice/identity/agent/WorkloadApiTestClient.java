@@ -56,7 +56,11 @@ final class WorkloadApiTestClient implements AutoCloseable {
       request.response().onSuccess(response -> {
         response.handler(call.messages::add);
         response.endHandler(v -> {
-          call.statusMessage = response.statusMessage();
+          // Vert.x 5.0.7 leaves statusMessage() null when the status comes in trailers after messages
+          String trailerMessage = response.statusMessage();
+          String encoded = response.trailers().get("grpc-message");
+          call.statusMessage = trailerMessage != null ? trailerMessage : encoded == null ? null
+              : java.net.URLDecoder.decode(encoded.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
           call.status = response.status();
         });
         response.errorHandler(err -> call.status = err.status);

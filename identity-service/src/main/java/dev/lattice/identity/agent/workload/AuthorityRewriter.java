@@ -17,9 +17,10 @@ import io.vertx.core.net.HostAndPort;
  *
  * <p>It reaches into the connection's Netty pipeline (an internal Vert.x detail): the java-spiffe
  * interop test ({@code WorkloadApiInteropTest}) fails loudly if a Vert.x upgrade breaks it.
- * Stateless; one decorator per connection.
+ * Stateless; one decorator per connection. Public for the agent's other Unix-socket API (the
+ * Delegated Identity API in {@code agent.delegated}).
  */
-final class AuthorityRewriter extends Http2FrameListenerDecorator {
+public final class AuthorityRewriter extends Http2FrameListenerDecorator {
 
   static final String REPLACEMENT = "localhost";
 
@@ -33,7 +34,7 @@ final class AuthorityRewriter extends Http2FrameListenerDecorator {
    * @return false when the channel has no HTTP/2 handler (e.g. an HTTP/1 connection), which gRPC
    *     clients never open
    */
-  static boolean install(Channel channel) {
+  public static boolean install(Channel channel) {
     Http2ConnectionHandler handler = channel.pipeline().get(Http2ConnectionHandler.class);
     if (handler == null) {
       return false;
