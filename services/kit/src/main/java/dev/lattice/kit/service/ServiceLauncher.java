@@ -46,6 +46,9 @@ import org.slf4j.LoggerFactory;
  * and the JVM binders; each service gets its own registry (common tag {@code service=<name>}) as
  * {@link ServiceContext#meters()}; a service's {@code /metrics} shows both.
  *
+ * <p>Every router answers failures in JSON through {@link HttpFailureHandler} (default shape
+ * {@link ErrorResponder#DEFAULT}).
+ *
  * <p>Config keys: {@code shutdown.timeout} (default 10s) bounds {@link #stop()};
  * {@code readiness.check.timeout} (default 2s) bounds each readiness check of a probe.
  *
@@ -266,6 +269,9 @@ public final class ServiceLauncher implements AutoCloseable {
     @Override
     public Future<?> start() {
       Router router = Router.router(vertx);
+      // Failures (oversized or undecodable bodies, unknown routes, handlers that threw) answer JSON, not
+      // Vert.x's plain-text defaults; a service may add its own shape on its paths.
+      HttpFailureHandler.installDefault(router, ErrorResponder.DEFAULT);
       readiness.registerCondition("started", () -> started, "service is starting");
       new HealthEndpoints(service.name(), readiness, vertx, checkTimeout, List.of(processMeters, meters))
           .mount(router);
