@@ -9,6 +9,7 @@ import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.deadletter.DeadLetterPublisher;
 import dev.lattice.kit.kafka.EventPublisher;
 import dev.lattice.kit.kafka.KafkaClientConfig;
+import dev.lattice.kit.service.HttpFailureHandler;
 import dev.lattice.kit.service.LatticeService;
 import dev.lattice.kit.service.ServiceContext;
 import dev.lattice.kit.topic.LatticeTopics;
@@ -151,10 +152,14 @@ public final class PolicyService implements LatticeService {
           () -> current.list(null, null).stream().map(ResourceStore.Entry::event).toList(),
           registry.index(), new CompilerOptions(mesh, ValidatedAdmission.INSTANCE), clock);
     }
+    // Bodies it cannot read, unknown routes under /v1, handler bugs: the same JSON error shape as the API's own errors.
+    context.router().route("/v1/*").failureHandler(new HttpFailureHandler(ResourceRoutes::respondError));
     new ResourceRoutes(store, registry.index(), publisher, resources, preview, clock).mount(context.router());
     new ExplainRoutes(store, registry.index(), new Explainer(mesh)).mount(context.router());
     new StaticRegistryRoutes(KafkaSinks.registry(publisher, registryTopic), registry.index(), trustDomain, clock)
         .mount(context.router());
+    // After every route: an unknown /v1 path fails 404 into this service's failure handler (not the kit's shape).
+    context.router().route("/v1/*").handler(rc -> rc.fail(404));
 
     if (config.getBoolean("policy.kubernetes.enabled", false)) {
       kubernetesClient = new KubernetesClientBuilder().build();

@@ -4,6 +4,7 @@ import dev.lattice.authz.Decision;
 import dev.lattice.authz.IpBlock;
 import dev.lattice.authz.PolicyRef;
 import dev.lattice.events.ResourceEvent;
+import dev.lattice.kit.service.HttpFailureHandler;
 import dev.lattice.policy.explain.Explainer;
 import dev.lattice.policy.model.ObjectMeta;
 import dev.lattice.policy.model.ResourceKind;
@@ -14,7 +15,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,7 +43,7 @@ public final class ExplainRoutes {
   }
 
   public void mount(Router router) {
-    router.route("/v1/explain").handler(BodyHandler.create().setBodyLimit(64 * 1024));
+    router.route("/v1/explain").handler(HttpFailureHandler.bodyHandler(64 * 1024));
     router.get("/v1/explain").handler(rc -> {
       JsonObject q = new JsonObject();
       rc.queryParams().names().forEach(n -> {

@@ -3,6 +3,7 @@ package dev.lattice.policy.api;
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.ResourceSource;
 import dev.lattice.kit.kafka.EventPublisher;
+import dev.lattice.kit.service.HttpFailureHandler;
 import dev.lattice.kit.topic.Topic;
 import dev.lattice.policy.model.ObjectMeta;
 import dev.lattice.policy.model.ParseResult;
@@ -24,7 +25,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -57,6 +57,8 @@ import java.util.UUID;
  */
 public final class ResourceRoutes {
   private static final String YAML = "application/yaml";
+  /** The largest request body read; bigger ones get 413 with this limit. */
+  public static final long MAX_BODY_BYTES = 4 * 1024 * 1024;
 
   private final ResourceStore store;
   private final RegistryView registry;
@@ -79,7 +81,10 @@ public final class ResourceRoutes {
 
   /** Adds the routes to {@code router}. */
   public void mount(Router router) {
-    router.route("/v1/resources*").handler(BodyHandler.create().setBodyLimit(4 * 1024 * 1024));
+    // Refuse a body we cannot read before reading it (and before BodyHandler decodes it as a form).
+    router.post("/v1/resources").handler(ResourceRoutes::requireResourceContentType);
+    router.put("/v1/resources/:kind/:namespace/:name").handler(ResourceRoutes::requireResourceContentType);
+    router.route("/v1/resources*").handler(HttpFailureHandler.bodyHandler(MAX_BODY_BYTES));
     router.post("/v1/resources").handler(rc -> apply(rc, null));
     router.put("/v1/resources/:kind/:namespace/:name").handler(rc -> resolveKind(rc).ifPresent(kind ->
         apply(rc, new ResourceKey(kind, rc.pathParam("namespace"), rc.pathParam("name")))));
@@ -336,6 +341,50 @@ public final class ResourceRoutes {
           .put("message", "unknown kind \"" + k + "\" (expected one of: " + ResourceKind.names() + ")"))));
     }
     return kind;
+  }
+
+  /**
+   * Lets a body through whose Content-Type is YAML, JSON, {@code text/plain} or absent (then sniffed), in
+   * UTF-8; anything else (a form — curl's default for {@code -d} —, multipart, binary) → 415 before the
+   * body is read.
+   */
+  static void requireResourceContentType(RoutingContext rc) {
+    String header = rc.request().getHeader("content-type");
+    if (header == null || header.isBlank()) {
+      rc.next();
+      return;
+    }
+    String[] parts = header.split(";");
+    String type = parts[0].strip().toLowerCase(Locale.ROOT);
+    String charset = null;
+    for (int i = 1; i < parts.length; i++) {
+      String p = parts[i].strip().toLowerCase(Locale.ROOT);
+      if (p.startsWith("charset=")) charset = p.substring("charset=".length()).replace("\"", "");
+    }
+    boolean readable = type.equals("text/plain") || type.endsWith("/yaml") || type.endsWith("/x-yaml")
+        || type.endsWith("+yaml") || type.endsWith("/json") || type.endsWith("+json");
+    if (!readable) {
+      respondError(rc, 415, "Content-Type " + HttpFailureHandler.printable(header, 100) + " is not accepted for "
+          + rc.request().method() + " " + rc.normalizedPath()
+          + " (expected: application/yaml or application/json; with curl: -H 'Content-Type: application/yaml' --data-binary @file.yaml)");
+      return;
+    }
+    if (charset != null && !charset.equals("utf-8") && !charset.equals("us-ascii")) {
+      respondError(rc, 415, "Content-Type " + HttpFailureHandler.printable(header, 100) + ": charset " + HttpFailureHandler.printable(charset, 40)
+          + " (expected: UTF-8)");
+      return;
+    }
+    rc.next();
+  }
+
+  /**
+   * Answers {@code status} in this API's error shape, {@code {"errors": [{"path": "", "message"}]}} —
+   * also what the policy service's failure handler answers, so every error reads the same way.
+   */
+  public static void respondError(RoutingContext rc, int status, String message) {
+    if (status == 413 || status == 415) rc.response().putHeader("connection", "close"); // the body stays unread
+    respond(rc, status, new JsonObject().put("errors", new JsonArray().add(new JsonObject().put("path", "")
+        .put("message", message))).put("warnings", new JsonArray()));
   }
 
   private static boolean flag(RoutingContext rc, String name) {

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lattice.events.WorkloadEndpoint;
+import dev.lattice.kit.service.HttpFailureHandler;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +42,7 @@ public final class StaticRegistryRoutes {
 
   /** Adds the routes to {@code router}. */
   public void mount(Router router) {
-    router.put("/v1/registry/:namespace/:workload/:instance").handler(BodyHandler.create().setBodyLimit(MAX_BODY))
+    router.put("/v1/registry/:namespace/:workload/:instance").handler(HttpFailureHandler.bodyHandler(MAX_BODY))
         .handler(this::put);
     router.delete("/v1/registry/:namespace/:workload/:instance").handler(this::delete);
     router.get("/v1/registry").handler(this::list);

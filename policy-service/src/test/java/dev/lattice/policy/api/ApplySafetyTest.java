@@ -3,6 +3,11 @@ package dev.lattice.policy.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.ResourceRejected;
 import dev.lattice.events.ResourceSource;
@@ -17,6 +22,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,10 +39,12 @@ import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
- * Issue 12 items 7 and 8: re-applying is idempotent, and the REST fold applies the door's admission (a
- * record whose key is not its resource's key is served by no reader). Real broker, real HTTP.
+ * Issue 12 items 7, 8 and 9: re-applying is idempotent, the REST fold applies the door's admission (a
+ * record whose key is not its resource's key is served by no reader), and bodies the API cannot read
+ * get its JSON error shape without a stack trace in the log. Real broker, real HTTP.
  */
 @LatticeKafkaTest
 class ApplySafetyTest {
@@ -178,5 +186,83 @@ class ApplySafetyTest {
     assertThat(h.send("GET", "/v1/resources/peerauthentications/mixup/sneaky", null).statusCode()).isEqualTo(404);
     assertThat(new JsonObject(h.send("GET", "/v1/resources?namespace=mixup", null).body()).getJsonArray("items"))
         .hasSize(1);
+  }
+
+  // ------------------------------------------------------------------ item 9
+
+  private HttpResponse<String> post(String path, byte[] body, String contentType) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(h.url(path)).timeout(Duration.ofSeconds(60))
+        .header("authorization", "Bearer " + h.adminTokenFile.tokens().get(0))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (contentType != null) b.header("content-type", contentType);
+    return h.http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String errorMessage(HttpResponse<String> r) {
+    assertThat(r.headers().firstValue("content-type")).as(r.body())
+        .hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+    JsonArray errors = new JsonObject(r.body()).getJsonArray("errors");
+    assertThat(errors).as(r.body()).isNotEmpty();
+    String message = errors.getJsonObject(0).getString("message");
+    assertThat(message).isNotBlank();
+    return message;
+  }
+
+  @Test
+  void bodiesTheApiCannotReadGetTheJsonErrorShapeAndNoStackTrace() throws Exception {
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.setContext((LoggerContext) LoggerFactory.getILoggerFactory());
+    logs.start();
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    root.addAppender(logs);
+    try {
+      byte[] binary = new byte[4096];
+      new java.util.Random(12).nextBytes(binary);
+      byte[] yaml = route("unreadable", "a").getBytes(StandardCharsets.UTF_8);
+
+      // curl's default for -d / --data-binary without -H: a form; the answer says what to send
+      HttpResponse<String> form = post("/v1/resources", yaml, "application/x-www-form-urlencoded");
+      assertThat(form.statusCode()).as(form.body()).isEqualTo(415);
+      assertThat(errorMessage(form)).contains("Content-Type application/x-www-form-urlencoded is not accepted")
+          .contains("application/yaml").contains("--data-binary");
+      HttpResponse<String> formBinary = post("/v1/resources", binary, "application/x-www-form-urlencoded");
+      assertThat(formBinary.statusCode()).isEqualTo(415);
+      errorMessage(formBinary);
+      HttpResponse<String> octets = post("/v1/resources", binary, "application/octet-stream");
+      assertThat(octets.statusCode()).isEqualTo(415);
+      errorMessage(octets);
+      HttpResponse<String> multipart = post("/v1/resources", yaml, "multipart/form-data; boundary=xyz");
+      assertThat(multipart.statusCode()).isEqualTo(415);
+      errorMessage(multipart);
+      HttpResponse<String> latin1 = post("/v1/resources", yaml, "application/yaml; charset=iso-8859-1");
+      assertThat(latin1.statusCode()).isEqualTo(415);
+      assertThat(errorMessage(latin1)).contains("(expected: UTF-8)");
+
+      // binary under a YAML type or under none: 400 malformed YAML
+      HttpResponse<String> binaryYaml = post("/v1/resources", binary, "application/yaml");
+      assertThat(binaryYaml.statusCode()).isEqualTo(400);
+      assertThat(errorMessage(binaryYaml)).contains("malformed YAML");
+      HttpResponse<String> binaryNoType = post("/v1/resources", binary, null);
+      assertThat(binaryNoType.statusCode()).isEqualTo(400);
+      errorMessage(binaryNoType);
+
+      // over the body limit: 413 naming it
+      HttpResponse<String> tooBig = post("/v1/resources", new byte[5 * 1024 * 1024], "application/yaml");
+      assertThat(tooBig.statusCode()).isEqualTo(413);
+      assertThat(errorMessage(tooBig)).contains("limit: " + ResourceRoutes.MAX_BODY_BYTES + " bytes");
+      // an unknown path under /v1 of this service
+      HttpResponse<String> unknown = h.send("GET", "/v1/nowhere", null);
+      assertThat(unknown.statusCode()).isEqualTo(404);
+      errorMessage(unknown);
+
+      assertThat(h.send("GET", "/v1/resources/tr/unreadable/a", null).statusCode()).as("nothing was applied").isEqualTo(404);
+      // YAML without a Content-Type is read (sniffed), as before
+      HttpResponse<String> untyped = post("/v1/resources", yaml, null);
+      assertThat(untyped.statusCode()).as(untyped.body()).isEqualTo(201);
+    } finally {
+      root.detachAppender(logs);
+    }
+    assertThat(logs.list).as("client errors log no ERROR and no stack trace")
+        .noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.ERROR) || e.getThrowableProxy() != null);
   }
 }

@@ -90,7 +90,7 @@ public final class HttpFailureHandler implements Handler<RoutingContext> {
   }
 
   /** The text cut to {@code max} characters with anything but printable ASCII as '?': it may quote request bytes. */
-  static String printable(String text, int max) {
+  public static String printable(String text, int max) {
     StringBuilder b = new StringBuilder(Math.min(text.length(), max + 1));
     for (int i = 0; i < text.length() && b.length() < max; i++) {
       char c = text.charAt(i);
