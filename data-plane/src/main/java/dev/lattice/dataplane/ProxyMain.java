@@ -5,6 +5,12 @@ import dev.lattice.dataplane.config.ProxyConfig;
 import dev.lattice.dataplane.config.ProxyConfigFile;
 import dev.lattice.dataplane.proxy.ProxyServer;
 import dev.lattice.dataplane.proxy.ProxyServerOptions;
+import dev.lattice.dataplane.telemetry.FlowExporter;
+import dev.lattice.dataplane.telemetry.FlowSink;
+import dev.lattice.dataplane.telemetry.ProxyTelemetry;
+import dev.lattice.kit.kafka.KafkaClientConfig;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.nio.file.Path;
@@ -20,17 +26,20 @@ public final class ProxyMain {
   public static void main(String[] args) throws Exception {
     Path config = null;
     int loops = 0;
+    String kafka = System.getenv("LATTICE_KAFKA_BOOTSTRAP_SERVERS");
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "proxy" -> { }
         case "--config", "-c" -> config = Path.of(value(args, ++i, "--config"));
         case "--event-loops" -> loops = Integer.parseInt(value(args, ++i, "--event-loops"));
+        case "--kafka" -> kafka = value(args, ++i, "--kafka");
         case "--help", "-h" -> {
-          System.out.println("usage: lattice proxy --config <file.yaml> [--event-loops N]\n"
-              + "  Serves the listeners, routes, clusters and policies of a compiled-model config file (docs/data-plane.md).");
+          System.out.println("usage: lattice proxy --config <file.yaml> [--event-loops N] [--kafka host:port]\n"
+              + "  Serves the listeners, routes, clusters and policies of a compiled-model config file (docs/data-plane.md).\n"
+              + "  --kafka (or LATTICE_KAFKA_BOOTSTRAP_SERVERS) streams a flow record per request to lattice.flows.v1.");
           return;
         }
-        default -> fail("unknown argument " + args[i] + " (expected: --config <file>, --event-loops N, --help)");
+        default -> fail("unknown argument " + args[i] + " (expected: --config <file>, --event-loops N, --kafka host:port, --help)");
       }
     }
     if (config == null) {
@@ -48,9 +57,15 @@ public final class ProxyMain {
       vo.setEventLoopPoolSize(loops);
     }
     Vertx vertx = Vertx.vertx(vo);
+    FlowExporter flows = kafka == null || kafka.isBlank() ? null
+        : FlowExporter.toFlowsTopic(KafkaClientConfig.of(kafka, "data-plane"), FlowExporter.Options.DEFAULTS);
+    AtomicReference<ProxyServer> running = new AtomicReference<>();
+    List<FlowSink> sinks = flows == null ? List.of() : List.of(flows::offer);
+    ProxyTelemetry telemetry = new ProxyTelemetry(() -> running.get() == null ? null : running.get().config(), sinks);
     ProxyServer server;
     try {
-      server = ProxyServer.start(vertx, cfg, ProxyServerOptions.defaults()).await(30, TimeUnit.SECONDS);
+      server = ProxyServer.start(vertx, cfg, ProxyServerOptions.defaults().withExchangeListener(telemetry)).await(30, TimeUnit.SECONDS);
+      running.set(server);
     } catch (Exception e) {
       vertx.close();
       fail(e.getMessage());
@@ -62,6 +77,9 @@ public final class ProxyMain {
         server.close().compose(v -> vertx.close()).await(10, TimeUnit.SECONDS);
       } catch (Exception ignored) {
         // exiting anyway
+      }
+      if (flows != null) {
+        flows.close();
       }
     }, "lattice-proxy-shutdown"));
   }
