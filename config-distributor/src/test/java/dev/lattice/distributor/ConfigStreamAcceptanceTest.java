@@ -1,0 +1,308 @@
+package dev.lattice.distributor;
+
+import static dev.lattice.distributor.ConfigFixtures.cluster;
+import static dev.lattice.distributor.ConfigFixtures.key;
+import static dev.lattice.distributor.ConfigFixtures.listener;
+import static dev.lattice.distributor.ConfigFixtures.route;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.lattice.configclient.ConfigClient;
+import dev.lattice.configclient.ConfigListener;
+import dev.lattice.configclient.ConfigSnapshot;
+import dev.lattice.configclient.tls.NodeSpiffeIds;
+import dev.lattice.events.ConfigResource;
+import dev.lattice.events.config.ClusterConfig;
+import dev.lattice.events.config.ConfigType;
+import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.service.ServiceLauncher;
+import dev.lattice.schemas.serde.AvroSerde;
+import dev.lattice.testkit.kafka.KafkaCluster;
+import dev.lattice.testkit.kafka.KafkaRecords;
+import dev.lattice.testkit.kafka.LatticeKafkaTest;
+import dev.lattice.testkit.tls.TestSpiffeCa;
+import dev.lattice.testkit.tls.TestSvid;
+import io.spiffe.spiffeid.TrustDomain;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.SocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 8's acceptance over real parts: the embedded Kafka broker, the distributor service, gRPC over mTLS
+ * with SVIDs from a test SPIFFE CA, and the real {@link ConfigClient}.
+ */
+@LatticeKafkaTest
+class ConfigStreamAcceptanceTest {
+
+  private static final String TD = "lattice.local";
+  private static final AvroSerde<ConfigResource> SERDE = AvroSerde.of(ConfigResource.class);
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  @TempDir
+  Path dir;
+
+  private final TestSpiffeCa ca = TestSpiffeCa.create(TD);
+  private final List<ServiceLauncher> launchers = new ArrayList<>();
+  private final List<ConfigClient> clients = new ArrayList<>();
+  private Vertx vertx;
+  private String topic;
+  private KafkaCluster kafka;
+
+  @BeforeEach
+  void setUp(KafkaCluster kafka) {
+    this.kafka = kafka;
+    this.topic = kafka.uniqueTopic("lattice.config.v1");
+    vertx = Vertx.vertx();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    clients.forEach(ConfigClient::close);
+    for (ServiceLauncher l : launchers) {
+      l.stop().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+    vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  private record Distributor(ServiceLauncher launcher, ConfigDistributorService service, SocketAddress address) {}
+
+  private Distributor startDistributor(String instance) throws Exception {
+    TestSvid svid = ca.issue(NodeSpiffeIds.distributor(TrustDomain.parse(TD)).toString());
+    Path cert = Files.writeString(dir.resolve(instance + ".crt"), svid.certPem());
+    Path key = Files.writeString(dir.resolve(instance + ".key"), svid.keyPem());
+    Path bundle = Files.writeString(dir.resolve("bundle.pem"), ca.rootPem());
+    Map<String, String> config = new HashMap<>(Map.of(
+        "kafka.bootstrap.servers", kafka.bootstrapServers(),
+        "distributor.topics.config", topic,
+        "distributor.http.port", "0",
+        "distributor.grpc.port", "0",
+        "distributor.debounce", "10ms",
+        "distributor.instance", instance,
+        "distributor.tls.cert", cert.toString(),
+        "distributor.tls.key", key.toString(),
+        "distributor.tls.bundle", bundle.toString()));
+    ServiceLauncher launcher = ServiceLauncher.create(LatticeConfig.of(config));
+    launchers.add(launcher);
+    ConfigDistributorService service = new ConfigDistributorService();
+    launcher.start(List.of(service)).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    await().atMost(WAIT).until(() -> service.fold().caughtUp());
+    return new Distributor(launcher, service, SocketAddress.inetSocketAddress(service.grpcPort(), "127.0.0.1"));
+  }
+
+  private ConfigClient client(String node, List<SocketAddress> endpoints, Path snapshotFile, ConfigListener listener)
+      throws Exception {
+    ConfigClient.Builder b = ConfigClient.builder(vertx, node).endpoints(endpoints)
+        .mtls(TrustDomain.parse(TD), KeyCertOptions.wrap(ca.issue("spiffe://" + TD + "/lattice/node/" + node).keyManager()),
+            () -> List.of(ca.root()))
+        .backoff(Duration.ofMillis(50), Duration.ofMillis(500))
+        .random(new java.util.Random(7));
+    if (snapshotFile != null) {
+      b.snapshotFile(snapshotFile);
+    }
+    if (listener != null) {
+      b.listener(listener);
+    }
+    ConfigClient c = b.build();
+    clients.add(c);
+    c.start().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    return c;
+  }
+
+  private void publish(ConfigResource r) {
+    KafkaRecords.produce(kafka, topic, key(r.getNode(), r.getType(), r.getName()), SERDE.encode(r));
+  }
+
+  private void delete(String node, ConfigType type, String name) {
+    KafkaRecords.produce(kafka, topic, key(node, type, name), null);
+  }
+
+  private void publishBase(String node) {
+    publish(cluster(node, "c1", 8080));
+    publish(route(node, "r1", "c1"));
+    publish(listener(node, "l1", 9000, "r1"));
+  }
+
+  private static String version(ConfigClient c, ConfigType type, String name) {
+    ConfigResource r = c.snapshot().get(type, name);
+    return r == null ? null : r.getVersion();
+  }
+
+  @Test
+  void publishReceiveAckThenOneChangeIsExactlyThatResourceAndDeleteRemoves() throws Exception {
+    publishBase("node-a");
+    Distributor d = startDistributor("d1");
+    ConfigClient c = client("node-a", List.of(d.address()), null, null);
+    await().atMost(WAIT).until(() -> c.snapshot().size() == 3 && c.acks() >= 3);
+    assertThat(c.snapshot().source()).isEqualTo(ConfigSnapshot.Source.STREAM);
+    long bytesBefore = c.bytesReceived();
+    long resourcesBefore = c.resourcesReceived();
+
+    ConfigResource changed = cluster("node-a", "c1", 8081);
+    publish(changed);
+    await().atMost(WAIT).until(() -> changed.getVersion().equals(version(c, ConfigType.CLUSTER, "c1")));
+    assertThat(c.resourcesReceived() - resourcesBefore).isEqualTo(1);
+    long changeBytes = c.bytesReceived() - bytesBefore;
+    // one resource plus the response's envelope (type_url, nonce, system version), not the snapshot
+    assertThat(changeBytes).isLessThan(SERDE.encode(changed).length + 200L).isLessThan(bytesBefore);
+    assertThat(((ClusterConfig) c.snapshot().get(ConfigType.CLUSTER, "c1").getPayload()).getPort()).isEqualTo(8081);
+
+    delete("node-a", ConfigType.LISTENER, "l1");
+    await().atMost(WAIT).until(() -> c.snapshot().get(ConfigType.LISTENER, "l1") == null);
+    assertThat(c.snapshot().size()).isEqualTo(2);
+    assertThat(c.nacks()).isZero();
+  }
+
+  @Test
+  void rejectedResourceIsNackedKeptAtItsPreviousVersionNotResentAndAFixedOneIsAcked() throws Exception {
+    publishBase("node-a");
+    Distributor d = startDistributor("d1");
+    ConfigListener refusePort1 = s -> {
+      ConfigResource c1 = s.get(ConfigType.CLUSTER, "c1");
+      return c1 != null && ((ClusterConfig) c1.getPayload()).getPort() == 1
+          ? Future.failedFuture("cluster c1: port 1 is reserved") : Future.succeededFuture();
+    };
+    ConfigClient c = client("node-a", List.of(d.address()), null, refusePort1);
+    await().atMost(WAIT).until(() -> c.snapshot().size() == 3);
+    String good = version(c, ConfigType.CLUSTER, "c1");
+
+    publish(cluster("node-a", "c1", 1));
+    await().atMost(WAIT).until(() -> c.nacks() == 1);
+    assertThat(c.lastNack()).contains("cluster c1: port 1 is reserved");
+    assertThat(version(c, ConfigType.CLUSTER, "c1")).isEqualTo(good);
+
+    // the next change arrives, and the rejected version has not come back in between
+    long responses = c.responses();
+    publish(cluster("node-a", "c2", 8082));
+    await().atMost(WAIT).until(() -> c.snapshot().get(ConfigType.CLUSTER, "c2") != null);
+    assertThat(c.nacks()).isEqualTo(1);
+    assertThat(c.responses() - responses).isEqualTo(1);
+
+    ConfigResource fixed = cluster("node-a", "c1", 8089);
+    publish(fixed);
+    await().atMost(WAIT).until(() -> fixed.getVersion().equals(version(c, ConfigType.CLUSTER, "c1")));
+    assertThat(c.nacks()).isEqualTo(1);
+  }
+
+  @Test
+  void reconnectingClientReceivesOnlyTheThreeChangesMadeWhileItWasAway() throws Exception {
+    publishBase("node-a");
+    publish(cluster("node-a", "c2", 8082));
+    publish(cluster("node-a", "c3", 8083));
+    Distributor d = startDistributor("d1");
+    Path file = dir.resolve("node-a.snapshot");
+    ConfigClient first = client("node-a", List.of(d.address()), file, null);
+    await().atMost(WAIT).until(() -> first.snapshot().size() == 5 && Files.exists(file)
+        && dev.lattice.configclient.SnapshotFile.load(file, "node-a").snapshot().size() == 5);
+    first.close();
+
+    ConfigResource c2 = cluster("node-a", "c2", 9082);
+    publish(c2);
+    delete("node-a", ConfigType.CLUSTER, "c3");
+    ConfigResource c4 = cluster("node-a", "c4", 8084);
+    publish(c4);
+    await().atMost(WAIT).until(() -> d.service().cache().snapshot("node-a").get(ConfigType.CLUSTER, "c4") != null);
+
+    ConfigClient again = client("node-a", List.of(d.address()), file, null);
+    await().atMost(WAIT).until(() -> again.snapshot().get(ConfigType.CLUSTER, "c4") != null
+        && again.snapshot().get(ConfigType.CLUSTER, "c3") == null
+        && c2.getVersion().equals(version(again, ConfigType.CLUSTER, "c2")));
+    assertThat(again.resourcesReceived()).isEqualTo(3);
+  }
+
+  @Test
+  void persistedSnapshotIsServedWithNoDistributorAndACorruptOneIsReportedAndIgnored() throws Exception {
+    publishBase("node-a");
+    Distributor d = startDistributor("d1");
+    Path file = dir.resolve("node-a.snapshot");
+    ConfigClient first = client("node-a", List.of(d.address()), file, null);
+    await().atMost(WAIT).until(() -> dev.lattice.configclient.SnapshotFile.load(file, "node-a").present()
+        && dev.lattice.configclient.SnapshotFile.load(file, "node-a").snapshot().size() == 3);
+    first.close();
+
+    SocketAddress nobody;
+    try (ServerSocket s = new ServerSocket(0)) {
+      nobody = SocketAddress.inetSocketAddress(s.getLocalPort(), "127.0.0.1");
+    }
+    List<ConfigSnapshot> applied = new CopyOnWriteArrayList<>();
+    ConfigClient offline = client("node-a", List.of(nobody), file, s -> {
+      applied.add(s);
+      return Future.succeededFuture();
+    });
+    // start() completed: the listener already has the persisted config, no distributor needed
+    assertThat(applied).hasSize(1);
+    assertThat(offline.snapshot().source()).isEqualTo(ConfigSnapshot.Source.PERSISTED);
+    assertThat(offline.snapshot().size()).isEqualTo(3);
+    assertThat(offline.connectedTo()).isNull();
+    offline.close();
+
+    Files.write(file, "LCS1 this file was overwritten by something else".getBytes());
+    ConfigClient corrupt = client("node-a", List.of(nobody), file, null);
+    assertThat(corrupt.persistedProblem()).contains(file.toString()).contains("checksum mismatch");
+    assertThat(corrupt.snapshot().source()).isEqualTo(ConfigSnapshot.Source.EMPTY);
+  }
+
+  @Test
+  void twoInstancesOneKilledMidStreamEveryClientConvergesWithoutLostOrDuplicatedUpdates() throws Exception {
+    int nodes = 6;
+    for (int n = 0; n < nodes; n++) {
+      publishBase("node-" + n);
+    }
+    Distributor a = startDistributor("da");
+    Distributor b = startDistributor("db");
+    Map<String, List<String>> appliedByNode = new HashMap<>();
+    List<ConfigClient> cs = new ArrayList<>();
+    for (int n = 0; n < nodes; n++) {
+      String node = "node-" + n;
+      List<String> applied = new CopyOnWriteArrayList<>();
+      appliedByNode.put(node, applied);
+      ConfigSnapshot[] last = {ConfigSnapshot.empty(node)};
+      ConfigListener diff = s -> {
+        for (ConfigResource r : s.all()) {
+          ConfigResource before = last[0].get(r.getType(), r.getName());
+          if (before == null || !before.getVersion().equals(r.getVersion())) {
+            applied.add(r.getType() + "/" + r.getName() + "@" + r.getVersion());
+          }
+        }
+        last[0] = s;
+        return Future.succeededFuture();
+      };
+      List<SocketAddress> endpoints = n % 2 == 0 ? List.of(a.address(), b.address()) : List.of(b.address(), a.address());
+      cs.add(client(node, endpoints, null, diff));
+    }
+    await().atMost(WAIT).until(() -> cs.stream().allMatch(c -> c.snapshot().size() == 3 && c.connectedTo() != null));
+
+    for (int round = 0; round < 6; round++) {
+      if (round == 3) {
+        a.launcher().stop().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        launchers.remove(a.launcher());
+      }
+      for (int n = 0; n < nodes; n++) {
+        publish(cluster("node-" + n, "c1", 10_000 + round));
+      }
+    }
+    ConfigResource last0 = cluster("node-0", "c1", 10_005);
+    await().atMost(WAIT).until(() -> cs.stream().allMatch(c -> last0.getVersion().equals(version(c, ConfigType.CLUSTER, "c1"))));
+    for (ConfigClient c : cs) {
+      assertThat(c.connectedTo()).isEqualTo(b.address());
+      List<String> applied = appliedByNode.get(c.snapshot().node());
+      assertThat(applied).doesNotHaveDuplicates();
+      assertThat(c.nacks()).isZero();
+    }
+    assertThat(cs.stream().filter(c -> c.connects() > 1)).hasSize(nodes / 2);
+  }
+}
