@@ -144,8 +144,8 @@ class ConfigStreamAcceptanceTest {
 
   @Test
   void publishReceiveAckThenOneChangeIsExactlyThatResourceAndDeleteRemoves() throws Exception {
-    publishBase("node-a");
     Distributor d = startDistributor("d1");
+    publishBase("node-a");
     ConfigClient c = client("node-a", List.of(d.address()), null, null);
     await().atMost(WAIT).until(() -> c.snapshot().size() == 3 && c.acks() >= 3);
     assertThat(c.snapshot().source()).isEqualTo(ConfigSnapshot.Source.STREAM);
@@ -169,8 +169,8 @@ class ConfigStreamAcceptanceTest {
 
   @Test
   void rejectedResourceIsNackedKeptAtItsPreviousVersionNotResentAndAFixedOneIsAcked() throws Exception {
-    publishBase("node-a");
     Distributor d = startDistributor("d1");
+    publishBase("node-a");
     ConfigListener refusePort1 = s -> {
       ConfigResource c1 = s.get(ConfigType.CLUSTER, "c1");
       return c1 != null && ((ClusterConfig) c1.getPayload()).getPort() == 1
@@ -200,10 +200,10 @@ class ConfigStreamAcceptanceTest {
 
   @Test
   void reconnectingClientReceivesOnlyTheThreeChangesMadeWhileItWasAway() throws Exception {
+    Distributor d = startDistributor("d1");
     publishBase("node-a");
     publish(cluster("node-a", "c2", 8082));
     publish(cluster("node-a", "c3", 8083));
-    Distributor d = startDistributor("d1");
     Path file = dir.resolve("node-a.snapshot");
     ConfigClient first = client("node-a", List.of(d.address()), file, null);
     await().atMost(WAIT).until(() -> first.snapshot().size() == 5 && Files.exists(file)
@@ -226,8 +226,8 @@ class ConfigStreamAcceptanceTest {
 
   @Test
   void persistedSnapshotIsServedWithNoDistributorAndACorruptOneIsReportedAndIgnored() throws Exception {
-    publishBase("node-a");
     Distributor d = startDistributor("d1");
+    publishBase("node-a");
     Path file = dir.resolve("node-a.snapshot");
     ConfigClient first = client("node-a", List.of(d.address()), file, null);
     await().atMost(WAIT).until(() -> dev.lattice.configclient.SnapshotFile.load(file, "node-a").present()
@@ -259,10 +259,10 @@ class ConfigStreamAcceptanceTest {
   @Test
   void twoInstancesOneKilledMidStreamEveryClientConvergesWithoutLostOrDuplicatedUpdates() throws Exception {
     int nodes = 6;
+    Distributor a = startDistributor("da");
     for (int n = 0; n < nodes; n++) {
       publishBase("node-" + n);
     }
-    Distributor a = startDistributor("da");
     Distributor b = startDistributor("db");
     Map<String, List<String>> appliedByNode = new HashMap<>();
     List<ConfigClient> cs = new ArrayList<>();
