@@ -9,6 +9,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MODULE="$(cd "$HERE/../.." && pwd)"
 CONF="${PEER_BENCH_TMP:-/tmp}/lattice-$VARIANT.yaml"
 
+TLS_LINE=""
+if [[ ${FRONT_TLS:-0} == 1 ]]; then
+  # MODE=tls: terminate TLS with the harness's throwaway certificate; LATTICE_TLS_ENGINE=jdk measures the fallback
+  TLS_LINE="    tls: {mode: SIMPLE, serverCertificate: '${TLS_CERT:?}', privateKey: '${TLS_KEY:?}'}"
+fi
 case $VARIANT in
   bare) DIRECTION=OUTBOUND AUTHZ_LINE="" ;;
   authz) DIRECTION=INBOUND AUTHZ_LINE="    authorization: bench-authz" ;;
@@ -17,7 +22,7 @@ esac
 
 {
   cat <<YAML
-settings: {node: bench}
+settings: {node: bench, tlsEngine: ${LATTICE_TLS_ENGINE:-auto}}
 listeners:
   - name: bench
     address: 127.0.0.1
@@ -26,6 +31,7 @@ listeners:
     protocol: HTTP
     routeConfig: bench-routes
 $AUTHZ_LINE
+$TLS_LINE
 routes:
   - name: bench-routes
     virtualHosts:

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import dev.lattice.dataplane.tls.TlsEngine;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -98,7 +99,7 @@ public final class ProxyConfigFile {
       throw new ConfigFileException("settings: expected a map");
     }
     Set<String> known = Set.of("node", "debugHeaders", "maxHeaderBytes", "maxInitialLineBytes", "headersTimeout", "connectTimeout",
-        "maxPendingRequestBytes", "idleTimeout");
+        "maxPendingRequestBytes", "idleTimeout", "tlsEngine");
     s.fieldNames().forEachRemaining(k -> {
       if (!known.contains(k)) {
         throw new ConfigFileException("settings." + k + ": unknown (expected one of " + known + ")");
@@ -112,7 +113,20 @@ public final class ProxyConfigFile {
         duration(s, "headersTimeout", d.headersTimeout()),
         duration(s, "connectTimeout", d.connectTimeout()),
         integer(s, "maxPendingRequestBytes", d.maxPendingRequestBytes()),
-        duration(s, "idleTimeout", d.idleTimeout()));
+        duration(s, "idleTimeout", d.idleTimeout()),
+        tlsEngine(s, d.tlsEngine()));
+  }
+
+  private static TlsEngine tlsEngine(JsonNode s, TlsEngine d) {
+    JsonNode n = s.get("tlsEngine");
+    if (n == null) {
+      return d;
+    }
+    try {
+      return TlsEngine.parse(n.asText());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigFileException("settings." + e.getMessage());
+    }
   }
 
   private static boolean bool(JsonNode s, String k, boolean d) {

@@ -1,5 +1,6 @@
 package dev.lattice.dataplane.config;
 
+import dev.lattice.dataplane.tls.TlsEngine;
 import java.time.Duration;
 
 /**
@@ -15,6 +16,7 @@ import java.time.Duration;
  * @param maxPendingRequestBytes bound on request bytes buffered while the upstream is not writable
  * @param idleTimeout     a downstream connection with no request in progress is closed after this
  *                        long (Envoy's HTTP connection manager {@code idle_timeout}, 1 h by default)
+ * @param tlsEngine       the TLS implementation of listeners that terminate TLS (BoringSSL when available)
  */
 public record ProxySettings(
     String node,
@@ -24,7 +26,8 @@ public record ProxySettings(
     Duration headersTimeout,
     Duration connectTimeout,
     int maxPendingRequestBytes,
-    Duration idleTimeout) {
+    Duration idleTimeout,
+    TlsEngine tlsEngine) {
 
   public ProxySettings {
     if (node == null || node.isBlank()) {
@@ -45,6 +48,6 @@ public record ProxySettings(
 
   /** Defaults: 16 KiB headers (Envoy allows 60, nginx 8), 10 s to send the head, 5 s connect, 1 h idle. */
   public static ProxySettings defaults(String node) {
-    return new ProxySettings(node, false, 16 * 1024, 8 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(5), 1 << 20, Duration.ofHours(1));
+    return new ProxySettings(node, false, 16 * 1024, 8 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(5), 1 << 20, Duration.ofHours(1), TlsEngine.AUTO);
   }
 }

@@ -15,7 +15,10 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import dev.lattice.authz.PeerIdentity;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -52,11 +55,26 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   private boolean closing;
   private boolean draining;
   private boolean inRead;
+  private final boolean tls;
+  private PeerIdentity peer;
 
-  DownstreamHandler(ListenerBinding binding, ProxyServer server, UpstreamPool pool) {
+  DownstreamHandler(ListenerBinding binding, ProxyServer server, UpstreamPool pool, boolean tls) {
     this.binding = binding;
     this.server = server;
     this.pool = pool;
+    this.tls = tls;
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof SslHandshakeCompletionEvent e) {
+      if (!e.isSuccess()) {
+        server.countTlsHandshakeFailure(); // SslHandler closes the connection
+      } else {
+        peer = PeerCertificates.spiffePeer(ctx.pipeline().get(SslHandler.class).engine().getSession());
+      }
+    }
+    ctx.fireUserEventTriggered(evt);
   }
 
   @Override
@@ -301,5 +319,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
 
   String remoteIp() {
     return remoteIp;
+  }
+
+  /** Whether the connection arrived over TLS. */
+  boolean tls() {
+    return tls;
+  }
+
+  /** The SPIFFE identity of a client certificate verified on this connection, or null. */
+  PeerIdentity peer() {
+    return peer;
   }
 }

@@ -283,7 +283,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     ForwardingHeaders.appendVia(h, conn.server().via(runtime));
     ForwardingHeaders.appendForwardedFor(h, conn.remoteIp());
     if (!runtime.inbound() || !h.contains(ForwardingHeaders.X_FORWARDED_PROTO)) {
-      h.set(ForwardingHeaders.X_FORWARDED_PROTO, "http");
+      h.set(ForwardingHeaders.X_FORWARDED_PROTO, conn.tls() ? "https" : "http");
     }
     h.set(ForwardingHeaders.X_REQUEST_ID, requestId);
     if (authority == null) {
@@ -690,7 +690,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   @Override
   public PeerIdentity peer() {
-    return null; // plaintext until node-to-node mTLS lands
+    return conn.peer();
   }
 
   @Override

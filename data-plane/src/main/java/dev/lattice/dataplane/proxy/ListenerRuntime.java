@@ -6,6 +6,7 @@ import dev.lattice.dataplane.filter.HttpFilterConfig;
 import dev.lattice.dataplane.route.RouteTable;
 import dev.lattice.events.config.ListenerConfig;
 import dev.lattice.events.config.TrafficDirection;
+import io.netty.handler.ssl.SslContext;
 import java.util.List;
 
 /**
@@ -14,6 +15,7 @@ import java.util.List;
  * every request that starts while the snapshot is current; a request keeps the runtime it started with.
  *
  * @param filterNames names of the filters in {@code filters}, same order (config dumps)
+ * @param tls         the listener's server TLS context, or null for plaintext
  */
 record ListenerRuntime(
     String version,
@@ -22,7 +24,8 @@ record ListenerRuntime(
     RouteTable routes,
     List<HttpFilterConfig> filters,
     List<String> filterNames,
-    PathNormalization pathNormalization) {
+    PathNormalization pathNormalization,
+    SslContext tls) {
 
   ListenerRuntime {
     filters = List.copyOf(filters);

@@ -12,6 +12,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -50,6 +51,7 @@ public final class ProxyServer {
   private final Map<String, ListenerBinding> bindings = new LinkedHashMap<>();
   private final AtomicLong headersTimeouts = new AtomicLong();
   private final AtomicLong idleTimeouts = new AtomicLong();
+  private final AtomicLong tlsHandshakeFailures = new AtomicLong();
   private volatile ProxySnapshot snapshot;
   private volatile String via;
 
@@ -66,13 +68,13 @@ public final class ProxyServer {
   }
 
   /** Makes {@code config} the served snapshot. */
-  public synchronized Future<Void> apply(ProxyConfig config) {
-    ProxySnapshot next;
-    try {
-      next = ProxySnapshot.compile(config, options.filterFactories());
-    } catch (RuntimeException e) {
-      return Future.failedFuture(e);
-    }
+  public Future<Void> apply(ProxyConfig config) {
+    // compiling reads files (TLS certificates): never on an event loop
+    return vertx.<ProxySnapshot>executeBlocking(() -> ProxySnapshot.compile(config, options.filterFactories()))
+        .compose(next -> swap(config, next));
+  }
+
+  private synchronized Future<Void> swap(ProxyConfig config, ProxySnapshot next) {
     List<Future<Void>> binds = new ArrayList<>();
     Map<String, ListenerBinding> added = new LinkedHashMap<>();
     for (ListenerRuntime r : next.listeners.values()) {
@@ -144,12 +146,18 @@ public final class ProxyServer {
             UpstreamPool pool = pools.computeIfAbsent(ch.eventLoop(),
                 loop -> new UpstreamPool(loop, transport.channelFactory(false), WATER_MARK));
             // limits come from the snapshot current when the connection is accepted
-            ProxySettings settings = b.runtime().settings();
+            ListenerRuntime runtime = b.runtime();
+            ProxySettings settings = runtime.settings();
             HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(settings.maxInitialLineBytes())
                 .setMaxHeaderSize(settings.maxHeaderBytes())
                 .setMaxChunkSize(64 * 1024);
-            DownstreamHandler handler = new DownstreamHandler(b, ProxyServer.this, pool);
+            DownstreamHandler handler = new DownstreamHandler(b, ProxyServer.this, pool, runtime.tls() != null);
+            if (runtime.tls() != null) {
+              SslHandler tls = runtime.tls().newHandler(ch.alloc());
+              tls.setHandshakeTimeoutMillis(settings.headersTimeout().toMillis()); // a stalled ClientHello is a slowloris too
+              ch.pipeline().addLast("tls", tls);
+            }
             ch.pipeline()
                 .addLast("timeouts", new DownstreamTimeouts(settings.headersTimeout().toNanos(), settings.idleTimeout().toNanos(),
                     handler::headersTimedOut, handler::idleTimedOut))
@@ -201,6 +209,11 @@ public final class ProxyServer {
     return idleTimeouts.get();
   }
 
+  /** TLS handshakes that failed or timed out on listeners that terminate TLS. */
+  public long tlsHandshakeFailures() {
+    return tlsHandshakeFailures.get();
+  }
+
   /** Stops listening, closes every connection and the idle upstream pools. */
   public Future<Void> close() {
     List<Future<Void>> all = new ArrayList<>();
@@ -238,6 +251,10 @@ public final class ProxyServer {
 
   void countHeadersTimeout() {
     headersTimeouts.incrementAndGet();
+  }
+
+  void countTlsHandshakeFailure() {
+    tlsHandshakeFailures.incrementAndGet();
   }
 
   void countIdleTimeout() {

@@ -12,6 +12,8 @@ import dev.lattice.events.config.ListenerConfig;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import dev.lattice.dataplane.tls.ServerTlsContexts;
+import io.netty.handler.ssl.SslContext;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -56,7 +58,9 @@ final class ProxySnapshot {
           names.add(f.name());
         });
       }
-      listeners.put(l.getName(), new ListenerRuntime(config.version(), l, config.settings(), routes, filters, names, normalization(config, l)));
+      SslContext tls = l.getTls() == null ? null : ServerTlsContexts.build(l.getName(), l.getTls(), config.settings().tlsEngine());
+      listeners.put(l.getName(), new ListenerRuntime(config.version(), l, config.settings(), routes, filters, names,
+          normalization(config, l), tls));
     }
     return new ProxySnapshot(config, Map.copyOf(clusters), listeners);
   }

@@ -32,11 +32,35 @@ final class RawHttpClient implements AutoCloseable {
   }
 
   RawHttpClient(InetSocketAddress address) throws IOException {
-    socket = new Socket();
-    socket.connect(address, 5000);
+    this(connect(address));
+  }
+
+  private RawHttpClient(Socket connected) throws IOException {
+    socket = connected;
     socket.setSoTimeout(10_000);
     in = socket.getInputStream();
     out = socket.getOutputStream();
+  }
+
+  /** A client over TLS from {@code tls}, handshake done (fails if the proxy refuses it). */
+  static RawHttpClient tls(InetSocketAddress address, javax.net.ssl.SSLContext tls) throws IOException {
+    Socket plain = connect(address);
+    javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
+        .createSocket(plain, "localhost", address.getPort(), true);
+    s.setSoTimeout(10_000);
+    s.startHandshake();
+    return new RawHttpClient(s);
+  }
+
+  private static Socket connect(InetSocketAddress address) throws IOException {
+    Socket s = new Socket();
+    s.connect(address, 5000);
+    return s;
+  }
+
+  /** The connection's socket (an {@code SSLSocket} for {@link #tls}). */
+  Socket socket() {
+    return socket;
   }
 
   RawHttpClient send(String raw) throws IOException {
