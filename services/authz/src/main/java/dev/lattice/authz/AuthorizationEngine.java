@@ -107,13 +107,23 @@ public final class AuthorizationEngine {
     return (r.http() ? http : tcp).evaluate(r);
   }
 
-  /** The policies of one protocol, by group. */
+  /** The policies of one protocol, by group, in one {@link RuleIndex}. */
   private static final class Group {
-    final RuleIndex deny;
-    final RuleIndex allow;
-    final RuleIndex audit;
-    final RuleIndex dryDeny;
-    final RuleIndex dryAllow;
+    static final int DENY = 0;
+    static final int ALLOW = 1;
+    static final int AUDIT = 2;
+    static final int DRY_DENY = 3;
+    static final int DRY_ALLOW = 4;
+    private static final boolean[] COLLECTS = {false, false, true, false, false};
+    private static final boolean[] ONE_GROUP = {false};
+    /** One scratch walk per thread: evaluation allocates nothing unless an AUDIT or dry-run policy matches. */
+    private static final ThreadLocal<RuleIndex.Scan> SCAN = ThreadLocal.withInitial(() -> new RuleIndex.Scan(COLLECTS.length));
+
+    /** Every group in one index, walked once per request — when AUDIT or dry-run policies apply. */
+    final RuleIndex index;
+    /** The enforced DENY and ALLOW rules, one index each (deny walked first) — when no other group applies. */
+    final RuleIndex denyOnly;
+    final RuleIndex allowOnly;
     final boolean anyAllow;
     final boolean anyEnforced;
     final boolean anyShadow;
@@ -124,22 +134,19 @@ public final class AuthorizationEngine {
     final Decision noAllowMatch;
 
     Group(List<CompiledAuthorizationPolicy> sorted, boolean tcp, boolean indexed) {
-      List<RuleIndex.Entry> d = new ArrayList<>();
-      List<RuleIndex.Entry> a = new ArrayList<>();
-      List<RuleIndex.Entry> au = new ArrayList<>();
-      List<RuleIndex.Entry> dd = new ArrayList<>();
-      List<RuleIndex.Entry> da = new ArrayList<>();
+      List<RuleIndex.Entry> entries = new ArrayList<>();
       boolean allowPolicy = false;
       boolean enforced = false;
+      boolean shadowRules = false;
       int order = 0;
       for (CompiledAuthorizationPolicy p : sorted) {
         PolicyRef ref = new PolicyRef(p.getNamespace(), p.getName());
         AuthorizationAction action = p.getAction();
         boolean deny = action == AuthorizationAction.DENY;
-        List<RuleIndex.Entry> target = switch (action) {
-          case DENY -> p.getDryRun() ? dd : d;
-          case ALLOW -> p.getDryRun() ? da : a;
-          default -> au; // AUDIT: reported whether or not it is dry-run
+        int group = switch (action) {
+          case DENY -> p.getDryRun() ? DRY_DENY : DENY;
+          case ALLOW -> p.getDryRun() ? DRY_ALLOW : ALLOW;
+          default -> AUDIT; // reported whether or not it is dry-run
         };
         if (action == AuthorizationAction.ALLOW && !p.getDryRun()) allowPolicy = true;
         if (action != AuthorizationAction.AUDIT && !p.getDryRun()) enforced = true;
@@ -147,24 +154,33 @@ public final class AuthorizationEngine {
         for (int i = 0; i < rules.size(); i++) {
           AuthorizationRule rule = rules.get(i) == null ? AuthorizationRule.newBuilder().build() : rules.get(i);
           CompiledRule compiled = CompiledRule.of(rule, deny, tcp);
-          target.add(new RuleIndex.Entry(order++, compiled, matched(action, ref, i, p.getDryRun())));
+          entries.add(new RuleIndex.Entry(order++, group, compiled, matched(action, ref, i, p.getDryRun())));
+          if (group >= AUDIT) shadowRules = true;
         }
       }
-      this.deny = new RuleIndex(d, indexed);
-      this.allow = new RuleIndex(a, indexed);
-      this.audit = new RuleIndex(au, indexed);
-      this.dryDeny = new RuleIndex(dd, indexed);
-      this.dryAllow = new RuleIndex(da, indexed);
       this.anyAllow = allowPolicy;
       this.anyEnforced = enforced;
       this.dryAllowPolicy = hasDryAllowPolicy(sorted);
-      this.anyShadow = !au.isEmpty() || !dd.isEmpty() || !da.isEmpty() || dryAllowPolicy;
+      this.anyShadow = shadowRules || dryAllowPolicy;
+      // With shadow policies one walk serves all five groups; without, a DENY match spares the ALLOW walk.
+      this.index = anyShadow ? new RuleIndex(entries, COLLECTS, indexed) : null;
+      this.denyOnly = anyShadow ? null : new RuleIndex(onlyGroup(entries, DENY), ONE_GROUP, indexed);
+      this.allowOnly = anyShadow ? null : new RuleIndex(onlyGroup(entries, ALLOW), ONE_GROUP, indexed);
       this.noPolicies = new Decision(Verdict.ALLOW, Reason.NO_POLICIES, null, -1,
           "allowed: no ALLOW or DENY policy applies to the workload", null, List.of());
       this.noAllowPolicies = new Decision(Verdict.ALLOW, Reason.NO_ALLOW_POLICIES, null, -1,
           "allowed: no DENY rule matched and no ALLOW policy applies", null, List.of());
       this.noAllowMatch = new Decision(Verdict.DENY, Reason.NO_ALLOW_MATCH, null, -1,
           "denied: ALLOW policies apply to the workload but none matched", null, List.of());
+    }
+
+    /** The entries of one group, re-tagged as group 0 of a one-group index. */
+    private static List<RuleIndex.Entry> onlyGroup(List<RuleIndex.Entry> entries, int group) {
+      List<RuleIndex.Entry> out = new ArrayList<>();
+      for (RuleIndex.Entry e : entries) {
+        if (e.group == group) out.add(new RuleIndex.Entry(e.order, 0, e.rule, e.decision));
+      }
+      return out;
     }
 
     private static boolean hasDryAllowPolicy(List<CompiledAuthorizationPolicy> sorted) {
@@ -184,19 +200,29 @@ public final class AuthorizationEngine {
     }
 
     Decision evaluate(AuthzRequest r) {
-      Decision enforced = enforced(r);
-      if (!anyShadow) return enforced;
-      List<Decision.Match> audits = audit.allMatches(r);
-      Decision.Outcome dry = shadow(r, enforced);
+      if (!anyShadow) {
+        RuleIndex.Entry d = denyOnly.first(r);
+        if (d != null) return d.decision;
+        if (!anyAllow) return anyEnforced ? noAllowPolicies : noPolicies;
+        RuleIndex.Entry a = allowOnly.first(r);
+        return a != null ? a.decision : noAllowMatch;
+      }
+      RuleIndex.Scan s = SCAN.get();
+      s.reset();
+      index.scan(r, s);
+      Decision enforced = enforced(s.best);
+      List<Decision.Match> audits = s.matches();
+      Decision.Outcome dry = shadow(s.best, enforced);
       if (dry == null && audits.isEmpty()) return enforced;
       return enforced.withShadow(dry, audits);
     }
 
-    private Decision enforced(AuthzRequest r) {
-      RuleIndex.Entry d = deny.first(r);
+    /** The enforced decision from the first matching rule per group (null: nothing matched). */
+    private Decision enforced(RuleIndex.Entry[] best) {
+      RuleIndex.Entry d = best[DENY];
       if (d != null) return d.decision;
       if (!anyAllow) return anyEnforced ? noAllowPolicies : noPolicies;
-      RuleIndex.Entry a = allow.first(r);
+      RuleIndex.Entry a = best[ALLOW];
       return a != null ? a.decision : noAllowMatch;
     }
 
@@ -204,11 +230,11 @@ public final class AuthorizationEngine {
      * What enforcing the dry-run policies alongside the enforced ones would decide; null when that is the
      * enforced outcome and no dry-run policy matched.
      */
-    private Decision.Outcome shadow(AuthzRequest r, Decision enforced) {
+    private Decision.Outcome shadow(RuleIndex.Entry[] best, Decision enforced) {
       if (enforced.reason() == Reason.DENY_MATCHED) return null; // an enforced deny stays a deny
-      RuleIndex.Entry dd = dryDeny.first(r);
+      RuleIndex.Entry dd = best[DRY_DENY];
       if (dd != null) return dd.outcome;
-      RuleIndex.Entry da = dryAllow.first(r);
+      RuleIndex.Entry da = best[DRY_ALLOW];
       if (da != null) {
         // enforced ALLOW rules come first, as in the enforced run; report the dry-run rule when it is what
         // would allow the request
@@ -220,6 +246,5 @@ public final class AuthorizationEngine {
       }
       return null;
     }
-
   }
 }

@@ -8,26 +8,30 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The rules of one policy group (e.g. the enforced DENY policies, for HTTP) arranged so a request tries
- * only rules that can match it. Every rule has a global evaluation order (policies by namespace/name, then
- * rule index); {@link #first} returns the matching rule with the lowest order — the same answer as a linear
- * scan. Each rule is filed under its {@link IndexHint}: the peer principal, the peer namespace or the path
- * it requires (exact values in a hash map, prefixes and template literals in a trie walked along the value,
- * suffixes in a trie walked back from its end), else the ports it requires; a rule without a hint is always
- * tried. Lookups allocate nothing. Immutable and thread-safe.
+ * The rules of every policy group of one protocol (enforced DENY, enforced ALLOW, AUDIT, dry-run DENY,
+ * dry-run ALLOW) arranged so a request tries only rules that can match it, walking each index once for all
+ * groups. Every rule has a global evaluation order (policies by namespace/name, then rule index); for each
+ * group {@link #scan} finds the matching rule with the lowest order — the same answer as a linear scan — or,
+ * for a collecting group (AUDIT), every matching rule. Each rule is filed under its {@link IndexHint}: the
+ * peer principal, the peer namespace or the path it requires (exact values in a hash map, prefixes and
+ * template literals in a trie walked along the value, suffixes in a trie walked back from its end), else the
+ * ports it requires; a rule without a hint is always tried. Lookups allocate nothing but the list of a
+ * collecting group's matches. Immutable and thread-safe.
  */
 final class RuleIndex {
 
   /** One rule of one policy, with its prebuilt decision. */
   static final class Entry {
     final int order;
+    final int group;
     final CompiledRule rule;
     final Decision decision;
     final Decision.Outcome outcome;
     final Decision.Match match;
 
-    Entry(int order, CompiledRule rule, Decision decision) {
+    Entry(int order, int group, CompiledRule rule, Decision decision) {
       this.order = order;
+      this.group = group;
       this.rule = rule;
       this.decision = decision;
       this.outcome = decision.outcome();
@@ -35,27 +39,63 @@ final class RuleIndex {
     }
   }
 
+  /**
+   * What one request's walk found: per group the first matching rule, and the matches of the collecting
+   * groups. Reused across requests of one thread ({@link #reset} before each walk), so a walk allocates nothing.
+   */
+  static final class Scan {
+    final Entry[] best;
+    List<Entry> found;
+
+    Scan(int groups) {
+      this.best = new Entry[groups];
+    }
+
+    void reset() {
+      Arrays.fill(best, null);
+      found = null;
+    }
+
+    /** The collecting groups' matches, one per policy (its first matching rule), in evaluation order. */
+    List<Decision.Match> matches() {
+      if (found == null) return List.of();
+      found.sort((a, b) -> Integer.compare(a.order, b.order));
+      List<Decision.Match> out = new ArrayList<>(found.size());
+      PolicyRef last = null;
+      for (Entry e : found) {
+        PolicyRef policy = e.match.policy();
+        if (!policy.equals(last)) out.add(e.match);
+        last = policy;
+      }
+      return out;
+    }
+  }
+
   private static final Entry[] NONE = new Entry[0];
 
-  private final Entry[] all;
+  private final boolean empty;
   private final boolean indexed;
+  private final boolean[] collects;
   private final PatternIndex byPrincipal;
   private final PatternIndex byNamespace;
   private final PatternIndex byPath;
   private final PortMap byPort;
-  private final Entry[] unindexed;
+  private final Entry[][] unindexed;
 
   /**
-   * @param entries in evaluation order (ascending {@code order}); rules that can never match are left out
+   * @param entries in evaluation order (ascending {@code order}), each tagged with its group; rules that can
+   *     never match are left out
+   * @param collects per group: whether {@link #scan} collects every match (else only the first)
    * @param indexed false for a plain linear scan (the reference the index is measured against)
    */
-  RuleIndex(List<Entry> entries, boolean indexed) {
-    List<Entry> live = entries.stream().filter(e -> !e.rule.never).toList();
-    this.all = live.toArray(NONE);
+  RuleIndex(List<Entry> entries, boolean[] collects, boolean indexed) {
+    this.collects = collects.clone();
     this.indexed = indexed;
-    PatternIndex.Builder principals = new PatternIndex.Builder(PeerIdentity.SCHEME);
-    PatternIndex.Builder namespaces = new PatternIndex.Builder("");
-    PatternIndex.Builder paths = new PatternIndex.Builder("");
+    List<Entry> live = entries.stream().filter(e -> !e.rule.never).toList();
+    this.empty = live.isEmpty();
+    PatternIndex.Builder principals = new PatternIndex.Builder(PeerIdentity.SCHEME, collects.length);
+    PatternIndex.Builder namespaces = new PatternIndex.Builder("", collects.length);
+    PatternIndex.Builder paths = new PatternIndex.Builder("", collects.length);
     Map<Integer, List<Entry>> ports = new HashMap<>();
     List<Entry> rest = new ArrayList<>();
     for (Entry e : live) {
@@ -76,69 +116,75 @@ final class RuleIndex {
     this.byPrincipal = principals.build();
     this.byNamespace = namespaces.build();
     this.byPath = paths.build();
-    this.byPort = ports.isEmpty() ? null : new PortMap(ports);
-    this.unindexed = rest.toArray(NONE);
+    this.byPort = ports.isEmpty() ? null : new PortMap(ports, collects.length);
+    this.unindexed = byGroup(rest, collects.length);
   }
 
   boolean isEmpty() {
-    return all.length == 0;
+    return empty;
   }
 
-  /** The matching rule with the lowest order, or null. */
-  Entry first(AuthzRequest r) {
-    if (all.length == 0) return null;
-    Entry best = scan(unindexed, r, null);
-    if (indexed) {
-      PeerIdentity peer = r.peer();
-      if (peer != null) {
-        String principal = peer.spiffeId();
-        if (byPrincipal != null) {
-          int offset = principal.startsWith(PeerIdentity.SCHEME) ? PeerIdentity.SCHEME.length() : 0;
-          best = byPrincipal.scan(principal, offset, r, best);
-        }
-        if (byNamespace != null && peer.namespace() != null) best = byNamespace.scan(peer.namespace(), 0, r, best);
+  /** Walks the index once for {@code r}, filling {@code s} (which must be {@link Scan#reset}). */
+  void scan(AuthzRequest r, Scan s) {
+    if (empty) return;
+    visit(unindexed, r, s);
+    if (!indexed) return;
+    PeerIdentity peer = r.peer();
+    if (peer != null) {
+      String principal = peer.spiffeId();
+      if (byPrincipal != null) {
+        int offset = principal.startsWith(PeerIdentity.SCHEME) ? PeerIdentity.SCHEME.length() : 0;
+        byPrincipal.visit(principal, offset, r, s, this);
       }
-      if (byPath != null && r.path() != null) best = byPath.scan(r.path(), 0, r, best);
-      if (byPort != null) best = scan(byPort.get(r.destinationPort()), r, best);
+      if (byNamespace != null && peer.namespace() != null) byNamespace.visit(peer.namespace(), 0, r, s, this);
     }
-    return best;
+    if (byPath != null && r.path() != null) byPath.visit(r.path(), 0, r, s, this);
+    if (byPort != null) visit(byPort.get(r.destinationPort()), r, s);
   }
 
   /**
-   * Every matching rule, one per policy (its first matching rule), in evaluation order — what AUDIT
-   * policies report. Tries only the rules the request leads to; allocates only when something matches.
+   * The first matching rule of group 0 (an index of one group), returned rather than stored: the cheaper
+   * walk when no other group needs the request.
    */
-  List<Decision.Match> allMatches(AuthzRequest r) {
-    if (all.length == 0) return List.of();
-    List<Entry> found = collect(indexed ? unindexed : all, r, null);
-    if (indexed) {
-      PeerIdentity peer = r.peer();
-      if (peer != null) {
-        String principal = peer.spiffeId();
-        if (byPrincipal != null) {
-          int offset = principal.startsWith(PeerIdentity.SCHEME) ? PeerIdentity.SCHEME.length() : 0;
-          found = byPrincipal.collect(principal, offset, r, found);
-        }
-        if (byNamespace != null && peer.namespace() != null) found = byNamespace.collect(peer.namespace(), 0, r, found);
+  Entry first(AuthzRequest r) {
+    if (empty) return null;
+    Entry best = unindexed == null ? null : first(unindexed[0], r, null);
+    if (!indexed) return best;
+    PeerIdentity peer = r.peer();
+    if (peer != null) {
+      String principal = peer.spiffeId();
+      if (byPrincipal != null) {
+        int offset = principal.startsWith(PeerIdentity.SCHEME) ? PeerIdentity.SCHEME.length() : 0;
+        best = byPrincipal.first(principal, offset, r, best);
       }
-      if (byPath != null && r.path() != null) found = byPath.collect(r.path(), 0, r, found);
-      if (byPort != null) found = collect(byPort.get(r.destinationPort()), r, found);
+      if (byNamespace != null && peer.namespace() != null) best = byNamespace.first(peer.namespace(), 0, r, best);
     }
-    if (found == null) return List.of();
-    found.sort((a, b) -> Integer.compare(a.order, b.order));
-    List<Decision.Match> out = new ArrayList<>(found.size());
-    PolicyRef last = null;
-    for (Entry e : found) {
-      PolicyRef policy = e.match.policy();
-      if (!policy.equals(last)) out.add(e.match);
-      last = policy;
+    if (byPath != null && r.path() != null) best = byPath.first(r.path(), 0, r, best);
+    if (byPort != null) best = firstIn(byPort.get(r.destinationPort()), r, best);
+    return best;
+  }
+
+  /** The first match of group 0 in a slot if it comes before {@code best}, else {@code best}. */
+  static Entry firstIn(Entry[][] slot, AuthzRequest r, Entry best) {
+    return slot == null ? best : first(slot[0], r, best);
+  }
+
+  /** Tries the rules of one index slot, per group. */
+  void visit(Entry[][] slot, AuthzRequest r, Scan s) {
+    if (slot == null) return;
+    for (int g = 0; g < slot.length; g++) {
+      Entry[] list = slot[g];
+      if (list == null) continue;
+      if (collects[g]) {
+        s.found = collect(list, r, s.found);
+      } else {
+        s.best[g] = first(list, r, s.best[g]);
+      }
     }
-    return out;
   }
 
   /** Adds every match in {@code list} to {@code found} (created on the first match). */
-  static List<Entry> collect(Entry[] list, AuthzRequest r, List<Entry> found) {
-    if (list == null) return found;
+  private static List<Entry> collect(Entry[] list, AuthzRequest r, List<Entry> found) {
     for (Entry e : list) {
       if (e.rule.matches(r)) {
         if (found == null) found = new ArrayList<>(4);
@@ -149,8 +195,7 @@ final class RuleIndex {
   }
 
   /** The first match in {@code list} if it comes before {@code best}, else {@code best}. */
-  static Entry scan(Entry[] list, AuthzRequest r, Entry best) {
-    if (list == null) return best;
+  private static Entry first(Entry[] list, AuthzRequest r, Entry best) {
     int limit = best == null ? Integer.MAX_VALUE : best.order;
     for (Entry e : list) {
       if (e.order >= limit) return best;
@@ -159,47 +204,64 @@ final class RuleIndex {
     return best;
   }
 
+  /**
+   * The entries split by group (each in order), null for a group without any, up to the last group with
+   * some; null when there are none.
+   */
+  private static Entry[][] byGroup(List<Entry> entries, int groups) {
+    if (entries.isEmpty()) return null;
+    List<List<Entry>> split = new ArrayList<>(groups);
+    for (int g = 0; g < groups; g++) split.add(new ArrayList<>());
+    for (Entry e : entries) split.get(e.group).add(e);
+    int used = groups;
+    while (split.get(used - 1).isEmpty()) used--; // trailing groups without rules: a shorter slot to visit
+    Entry[][] out = new Entry[used][];
+    for (int g = 0; g < used; g++) out[g] = split.get(g).isEmpty() ? null : split.get(g).toArray(NONE);
+    return out;
+  }
+
   private static void addOnce(List<Entry> list, Entry e) {
     if (list.isEmpty() || list.get(list.size() - 1) != e) list.add(e);
   }
 
   /** Rules keyed by one string attribute: exact values, prefixes (and template literals), suffixes. */
   private static final class PatternIndex {
-    private final Map<String, Entry[]> exact;
+    private final Map<String, Entry[][]> exact;
     private final Trie prefixes;
     private final Trie suffixes;
 
-    private PatternIndex(Map<String, Entry[]> exact, Trie prefixes, Trie suffixes) {
+    private PatternIndex(Map<String, Entry[][]> exact, Trie prefixes, Trie suffixes) {
       this.exact = exact;
       this.prefixes = prefixes;
       this.suffixes = suffixes;
     }
 
-    /** Scans the rules {@code value} (matched from {@code offset} on) leads to. */
-    Entry scan(String value, int offset, AuthzRequest r, Entry best) {
-      if (exact != null) best = RuleIndex.scan(exact.get(value), r, best);
-      if (prefixes != null) best = prefixes.scanForward(value, offset, r, best);
-      if (suffixes != null) best = suffixes.scanBackward(value, offset, r, best);
-      return best;
+    /** Tries the rules {@code value} (matched from {@code offset} on) leads to. */
+    void visit(String value, int offset, AuthzRequest r, Scan s, RuleIndex index) {
+      if (exact != null) index.visit(exact.get(value), r, s);
+      if (prefixes != null) prefixes.walkForward(value, offset, r, s, index);
+      if (suffixes != null) suffixes.walkBackward(value, offset, r, s, index);
     }
 
-    /** Adds every match among the rules {@code value} leads to. */
-    List<Entry> collect(String value, int offset, AuthzRequest r, List<Entry> found) {
-      if (exact != null) found = RuleIndex.collect(exact.get(value), r, found);
-      if (prefixes != null) found = prefixes.collectForward(value, offset, r, found);
-      if (suffixes != null) found = suffixes.collectBackward(value, offset, r, found);
-      return found;
+    /** {@link RuleIndex#first(AuthzRequest)} along {@code value}. */
+    Entry first(String value, int offset, AuthzRequest r, Entry best) {
+      if (exact != null) best = firstIn(exact.get(value), r, best);
+      if (prefixes != null) best = prefixes.firstForward(value, offset, r, best);
+      if (suffixes != null) best = suffixes.firstBackward(value, offset, r, best);
+      return best;
     }
 
     static final class Builder {
       private final String exactKeyPrefix;
+      private final int groups;
       private final Map<String, List<Entry>> exact = new HashMap<>();
       private final Map<String, List<Entry>> prefixes = new HashMap<>();
       private final Map<String, List<Entry>> suffixes = new HashMap<>();
 
       /** @param exactKeyPrefix prepended to exact patterns so lookups use the request's value as is */
-      Builder(String exactKeyPrefix) {
+      Builder(String exactKeyPrefix, int groups) {
         this.exactKeyPrefix = exactKeyPrefix;
+        this.groups = groups;
       }
 
       void add(List<StringPattern> patterns, Entry e) {
@@ -216,15 +278,16 @@ final class RuleIndex {
 
       PatternIndex build() {
         if (exact.isEmpty() && prefixes.isEmpty() && suffixes.isEmpty()) return null;
-        return new PatternIndex(exact.isEmpty() ? null : freeze(exact), prefixes.isEmpty() ? null : new Trie(prefixes, false),
-            suffixes.isEmpty() ? null : new Trie(suffixes, true));
+        return new PatternIndex(exact.isEmpty() ? null : freeze(exact, groups),
+            prefixes.isEmpty() ? null : new Trie(prefixes, false, groups),
+            suffixes.isEmpty() ? null : new Trie(suffixes, true, groups));
       }
     }
   }
 
-  private static Map<String, Entry[]> freeze(Map<String, List<Entry>> m) {
-    Map<String, Entry[]> out = new HashMap<>(Math.max(4, m.size() * 2));
-    m.forEach((k, v) -> out.put(k, v.toArray(NONE)));
+  private static Map<String, Entry[][]> freeze(Map<String, List<Entry>> m, int groups) {
+    Map<String, Entry[][]> out = new HashMap<>(Math.max(4, m.size() * 2));
+    m.forEach((k, v) -> out.put(k, byGroup(v, groups)));
     return out;
   }
 
@@ -238,12 +301,12 @@ final class RuleIndex {
     private final Node root;
 
     /** @param byKey rules by key, keys reversed for a backward trie */
-    Trie(Map<String, List<Entry>> byKey, boolean backward) {
+    Trie(Map<String, List<Entry>> byKey, boolean backward, int groups) {
       Building top = new Building();
       byKey.forEach((key, entries) -> {
         Building n = top;
         for (int i = 0; i < key.length(); i++) n = n.children.computeIfAbsent(key.charAt(i), c -> new Building());
-        n.entries = entries.toArray(NONE);
+        n.entries = byGroup(entries, groups);
       });
       this.root = freeze(top, "", backward);
     }
@@ -291,76 +354,74 @@ final class RuleIndex {
       return start >= offset && value.regionMatches(start, c.label, 0, c.label.length()) ? c : null;
     }
 
-    Entry scanForward(String value, int offset, AuthzRequest r, Entry best) {
+    void walkForward(String value, int offset, AuthzRequest r, Scan s, RuleIndex index) {
       int i = offset;
       for (Node n = root; n != null; n = forward(n, value, i)) {
         i += n.label.length();
-        if (n.entries != null) best = scan(n.entries, r, best);
+        if (n.entries != null) index.visit(n.entries, r, s);
+      }
+    }
+
+    Entry firstForward(String value, int offset, AuthzRequest r, Entry best) {
+      int i = offset;
+      for (Node n = root; n != null; n = forward(n, value, i)) {
+        i += n.label.length();
+        best = firstIn(n.entries, r, best);
       }
       return best;
     }
 
-    Entry scanBackward(String value, int offset, AuthzRequest r, Entry best) {
+    Entry firstBackward(String value, int offset, AuthzRequest r, Entry best) {
       int i = value.length();
       for (Node n = root; n != null; n = backward(n, value, i, offset)) {
         i -= n.label.length();
-        if (n.entries != null) best = scan(n.entries, r, best);
+        best = firstIn(n.entries, r, best);
       }
       return best;
     }
 
-    List<Entry> collectForward(String value, int offset, AuthzRequest r, List<Entry> found) {
-      int i = offset;
-      for (Node n = root; n != null; n = forward(n, value, i)) {
-        i += n.label.length();
-        if (n.entries != null) found = collect(n.entries, r, found);
-      }
-      return found;
-    }
-
-    List<Entry> collectBackward(String value, int offset, AuthzRequest r, List<Entry> found) {
+    void walkBackward(String value, int offset, AuthzRequest r, Scan s, RuleIndex index) {
       int i = value.length();
       for (Node n = root; n != null; n = backward(n, value, i, offset)) {
         i -= n.label.length();
-        if (n.entries != null) found = collect(n.entries, r, found);
+        if (n.entries != null) index.visit(n.entries, r, s);
       }
-      return found;
     }
 
     private static final class Building {
       final TreeMap<Character, Building> children = new TreeMap<>();
-      Entry[] entries;
+      Entry[][] entries;
     }
 
     private static final class Node {
       String label;
       char[] keys;
       Node[] children;
-      Entry[] entries;
+      Entry[][] entries;
     }
   }
 
   /** Rules by required port: open addressing over int keys (no boxing on lookup). */
   private static final class PortMap {
     private final int[] keys;
-    private final Entry[][] values;
+    private final Entry[][][] values;
     private final int mask;
 
-    PortMap(Map<Integer, List<Entry>> m) {
+    PortMap(Map<Integer, List<Entry>> m, int groups) {
       int cap = Integer.highestOneBit(Math.max(4, m.size() * 4) - 1) << 1;
       keys = new int[cap];
       Arrays.fill(keys, Integer.MIN_VALUE);
-      values = new Entry[cap][];
+      values = new Entry[cap][][];
       mask = cap - 1;
       m.forEach((port, entries) -> {
         int i = mix(port) & mask;
         while (keys[i] != Integer.MIN_VALUE) i = (i + 1) & mask;
         keys[i] = port;
-        values[i] = entries.toArray(NONE);
+        values[i] = byGroup(entries, groups);
       });
     }
 
-    Entry[] get(int port) {
+    Entry[][] get(int port) {
       int i = mix(port) & mask;
       while (keys[i] != Integer.MIN_VALUE) {
         if (keys[i] == port) return values[i];
