@@ -9,7 +9,7 @@ import java.util.Arrays;
  * shared with other work (JMH's wall-clock figures then mostly measure the scheduler). Prints per
  * configuration the minimum and median CPU nanoseconds per decision over short rounds.
  * Usage: {@code java -cp ... dev.lattice.authz.CpuTimeHarness [rounds] [opsPerRound] [engines] [policy counts]}
- * (lists comma-separated, default {@code index,linear} and {@code 5,50,500}).
+ * [mixes] (lists comma-separated, default {@code index,linear}, {@code 5,50,500} and {@code mixed,exact}).
  */
 public final class CpuTimeHarness {
   private CpuTimeHarness() {}
@@ -31,7 +31,7 @@ public final class CpuTimeHarness {
     int[] counts = Arrays.stream((args.length > 3 ? args[3] : "5,50,500").split(",")).mapToInt(Integer::parseInt).toArray();
     ThreadMXBean mx = ManagementFactory.getThreadMXBean();
     long sink = 0;
-    for (String mix : new String[] {"mixed", "exact"}) {
+    for (String mix : (args.length > 4 ? args[4] : "mixed,exact").split(",")) {
       for (int policies : counts) {
         for (String engine : engines) {
           AuthorizationEngineBenchmark b = new AuthorizationEngineBenchmark();

@@ -28,6 +28,8 @@ final class RuleIndex {
     final Decision decision;
     final Decision.Outcome outcome;
     final Decision.Match match;
+    /** {@link #match} as the whole list of audits, when it is the only one. */
+    final List<Decision.Match> alone;
 
     Entry(int order, int group, CompiledRule rule, Decision decision) {
       this.order = order;
@@ -36,16 +38,19 @@ final class RuleIndex {
       this.decision = decision;
       this.outcome = decision.outcome();
       this.match = new Decision.Match(decision.policy(), decision.ruleIndex());
+      this.alone = List.of(match);
     }
   }
 
   /**
    * What one request's walk found: per group the first matching rule, and the matches of the collecting
-   * groups. Reused across requests of one thread ({@link #reset} before each walk), so a walk allocates nothing.
+   * groups. Reused across requests of one thread ({@link #reset} before each walk), so a walk allocates
+   * nothing, and one collected match costs nothing either.
    */
   static final class Scan {
     final Entry[] best;
-    List<Entry> found;
+    private Entry[] found = new Entry[8];
+    private int foundCount;
 
     Scan(int groups) {
       this.best = new Entry[groups];
@@ -53,21 +58,37 @@ final class RuleIndex {
 
     void reset() {
       Arrays.fill(best, null);
-      found = null;
+      Arrays.fill(found, 0, foundCount, null);
+      foundCount = 0;
+    }
+
+    void add(Entry e) {
+      if (foundCount == found.length) found = Arrays.copyOf(found, foundCount * 2);
+      found[foundCount++] = e;
     }
 
     /** The collecting groups' matches, one per policy (its first matching rule), in evaluation order. */
     List<Decision.Match> matches() {
-      if (found == null) return List.of();
-      found.sort((a, b) -> Integer.compare(a.order, b.order));
-      List<Decision.Match> out = new ArrayList<>(found.size());
+      if (foundCount == 0) return List.of();
+      if (foundCount == 1) return found[0].alone;
+      for (int i = 1; i < foundCount; i++) { // insertion sort: a handful of matches, usually in order already
+        Entry e = found[i];
+        int j = i - 1;
+        while (j >= 0 && found[j].order > e.order) {
+          found[j + 1] = found[j];
+          j--;
+        }
+        found[j + 1] = e;
+      }
+      Decision.Match[] out = new Decision.Match[foundCount];
+      int n = 0;
       PolicyRef last = null;
-      for (Entry e : found) {
-        PolicyRef policy = e.match.policy();
-        if (!policy.equals(last)) out.add(e.match);
+      for (int i = 0; i < foundCount; i++) {
+        PolicyRef policy = found[i].match.policy();
+        if (!policy.equals(last)) out[n++] = found[i].match;
         last = policy;
       }
-      return out;
+      return List.of(n == out.length ? out : Arrays.copyOf(out, n));
     }
   }
 
@@ -176,22 +197,13 @@ final class RuleIndex {
       Entry[] list = slot[g];
       if (list == null) continue;
       if (collects[g]) {
-        s.found = collect(list, r, s.found);
+        for (Entry e : list) {
+          if (e.rule.matches(r)) s.add(e);
+        }
       } else {
         s.best[g] = first(list, r, s.best[g]);
       }
     }
-  }
-
-  /** Adds every match in {@code list} to {@code found} (created on the first match). */
-  private static List<Entry> collect(Entry[] list, AuthzRequest r, List<Entry> found) {
-    for (Entry e : list) {
-      if (e.rule.matches(r)) {
-        if (found == null) found = new ArrayList<>(4);
-        found.add(e);
-      }
-    }
-    return found;
   }
 
   /** The first match in {@code list} if it comes before {@code best}, else {@code best}. */
