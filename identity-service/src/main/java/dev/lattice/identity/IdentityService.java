@@ -26,6 +26,7 @@ import dev.lattice.kit.deadletter.DeadLetterPublisher;
 import dev.lattice.kit.fold.TopicFold;
 import dev.lattice.kit.kafka.EventPublisher;
 import dev.lattice.kit.kafka.KafkaClientConfig;
+import dev.lattice.kit.service.KafkaReadinessCheck;
 import dev.lattice.kit.service.LatticeService;
 import dev.lattice.kit.service.ServiceContext;
 import dev.lattice.kit.topic.LatticeTopics;
@@ -74,6 +75,7 @@ public final class IdentityService implements LatticeService {
   private CertificateAuthority ca;
   private JoinTokenStore tokens;
   private EventPublisher publisher;
+  private EventPublisher requestPublisher;
   private DeadLetterPublisher deadLetters;
   private TopicFold<RegistrationEntry> entryFold;
   private TopicFold<TrustBundle> bundleFold;
@@ -180,6 +182,13 @@ public final class IdentityService implements LatticeService {
       return Future.fromCompletionStage(new TopicProvisioner(admin).ensure(specs), ctx);
     }).compose(report -> {
       publisher = EventPublisher.create(vertx, kafka, "events");
+      // Kafka away: /readyz says so, API writes (entries, attestation) fail at once with 503/UNAVAILABLE;
+      // bundles and audit events keep the default producer, which buffers and retries.
+      KafkaReadinessCheck kafkaCheck = KafkaReadinessCheck.monitor(vertx, config, kafka);
+      closeables.add(kafkaCheck);
+      context.readiness().register("kafka", kafkaCheck);
+      requestPublisher = EventPublisher.forRequests(vertx, kafka, "requests", kafkaCheck);
+      requestPublisher.connect(entriesTopic);
       deadLetters = DeadLetterPublisher.create(kafka.producer("dlq"));
       entryFold = TopicFold.builder(entriesTopic, kafka.consumer(null, "entries"), deadLetters)
           .listenerExecutor(r -> ctx.runOnContext(x -> r.run())).build();
@@ -188,7 +197,7 @@ public final class IdentityService implements LatticeService {
       closeables.add(entryFold);
       closeables.add(bundleFold);
       closeables.add(deadLetters);
-      registry = new EntryRegistry(entryFold, publisher, entriesTopic, trustDomain, clock,
+      registry = new EntryRegistry(entryFold, requestPublisher, entriesTopic, trustDomain, clock,
           () -> tokens.pendingNodes(trustDomain),
           new EntryValidator(trustDomain, config.getBoolean("identity.entries.allow-wildcard-dns", false)));
       entryFold.start();
@@ -260,6 +269,7 @@ public final class IdentityService implements LatticeService {
       closing.add(bundleEndpoint.close());
     }
     return Future.join(closing).eventually(() -> publisher == null ? Future.succeededFuture() : publisher.close())
+        .eventually(() -> requestPublisher == null ? Future.succeededFuture() : requestPublisher.close())
         .eventually(() -> vertx.executeBlocking(() -> {
           for (AutoCloseable c : closeables) {
             try {

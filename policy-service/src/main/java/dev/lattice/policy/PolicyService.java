@@ -10,6 +10,7 @@ import dev.lattice.kit.deadletter.DeadLetterPublisher;
 import dev.lattice.kit.kafka.EventPublisher;
 import dev.lattice.kit.kafka.KafkaClientConfig;
 import dev.lattice.kit.service.HttpFailureHandler;
+import dev.lattice.kit.service.KafkaReadinessCheck;
 import dev.lattice.kit.service.LatticeService;
 import dev.lattice.kit.service.ServiceContext;
 import dev.lattice.kit.topic.LatticeTopics;
@@ -53,7 +54,7 @@ import org.slf4j.LoggerFactory;
  * {@code policy.trust.domain} (default {@code lattice.local}); {@code policy.compiler.*} (see
  * {@link CompilerRunner}); {@code policy.kubernetes.enabled} (default false).
  *
- * <p>Readiness: the resource state and the registry have replayed their topics (and the compiler runs,
+ * <p>Readiness: Kafka answers ({@code kafka}, a background probe), the resource state and the registry have replayed their topics (and the compiler runs,
  * the Kubernetes informers synced, when enabled). Created by the launcher through
  * {@code ServiceLoader}; start and stop never block the event loop.
  */
@@ -65,6 +66,8 @@ public final class PolicyService implements LatticeService {
   private Vertx vertx;
   private DeadLetterPublisher deadLetters;
   private EventPublisher publisher;
+  private EventPublisher requestPublisher;
+  private KafkaReadinessCheck kafkaCheck;
   private ResourceStore store;
   private RegistryFold registry;
   private KafkaDoor door;
@@ -126,6 +129,12 @@ public final class PolicyService implements LatticeService {
     // Creating Kafka clients does no network I/O; folds and the door run on their own threads.
     deadLetters = DeadLetterPublisher.create(kafka.producer("dlq"));
     publisher = EventPublisher.create(vertx, kafka, "resources");
+    // Kafka away: /readyz says so and REST writes fail at once with 503 + Retry-After; reads serve the
+    // folds. The Kubernetes source keeps the default producer (it buffers and its informers resync).
+    kafkaCheck = KafkaReadinessCheck.monitor(vertx, config, kafka);
+    context.readiness().register("kafka", kafkaCheck);
+    requestPublisher = EventPublisher.forRequests(vertx, kafka, "requests", kafkaCheck);
+    requestPublisher.connect(resources, registryTopic);
     store = ResourceStore.start(resources, kafka.consumer(null, "resources-fold"), deadLetters);
     registry = RegistryFold.start(registryTopic, kafka.consumer(null, "registry-fold"), deadLetters);
     context.readiness().registerCondition("policy-resources", store::caughtUp,
@@ -154,9 +163,9 @@ public final class PolicyService implements LatticeService {
     }
     // Bodies it cannot read, unknown routes under /v1, handler bugs: the same JSON error shape as the API's own errors.
     context.router().route("/v1/*").failureHandler(new HttpFailureHandler(ResourceRoutes::respondError));
-    new ResourceRoutes(store, registry.index(), publisher, resources, preview, clock).mount(context.router());
+    new ResourceRoutes(store, registry.index(), requestPublisher, resources, preview, clock).mount(context.router());
     new ExplainRoutes(store, registry.index(), new Explainer(mesh)).mount(context.router());
-    new StaticRegistryRoutes(KafkaSinks.registry(publisher, registryTopic), registry.index(), trustDomain, clock)
+    new StaticRegistryRoutes(KafkaSinks.registry(requestPublisher, registryTopic), registry.index(), trustDomain, clock)
         .mount(context.router());
     // After every route: an unknown /v1 path fails 404 into this service's failure handler (not the kit's shape).
     context.router().route("/v1/*").handler(rc -> rc.fail(404));
@@ -190,8 +199,10 @@ public final class PolicyService implements LatticeService {
           return null;
         }))
         .eventually(() -> publisher == null ? Future.succeededFuture() : publisher.close())
+        .eventually(() -> requestPublisher == null ? Future.succeededFuture() : requestPublisher.close())
         .eventually(() -> vertx.executeBlocking(() -> {
           Optional.ofNullable(deadLetters).ifPresent(DeadLetterPublisher::close);
+          Optional.ofNullable(kafkaCheck).ifPresent(KafkaReadinessCheck::close);
           return null;
         }))
         .mapEmpty();

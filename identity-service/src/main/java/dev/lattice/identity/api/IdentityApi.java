@@ -10,6 +10,7 @@ import dev.lattice.identity.entry.EntryValidationException;
 import dev.lattice.identity.entry.RegistrationEntryRecord;
 import dev.lattice.identity.spiffe.SpiffeIds;
 import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.kafka.KafkaUnavailableException;
 import io.spiffe.spiffeid.TrustDomain;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.DecodeException;
@@ -105,7 +106,7 @@ public final class IdentityApi {
     entries.create(draft)
         .onSuccess(e -> ctx.response().setStatusCode(201).putHeader("Content-Type", "application/json")
             .putHeader("Location", "/v1/entries/" + e.id()).end(toJson(e).encodePrettily()))
-        .onFailure(e -> error(ctx, e instanceof IllegalArgumentException ? 400 : 503, e.getMessage()));
+        .onFailure(e -> writeFailed(ctx, e, e instanceof IllegalArgumentException ? 400 : 503));
   }
 
   private void listEntries(RoutingContext ctx) {
@@ -146,7 +147,7 @@ public final class IdentityApi {
             ctx.response().setStatusCode(409).putHeader("Content-Type", "application/json")
                 .end(new JsonObject().put("error", e.getMessage()).put("children", children).encode());
           } else {
-            error(ctx, e instanceof NoSuchElementException ? 404 : 503, e.getMessage());
+            writeFailed(ctx, e, e instanceof NoSuchElementException ? 404 : 503);
           }
         });
   }
@@ -218,6 +219,17 @@ public final class IdentityApi {
       }
       return s;
     }).toList();
+  }
+
+  /** A failed write: Kafka away → 503 with {@code Retry-After}; else {@code status}. */
+  private static void writeFailed(RoutingContext ctx, Throwable e, int status) {
+    KafkaUnavailableException away = KafkaUnavailableException.find(e);
+    if (away != null) {
+      ctx.response().putHeader("Retry-After", away.retryAfterSeconds());
+      error(ctx, 503, away.getMessage());
+      return;
+    }
+    error(ctx, status, e.getMessage());
   }
 
   private static void error(RoutingContext ctx, int status, String message) {

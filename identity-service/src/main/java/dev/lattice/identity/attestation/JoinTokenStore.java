@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
@@ -34,6 +35,11 @@ import java.util.regex.Pattern;
  * burned. The state lives in {@code join-tokens.json} (permissions 600) in {@code identity.data.dir} and
  * is rewritten atomically before a burn is acknowledged, so a burned token stays burned across restarts.
  * Tokens are deliberately not on Kafka: they are bearer secrets, and a burn needs a single writer.
+ *
+ * <p>Attestation {@linkplain #claim claims} a token first and {@linkplain #burn(Claim) burns} it only
+ * once the node's entry is on Kafka; a claim that fails is {@linkplain #release released}, so a node
+ * that met a Kafka outage can attest again with the same token. While claimed, the token is refused to
+ * every other attestation (no two nodes from one token).
  *
  * <p>Thread-safe (synchronized). Methods do disk I/O: call them off the event loop.
  */
@@ -54,9 +60,32 @@ public final class JoinTokenStore {
 
   private record Stored(String nodeId, Instant expiresAt, Instant burnedAt) {}
 
+  /** A valid token held by one attestation in progress: burn it once the node is registered, else release it. */
+  public static final class Claim {
+    private final String hash;
+    private final String nodeId;
+
+    private Claim(String hash, String nodeId) {
+      this.hash = hash;
+      this.nodeId = nodeId;
+    }
+
+    /** The node id the token attests. */
+    public String nodeId() {
+      return nodeId;
+    }
+
+    @Override
+    public String toString() {
+      return "JoinTokenStore.Claim[node=" + nodeId + "]";
+    }
+  }
+
   private final Path file;
   private final Clock clock;
   private final Map<String, Stored> tokens = new LinkedHashMap<>();
+  /** Hashes of tokens claimed by an attestation in progress; outside the lock so a release never waits for disk. */
+  private final Set<String> claimed = ConcurrentHashMap.newKeySet();
 
   private JoinTokenStore(Path file, Clock clock) {
     this.file = file;
@@ -145,10 +174,25 @@ public final class JoinTokenStore {
   }
 
   /**
-   * Burns {@code token} and returns the node id it attests; fails with {@link AttestationException} when
-   * it is unknown, expired or already used. The burn is on disk before this returns.
+   * Burns {@code token} at once and returns the node id it attests ({@link #claim} then
+   * {@link #burn(Claim)}); fails with {@link AttestationException} when it is unknown, expired, already
+   * used or being used. The burn is on disk before this returns.
    */
-  public synchronized String burn(String token) {
+  public String burn(String token) {
+    Claim claim = claim(token);
+    try {
+      burn(claim);
+    } finally {
+      release(claim);
+    }
+    return claim.nodeId();
+  }
+
+  /**
+   * Holds {@code token} for one attestation without burning it; fails with {@link AttestationException}
+   * when it is unknown, expired, already used or claimed by another attestation in progress. No disk I/O.
+   */
+  public synchronized Claim claim(String token) {
     String hash = sha256(token == null ? "" : token.strip());
     Stored stored = tokens.get(hash);
     Instant now = clock.instant();
@@ -162,9 +206,35 @@ public final class JoinTokenStore {
     if (!now.isBefore(stored.expiresAt())) {
       throw new AttestationException("join token: expired at " + stored.expiresAt() + " (now " + now + ")");
     }
-    tokens.put(hash, new Stored(stored.nodeId(), stored.expiresAt(), now));
-    save();
-    return stored.nodeId();
+    if (!claimed.add(hash)) {
+      throw new AttestationException("join token: an attestation with it is in progress for node "
+          + stored.nodeId() + " (expected: a token that was never used; tokens are one-time)");
+    }
+    return new Claim(hash, stored.nodeId());
+  }
+
+  /**
+   * Burns a claimed token (on disk before this returns) and ends the claim. Fails with
+   * {@link IllegalStateException} when the claim was released already.
+   */
+  public synchronized void burn(Claim claim) {
+    if (!claimed.contains(claim.hash)) {
+      throw new IllegalStateException("join token claim for node " + claim.nodeId + " was released (expected: a held claim)");
+    }
+    Stored stored = tokens.get(claim.hash);
+    tokens.put(claim.hash, new Stored(stored.nodeId(), stored.expiresAt(), clock.instant()));
+    try {
+      save();
+    } catch (RuntimeException e) {
+      tokens.put(claim.hash, stored);
+      throw e;
+    }
+    claimed.remove(claim.hash);
+  }
+
+  /** Ends a claim without burning: the token stays usable. Idempotent, no-op after a burn; never blocks. */
+  public void release(Claim claim) {
+    claimed.remove(claim.hash);
   }
 
   /** Node SPIFFE IDs of tokens that are neither used nor expired (they may parent entries already). */

@@ -3,16 +3,26 @@ package dev.lattice.identity.attestation;
 import dev.lattice.identity.spiffe.SpiffeIds;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
+import java.util.Optional;
 
 /**
  * Decides which node a piece of attestation material proves: a one-time join token
- * ({@link JoinTokenStore}, burned here) or a Kubernetes projected service-account token
- * ({@link KubernetesTokenAttestor}, absent when not configured). Thread-safe; blocking (disk, API server).
+ * ({@link JoinTokenStore}; claimed here, burned by {@link #complete} once the node's entry is written,
+ * freed by {@link #abandon} when that failed) or a Kubernetes projected service-account token
+ * ({@link KubernetesTokenAttestor}, absent when not configured). Thread-safe; blocking (disk, API server)
+ * except {@link #abandon}.
  */
 public final class NodeAttestor {
 
-  /** Who attested and how. */
-  public record AttestedNode(SpiffeId spiffeId, String method) {}
+  /**
+   * Who attested and how; {@code joinToken} is the claim on the token used, if any (burned by
+   * {@link #complete}).
+   */
+  public record AttestedNode(SpiffeId spiffeId, String method, Optional<JoinTokenStore.Claim> joinToken) {
+    public AttestedNode(SpiffeId spiffeId, String method) {
+      this(spiffeId, method, Optional.empty());
+    }
+  }
 
   private final TrustDomain trustDomain;
   private final JoinTokenStore joinTokens;
@@ -25,8 +35,20 @@ public final class NodeAttestor {
     this.kubernetes = kubernetes;
   }
 
+  /** Claims (does not burn) {@code token}: call {@link #complete} or {@link #abandon} with the result. */
   public AttestedNode byJoinToken(String token) {
-    return new AttestedNode(SpiffeIds.node(trustDomain, joinTokens.burn(token)), "join_token");
+    JoinTokenStore.Claim claim = joinTokens.claim(token);
+    return new AttestedNode(SpiffeIds.node(trustDomain, claim.nodeId()), "join_token", Optional.of(claim));
+  }
+
+  /** The attestation succeeded (the node is registered): burns its join token, if any. Disk I/O. */
+  public void complete(AttestedNode node) {
+    node.joinToken().ifPresent(joinTokens::burn);
+  }
+
+  /** The attestation failed after {@link #byJoinToken}: the token stays usable. Never blocks. */
+  public void abandon(AttestedNode node) {
+    node.joinToken().ifPresent(joinTokens::release);
   }
 
   public AttestedNode byKubernetesToken(String token) {

@@ -215,7 +215,9 @@ public final class EntryRegistry {
         RegistrationEntryRecord.DEFAULT_X509_TTL, RegistrationEntryRecord.DEFAULT_JWT_TTL, List.of(), false,
         existing == null ? clock.instant() : existing.createdAt(), existing == null ? 1 : existing.revision() + 1, "");
     inFlight.put(id, entry);
-    return publisher.publish(topic, id, EntryEvents.toEvent(entry)).map(md -> entry);
+    // A node whose entry was not written is not attested (isAttestedNode must not count it).
+    return publisher.publish(topic, id, EntryEvents.toEvent(entry)).map(md -> entry)
+        .onFailure(err -> inFlight.remove(id, entry));
   }
 
   /** True when {@code nodeId} has attested (its node entry is on the topic). */

@@ -14,6 +14,7 @@ import dev.lattice.identity.entry.EntryRegistry;
 import dev.lattice.identity.entry.RegistrationEntryRecord;
 import dev.lattice.identity.jwt.JwtSvidIssuer;
 import dev.lattice.identity.spiffe.SpiffeIds;
+import dev.lattice.kit.kafka.KafkaUnavailableException;
 import dev.lattice.schemas.identity.v1.AttestNodeRequest;
 import dev.lattice.schemas.identity.v1.AttestNodeResponse;
 import dev.lattice.schemas.identity.v1.Entry;
@@ -45,7 +46,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -155,26 +158,39 @@ public final class SigningServer {
   // ---- NodeAttestation
 
   private void attestNode(GrpcServerRequest<AttestNodeRequest, AttestNodeResponse> req) {
-    req.handler(r -> signingPool.executeBlocking(() -> {
-      CertificateRequests.CheckedCsr csr = CertificateRequests.parse(r.getCsr().toByteArray(), ca.signer());
-      NodeAttestor.AttestedNode node = switch (r.getAttestationCase()) {
-        case JOIN_TOKEN -> attestor.byJoinToken(r.getJoinToken());
-        case K8S_PSAT -> attestor.byKubernetesToken(r.getK8SPsat());
-        default -> throw new IllegalArgumentException("attestation: none (expected: join_token or k8s_psat)");
-      };
-      checkSans(csr, node.spiffeId());
-      IssuedX509Svid svid = ca.issue(new X509SvidRequest(node.spiffeId(), csr.publicKey(), settings.nodeSvidTtl(), List.of()));
-      return Map.entry(node, svid);
-    }, false).compose(issued -> entries.registerNode(issued.getKey().spiffeId(), issued.getKey().method()).map(e -> issued))
-        .onSuccess(issued -> {
-          audit.x509(issued.getValue(), null, issued.getKey().spiffeId());
-          log.info("node {} attested by {}; node SVID serial {}", issued.getKey().spiffeId(), issued.getKey().method(),
-              issued.getValue().serialHex());
-          req.response().send(AttestNodeResponse.newBuilder()
-              .setSvid(toResponse(issued.getValue(), ""))
-              .setBundle(BundleEvents.toProto(ca.bundle())).build());
-        })
-        .onFailure(e -> fail(req, e)));
+    req.handler(r -> {
+      AtomicReference<NodeAttestor.AttestedNode> claimed = new AtomicReference<>();
+      signingPool.executeBlocking(() -> {
+        CertificateRequests.CheckedCsr csr = CertificateRequests.parse(r.getCsr().toByteArray(), ca.signer());
+        NodeAttestor.AttestedNode node = switch (r.getAttestationCase()) {
+          case JOIN_TOKEN -> attestor.byJoinToken(r.getJoinToken());
+          case K8S_PSAT -> attestor.byKubernetesToken(r.getK8SPsat());
+          default -> throw new IllegalArgumentException("attestation: none (expected: join_token or k8s_psat)");
+        };
+        claimed.set(node);
+        checkSans(csr, node.spiffeId());
+        IssuedX509Svid svid = ca.issue(new X509SvidRequest(node.spiffeId(), csr.publicKey(), settings.nodeSvidTtl(), List.of()));
+        return Map.entry(node, svid);
+      }, false)
+          // The join token burns only once the node entry is on Kafka: a node that met an outage retries with it.
+          .compose(issued -> entries.registerNode(issued.getKey().spiffeId(), issued.getKey().method()).map(e -> issued))
+          .compose(issued -> signingPool.executeBlocking(() -> {
+            attestor.complete(issued.getKey());
+            return issued;
+          }, false))
+          .onSuccess(issued -> {
+            audit.x509(issued.getValue(), null, issued.getKey().spiffeId());
+            log.info("node {} attested by {}; node SVID serial {}", issued.getKey().spiffeId(), issued.getKey().method(),
+                issued.getValue().serialHex());
+            req.response().send(AttestNodeResponse.newBuilder()
+                .setSvid(toResponse(issued.getValue(), ""))
+                .setBundle(BundleEvents.toProto(ca.bundle())).build());
+          })
+          .onFailure(e -> {
+            Optional.ofNullable(claimed.get()).ifPresent(attestor::abandon);
+            fail(req, e);
+          });
+    });
   }
 
   // ---- Signing
@@ -348,6 +364,9 @@ public final class SigningServer {
 
   private static void fail(GrpcServerRequest<?, ?> req, Throwable e) {
     Function<Throwable, GrpcStatus> status = t -> {
+      if (KafkaUnavailableException.find(t) != null) {
+        return GrpcStatus.UNAVAILABLE;
+      }
       if (t instanceof AttestationException) {
         return GrpcStatus.PERMISSION_DENIED;
       }

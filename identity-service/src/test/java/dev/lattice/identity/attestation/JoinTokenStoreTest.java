@@ -81,4 +81,26 @@ class JoinTokenStoreTest {
     }
     assertThat(store.create(Duration.ofMinutes(10), Optional.of("edge-1.rack_2")).nodeId()).isEqualTo("edge-1.rack_2");
   }
+
+  @Test
+  void aClaimedTokenIsHeldUntilBurnedOrReleasedAndOnlyABurnReachesTheDisk() throws Exception {
+    JoinTokenStore store = JoinTokenStore.open(dir, clock);
+    JoinTokenStore.IssuedJoinToken token = store.create(Duration.ofMinutes(10), Optional.of("edge"));
+    JoinTokenStore.Claim claim = store.claim(token.token());
+    assertThat(claim.nodeId()).isEqualTo("edge");
+    // while one attestation holds it, a second is refused (no two nodes from one token)
+    assertThatThrownBy(() -> store.claim(token.token())).isInstanceOf(AttestationException.class)
+        .hasMessageContaining("in progress for node edge");
+    // the node entry could not be written (Kafka away): released, the same token works again
+    store.release(claim);
+    assertThatThrownBy(() -> store.burn(claim)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("was released");
+    assertThat(JoinTokenStore.open(dir, clock).claim(token.token()).nodeId())
+        .as("a claim is not on disk").isEqualTo("edge");
+    JoinTokenStore.Claim again = store.claim(token.token());
+    store.burn(again);
+    store.release(again); // after a burn: a no-op
+    assertThatThrownBy(() -> store.claim(token.token())).hasMessageContaining("already used");
+    assertThatThrownBy(() -> JoinTokenStore.open(dir, clock).claim(token.token())).hasMessageContaining("already used");
+  }
 }

@@ -3,6 +3,7 @@ package dev.lattice.policy.api;
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.ResourceSource;
 import dev.lattice.kit.kafka.EventPublisher;
+import dev.lattice.kit.kafka.KafkaUnavailableException;
 import dev.lattice.kit.service.HttpFailureHandler;
 import dev.lattice.kit.topic.Topic;
 import dev.lattice.policy.model.ObjectMeta;
@@ -189,8 +190,7 @@ public final class ResourceRoutes {
     }
     Future.all(writes).onComplete(ar -> {
       if (ar.failed()) {
-        respond(rc, 503, new JsonObject().put("errors", new JsonArray().add(new JsonObject().put("path", "")
-            .put("message", "could not write to Kafka: " + ar.cause().getMessage() + " (retry when the broker is reachable)"))));
+        writeFailed(rc, ar.cause());
         return;
       }
       boolean allCreated = plan.stream().allMatch(p -> p.action().equals("created"));
@@ -323,8 +323,7 @@ public final class ResourceRoutes {
         .onComplete(ar -> {
           inFlight.remove(k);
           if (ar.failed()) {
-            respond(rc, 503, new JsonObject().put("errors", new JsonArray().add(new JsonObject().put("path", "")
-                .put("message", "could not write to Kafka: " + ar.cause().getMessage()))));
+            writeFailed(rc, ar.cause());
           } else {
             respond(rc, 200, result);
           }
@@ -418,6 +417,15 @@ public final class ResourceRoutes {
   private static void notFound(RoutingContext rc, ResourceKey key) {
     respond(rc, 404, new JsonObject().put("errors", new JsonArray().add(new JsonObject().put("path", "")
         .put("message", key.kind().kindName() + " " + key.namespace() + "/" + key.name() + " not found"))));
+  }
+
+  /** A write Kafka did not take: 503, with {@code Retry-After} when Kafka is away. */
+  private static void writeFailed(RoutingContext rc, Throwable err) {
+    KafkaUnavailableException away = KafkaUnavailableException.find(err);
+    String message = away != null ? away.getMessage() : "could not write to Kafka: " + err.getMessage();
+    if (away != null) rc.response().putHeader("Retry-After", away.retryAfterSeconds());
+    respond(rc, 503, new JsonObject().put("errors", new JsonArray().add(new JsonObject().put("path", "")
+        .put("message", message))));
   }
 
   static void respond(RoutingContext rc, int status, JsonObject body) {

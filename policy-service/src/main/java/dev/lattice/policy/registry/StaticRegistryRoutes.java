@@ -1,5 +1,6 @@
 package dev.lattice.policy.registry;
 
+import dev.lattice.kit.kafka.KafkaUnavailableException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -75,7 +76,7 @@ public final class StaticRegistryRoutes {
     }
     Future.fromCompletionStage(sink.upsert(w)).onComplete(ar -> {
       if (ar.failed()) {
-        error(rc, 503, "publishing failed: " + ar.cause().getMessage());
+        publishFailed(rc, ar.cause());
       } else {
         rc.response().putHeader("content-type", "application/json")
             .end(new JsonObject().put("key", WorkloadEndpoints.key(w)).put("published", true).encode());
@@ -87,7 +88,7 @@ public final class StaticRegistryRoutes {
     String key = rc.pathParam("namespace") + "/" + rc.pathParam("workload") + "/" + rc.pathParam("instance");
     Future.fromCompletionStage(sink.delete(key)).onComplete(ar -> {
       if (ar.failed()) {
-        error(rc, 503, "publishing failed: " + ar.cause().getMessage());
+        publishFailed(rc, ar.cause());
       } else {
         rc.response().putHeader("content-type", "application/json")
             .end(new JsonObject().put("key", key).put("deleted", true).encode());
@@ -109,6 +110,13 @@ public final class StaticRegistryRoutes {
   private static void badRequest(RoutingContext rc, List<String> errors) {
     rc.response().setStatusCode(400).putHeader("content-type", "application/json")
         .end(new JsonObject().put("errors", new JsonArray(errors)).encode());
+  }
+
+  /** 503; Kafka away → with {@code Retry-After}. */
+  private static void publishFailed(RoutingContext rc, Throwable err) {
+    KafkaUnavailableException away = KafkaUnavailableException.find(err);
+    if (away != null) rc.response().putHeader("Retry-After", away.retryAfterSeconds());
+    error(rc, 503, "publishing failed: " + (away != null ? away : err).getMessage());
   }
 
   private static void error(RoutingContext rc, int status, String message) {

@@ -36,8 +36,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Kafka away: a publisher made {@link #forRequests} asks its {@link KafkaAvailability} before every
  * send and fails at once with {@link KafkaUnavailableException} while the broker is known to be away,
- * and its producer has bounded timeouts ({@link KafkaClientConfig#requestProducer}), so an API write
- * answers within about two seconds either way. Every publisher reports a timeout or network failure as
+ * and its producer has bounded timeouts ({@link KafkaClientConfig#requestProducer}); on top, every
+ * publish answers within {@link KafkaClientConfig#REQUEST_ANSWER_TIMEOUT_MS} (a send still queued or in
+ * the producer then fails with an outcome-unknown {@link KafkaUnavailableException}), so an API write
+ * answers within two seconds either way. Every publisher reports a timeout or network failure as
  * a {@link KafkaUnavailableException} (cause: the producer's exception) and tells its availability.
  *
  * <p>Thread-safe. The creator closes it with {@link #close()}, which flushes what is queued, waits a
@@ -56,6 +58,7 @@ public final class EventPublisher {
   private final String name;
   private final ThreadPoolExecutor sender;
   private final KafkaAvailability availability;
+  private volatile Duration answerWithin;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   /**
@@ -109,7 +112,19 @@ public final class EventPublisher {
     Producer<byte[], byte[]> producer = new KafkaProducer<>(config.requestProducer(clientName),
         new ByteArraySerializer(), new ByteArraySerializer());
     return new EventPublisher(vertx, producer, config.serviceName() + "-" + clientName, DEFAULT_MAX_PENDING,
-        availability);
+        availability).answeringWithin(Duration.ofMillis(KafkaClientConfig.REQUEST_ANSWER_TIMEOUT_MS));
+  }
+
+  /**
+   * From now on every publish answers within {@code bound}: one not acknowledged by then fails with a
+   * {@link KafkaUnavailableException} whose outcome is unknown ({@code sent()} true). Call before use.
+   */
+  public EventPublisher answeringWithin(Duration bound) {
+    if (bound.isNegative() || bound.isZero()) {
+      throw new IllegalArgumentException("bound: " + bound + " (expected: > 0)");
+    }
+    this.answerWithin = bound;
+    return this;
   }
 
   /** Publishes {@code value} under {@code key}; a {@code null} value is a tombstone. */
@@ -135,6 +150,32 @@ public final class EventPublisher {
   public Future<RecordMetadata> publishRaw(ProducerRecord<byte[], byte[]> record) {
     Objects.requireNonNull(record, "record");
     return submit(() -> record);
+  }
+
+  /**
+   * Connects the producer and fetches the metadata of {@code topics} on the sender thread, so the first
+   * write an API caller waits for does not also pay for that (with a request publisher's bounded
+   * timeouts it might not fit). Completes either way; a failure is only logged at DEBUG (the monitor
+   * reports Kafka's state).
+   */
+  public Future<Void> connect(Topic<?, ?>... topics) {
+    Context context = vertx.getOrCreateContext();
+    Promise<Void> promise = Promise.promise();
+    try {
+      sender.execute(() -> {
+        for (Topic<?, ?> topic : topics) {
+          try {
+            producer.partitionsFor(topic.name());
+          } catch (RuntimeException e) {
+            LOG.debug("Publisher {}: no metadata for {} yet: {}", name, topic.name(), e.toString());
+          }
+        }
+        context.runOnContext(v -> promise.tryComplete());
+      });
+    } catch (RejectedExecutionException e) {
+      promise.tryComplete();
+    }
+    return promise.future();
   }
 
   /** Completes once every record published before this call was acknowledged or failed. */
@@ -213,6 +254,17 @@ public final class EventPublisher {
     if (refused.isPresent()) {
       promise.fail(refused.get());
       return promise.future();
+    }
+    Duration bound = answerWithin;
+    if (bound != null) {
+      long timer = vertx.setTimer(bound.toMillis(), id -> {
+        KafkaUnavailableException late = new KafkaUnavailableException("Kafka did not acknowledge the write within "
+            + bound.toMillis() + " ms (it may still be applied; retrying is safe)", availability.retryAfter(), true, null);
+        if (promise.tryFail(late)) {
+          availability.sendFailed(late);
+        }
+      });
+      promise.future().onComplete(ar -> vertx.cancelTimer(timer));
     }
     try {
       sender.execute(() -> {

@@ -88,6 +88,11 @@ public final class KafkaClientConfig {
   public static final int REQUEST_REQUEST_TIMEOUT_MS = 1_000;
   /** How long a request-path record may take, retries included, before the producer fails it. */
   public static final int REQUEST_DELIVERY_TIMEOUT_MS = 1_500;
+  /**
+   * The latest a request publisher ({@code EventPublisher.forRequests}) answers a publish, even when
+   * sends queue behind one blocked on metadata: an HTTP write answers within two seconds.
+   */
+  public static final int REQUEST_ANSWER_TIMEOUT_MS = 1_800;
 
   /**
    * {@link #producer} properties for writes an API caller waits for (entries, resources): the producer

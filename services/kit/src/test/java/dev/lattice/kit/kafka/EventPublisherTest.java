@@ -147,4 +147,29 @@ class EventPublisherTest {
     assertThat(outcomes.get(0).get()).hasMessageContaining("not present in metadata");
     onContext(context, () -> publisher.close(Duration.ofSeconds(2)));
   }
+
+  @Test
+  void aRequestPublisherAnswersWithinItsBoundEvenBehindBlockedSends() throws Exception {
+    // Every send blocks max.block (1 s) waiting for metadata of an unreachable broker, one after the other
+    // on the sender thread: without the bound the fifth would answer after about five seconds.
+    EventPublisher publisher = EventPublisher.forRequests(vertx, KafkaClientConfig.of("127.0.0.1:1", "test"),
+        "answering", KafkaAvailability.ALWAYS);
+    Context context = vertx.getOrCreateContext();
+    ResourceEvent event = resource("x", 1);
+    List<CompletableFuture<Throwable>> outcomes = List.of(new CompletableFuture<>(), new CompletableFuture<>(),
+        new CompletableFuture<>(), new CompletableFuture<>(), new CompletableFuture<>());
+    context.runOnContext(v -> outcomes.forEach(outcome -> publisher.publish(LatticeTopics.RESOURCES, "k", event)
+        .onComplete(ar -> outcome.complete(ar.cause()))));
+
+    for (CompletableFuture<Throwable> outcome : outcomes) {
+      assertThat(outcome.get(KafkaClientConfig.REQUEST_ANSWER_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS))
+          .isInstanceOf(KafkaUnavailableException.class);
+    }
+    KafkaUnavailableException last = (KafkaUnavailableException) outcomes.get(4).get();
+    assertThat(last).hasMessageContaining("did not acknowledge the write within "
+        + KafkaClientConfig.REQUEST_ANSWER_TIMEOUT_MS + " ms");
+    assertThat(last.sent()).as("outcome unknown: it was still queued or in the producer").isTrue();
+    assertThat(last.retryAfterSeconds()).isEqualTo("1");
+    onContext(context, () -> publisher.close(Duration.ofSeconds(2)));
+  }
 }
