@@ -244,6 +244,11 @@ public final class DelegatedIdentityServer {
               return null;
             }
             List<WorkloadX509Svid> held = state.svidsMatching(selectors);
+            if (held.isEmpty() && !state.entriesMatching(selectors).isEmpty()) {
+              // signing in progress (e.g. right after an agent restart): an empty set now would read as
+              // "this workload has no identity" and make the data plane drop the SVIDs it still holds
+              return null;
+            }
             return new Versioned<>(held, () -> DelegatedResponses.x509Svids(held));
           });
           return null;
