@@ -4,6 +4,7 @@ import dev.lattice.identity.agent.attestor.ProcessTable;
 import dev.lattice.identity.agent.attestor.WorkloadAttestor;
 import dev.lattice.identity.agent.authority.NodeCredential;
 import dev.lattice.identity.agent.authority.SvidAuthority;
+import dev.lattice.identity.agent.svid.AttestationBackoff;
 import dev.lattice.identity.agent.svid.AttestationSource;
 import dev.lattice.identity.agent.svid.NodeIdentityManager;
 import dev.lattice.identity.agent.svid.SvidManager;
@@ -38,8 +39,14 @@ public final class NodeAgent {
    * @param socket the Workload API socket path
    * @param refreshPeriod how often the agent checks its node SVID, SVIDs and the sync stream
    * @param retryBackoff how long after a failed signing the agent asks again for that entry
+   * @param attestBackoff how long the agent waits between failed node attestations
    */
-  public record Settings(Path socket, Duration refreshPeriod, Duration retryBackoff) {
+  public record Settings(Path socket, Duration refreshPeriod, Duration retryBackoff, AttestationBackoff attestBackoff) {
+    /** Settings with the default attestation backoff. */
+    public Settings(Path socket, Duration refreshPeriod, Duration retryBackoff) {
+      this(socket, refreshPeriod, retryBackoff, AttestationBackoff.DEFAULT);
+    }
+
     public static Settings defaults(Path socket) {
       return new Settings(socket, Duration.ofSeconds(1), Duration.ofSeconds(5));
     }
@@ -63,7 +70,7 @@ public final class NodeAgent {
     this.settings = settings;
     SvidManager[] manager = new SvidManager[1];
     this.node = new NodeIdentityManager(vertx, authority, attestation, clock,
-        bundle -> manager[0].applyBundle(bundle));
+        bundle -> manager[0].applyBundle(bundle), settings.attestBackoff());
     this.svids = new SvidManager(vertx, authority, node::current, clock, settings.retryBackoff());
     manager[0] = svids;
     this.server = new WorkloadApiServer(vertx, svids, attestors, processes);

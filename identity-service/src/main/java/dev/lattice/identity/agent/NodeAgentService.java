@@ -60,6 +60,8 @@ import org.slf4j.LoggerFactory;
  *       {@code agent.delegated.authorized.spiffe.ids}: who may call the Delegated Identity API (the node's
  *       data plane); served on {@code agent.delegated.socket} (default {@code .lattice/agent/admin.sock})
  *       only when one of them is set
+ *   <li>{@code agent.attest.backoff.initial} (1s) / {@code agent.attest.backoff.max} (5m): a failed node
+ *       attestation is retried after the initial wait, doubling up to the max
  *   <li>{@code agent.k8s.enabled} (false) and {@code agent.k8s.node.name}: adds {@code k8s:*} selectors
  *       from the caller's pod (in-cluster API server credentials)
  * </ul>
@@ -144,7 +146,10 @@ public final class NodeAgentService implements LatticeService {
         attestors, ProcessTable.system(), Clock.systemUTC(),
         new NodeAgent.Settings(Path.of(config.get("agent.socket", ".lattice/agent/workload.sock")),
             config.getDuration("agent.refresh.period", Duration.ofSeconds(1)),
-            config.getDuration("agent.retry.backoff", Duration.ofSeconds(5))));
+            config.getDuration("agent.retry.backoff", Duration.ofSeconds(5)),
+            new dev.lattice.identity.agent.svid.AttestationBackoff(
+                config.getDuration("agent.attest.backoff.initial", Duration.ofSeconds(1)),
+                config.getDuration("agent.attest.backoff.max", Duration.ofMinutes(5)))));
     delegated = delegation.map(d -> new DelegatedIdentityServer(vertx, built.svids(), attestors,
         ProcessTable.system(), d)).orElse(null);
     return built;

@@ -320,7 +320,8 @@ public final class SigningServer {
           .setParentId(e.parentId().toString())
           .setX509SvidTtlSeconds((int) e.x509SvidTtl().toSeconds())
           .setJwtSvidTtlSeconds((int) e.jwtSvidTtl().toSeconds())
-          .addAllDnsNames(e.dnsNames()).setAdmin(e.admin()).setRevision(e.revision()).setHint(e.hint());
+          .addAllDnsNames(e.dnsNames()).setAdmin(e.admin()).setRevision(e.revision()).setHint(e.hint())
+          .setCreatedAtMillis(e.createdAt().toEpochMilli());
       e.selectors().forEach(sel -> eb.addSelectors(Selector.newBuilder().setType(sel.type()).setValue(sel.value())));
       b.addEntries(eb);
     }

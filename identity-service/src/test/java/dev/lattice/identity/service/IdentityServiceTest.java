@@ -6,6 +6,15 @@ import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import dev.lattice.identity.IdentityService;
+import dev.lattice.identity.agent.authority.GrpcSvidAuthority;
+import dev.lattice.identity.agent.authority.JwtToken;
+import dev.lattice.identity.agent.authority.NodeAttestationMaterial;
+import dev.lattice.identity.agent.authority.NodeAttestationResult;
+import dev.lattice.identity.agent.authority.NodeCredential;
+import dev.lattice.identity.agent.authority.SignedX509Svid;
+import dev.lattice.identity.agent.authority.SvidAuthority;
+import dev.lattice.identity.agent.svid.AttestationBackoff;
+import dev.lattice.identity.agent.svid.NodeIdentityManager;
 import dev.lattice.identity.bundle.BundleJwks;
 import dev.lattice.identity.ca.CaAuthority;
 import dev.lattice.identity.ca.CaKeys;
@@ -47,6 +56,7 @@ import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -328,6 +338,9 @@ class IdentityServiceTest {
     AutoCloseable stream = result(node.syncNode(snapshots::add, err -> { }));
     await().atMost(Duration.ofSeconds(10)).until(() -> !snapshots.isEmpty());
     assertThat(snapshots.get(0).getEntriesList()).extracting(e -> e.getId()).containsExactly(entryId);
+    // the creation time travels with the entry: the agent orders a workload's SVIDs by it
+    assertThat(snapshots.get(0).getEntries(0).getCreatedAtMillis())
+        .isEqualTo(service.entries().get(entryId).orElseThrow().createdAt().toEpochMilli()).isPositive();
     assertThat(snapshots.get(0).getBundle().getSequence()).isEqualTo(service.certificateAuthority().bundle().sequence());
 
     HttpResponse<String> second = post("/v1/entries", entry("spiffe://lattice.local/ns/default/sa/db", nodeSpiffeId, "unix:uid:999"));
@@ -478,6 +491,108 @@ class IdentityServiceTest {
           .setCsr(ByteString.copyFrom(Csrs.csr(CaKeys.newP256(), null))).build()), GrpcStatus.PERMISSION_DENIED, "expired");
     } finally {
       result(spare.close());
+    }
+  }
+
+  @Test
+  @Order(12)
+  void anAgentWithABurnedJoinTokenBacksOffAndSaysSoOnce() throws Exception {
+    JsonObject token = new JsonObject(post("/v1/tokens", new JsonObject().put("ttl", "10m").put("nodeId", "burned")).body());
+    SigningClient first = newClient();
+    try {
+      result(first.attestNode(AttestNodeRequest.newBuilder().setJoinToken(token.getString("token"))
+          .setCsr(ByteString.copyFrom(Csrs.csr(CaKeys.newP256(), null))).build()));
+    } finally {
+      result(first.close());
+    }
+
+    StepClock clock = new StepClock();
+    Instant start = clock.now;
+    SigningClient agentClient = newClient();
+    CountingAttestations authority = new CountingAttestations(new GrpcSvidAuthority(agentClient, clock));
+    java.util.concurrent.atomic.AtomicReference<String> tokenFile = new java.util.concurrent.atomic.AtomicReference<>(token.getString("token"));
+    NodeIdentityManager manager = new NodeIdentityManager(clientVertx, authority,
+        () -> Future.succeededFuture(new NodeAttestationMaterial(NodeAttestationMaterial.Kind.JOIN_TOKEN, tokenFile.get())),
+        clock, bundle -> { }, new AttestationBackoff(Duration.ofSeconds(1), Duration.ofSeconds(8)));
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(NodeIdentityManager.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines = new ch.qos.logback.core.read.ListAppender<>();
+    lines.start();
+    log.addAppender(lines);
+    try {
+      // the agent's timer ticks every second; the server sees an attempt only when the backoff allows
+      List<Long> attemptsAt = new ArrayList<>();
+      for (int second = 0; second <= 40; second++) {
+        clock.now = start.plusSeconds(second);
+        int before = authority.attestations.get();
+        assertThatThrownBy(() -> result(manager.refresh())).hasMessageContaining("already used");
+        if (authority.attestations.get() > before) {
+          attemptsAt.add((long) second);
+        }
+      }
+      assertThat(attemptsAt).as("1 s doubling, capped at 8 s").containsExactly(0L, 1L, 3L, 7L, 15L, 23L, 31L, 39L);
+      assertThat(manager.failedAttestations()).isEqualTo(8);
+      List<ch.qos.logback.classic.spi.ILoggingEvent> loud = lines.list.stream()
+          .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)).toList();
+      assertThat(loud).as("one clear line, not one per attempt").hasSize(1);
+      assertThat(loud.get(0).getLevel()).isEqualTo(ch.qos.logback.classic.Level.ERROR);
+      assertThat(loud.get(0).getFormattedMessage()).contains("refused", "already used", "cannot attest with this join token again",
+          "lattice token create --node-id", "at most every 8s").doesNotContain(token.getString("token"));
+
+      // a new token (dropped in the file the agent reads) is tried at once, inside the backoff
+      tokenFile.set(new JsonObject(post("/v1/tokens", new JsonObject().put("ttl", "10m").put("nodeId", "burned")).body()).getString("token"));
+      clock.now = start.plusSeconds(40);
+      assertThat(result(manager.refresh()).svid().spiffeId()).isEqualTo("spiffe://lattice.local/lattice/node/burned");
+      assertThat(manager.failedAttestations()).isZero();
+      assertThat(lines.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))).hasSize(1);
+    } finally {
+      log.detachAppender(lines);
+      result(agentClient.close());
+    }
+  }
+
+  /** Clock moved by hand. */
+  static final class StepClock extends java.time.Clock {
+    volatile Instant now = Instant.now();
+
+    @Override public java.time.ZoneId getZone() { return java.time.ZoneOffset.UTC; }
+    @Override public java.time.Clock withZone(java.time.ZoneId zone) { return this; }
+    @Override public Instant instant() { return now; }
+  }
+
+  /** The real gRPC authority, counting the attestations that reach the server. */
+  static final class CountingAttestations implements SvidAuthority {
+    final SvidAuthority real;
+    final java.util.concurrent.atomic.AtomicInteger attestations = new java.util.concurrent.atomic.AtomicInteger();
+
+    CountingAttestations(SvidAuthority real) {
+      this.real = real;
+    }
+
+    @Override
+    public Future<NodeAttestationResult> attestNode(NodeAttestationMaterial material, byte[] csrDer) {
+      attestations.incrementAndGet();
+      return real.attestNode(material, csrDer);
+    }
+
+    @Override
+    public Future<SignedX509Svid> renewNode(NodeCredential current, byte[] csrDer) {
+      return real.renewNode(current, csrDer);
+    }
+
+    @Override
+    public Future<SignedX509Svid> signX509(NodeCredential node, String entryId, byte[] csrDer) {
+      return real.signX509(node, entryId, csrDer);
+    }
+
+    @Override
+    public Future<JwtToken> signJwt(NodeCredential node, String entryId, List<String> audiences) {
+      return real.signJwt(node, entryId, audiences);
+    }
+
+    @Override
+    public AutoCloseable syncNode(NodeCredential node, io.vertx.core.Handler<dev.lattice.identity.agent.authority.NodeSnapshot> onSnapshot,
+        io.vertx.core.Handler<Throwable> onEnd) {
+      return real.syncNode(node, onSnapshot, onEnd);
     }
   }
 

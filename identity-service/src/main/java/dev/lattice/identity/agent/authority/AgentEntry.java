@@ -16,6 +16,8 @@ import java.util.Set;
  * @param dnsNames DNS SANs to request
  * @param hint optional hint for workloads holding several identities ("" when none)
  * @param revision the server's revision of this entry; a new revision means a new SVID
+ * @param createdAt when the entry was created; a workload's SVIDs are ordered by it (see
+ *     {@link dev.lattice.identity.agent.svid.AgentState#entriesMatching})
  */
 public record AgentEntry(
     String id,
@@ -25,7 +27,14 @@ public record AgentEntry(
     int jwtSvidTtlSeconds,
     List<String> dnsNames,
     String hint,
-    long revision) {
+    long revision,
+    java.time.Instant createdAt) {
+
+  /** An entry without a creation time (it sorts as the oldest; ties by id). */
+  public AgentEntry(String id, String spiffeId, Set<Selector> selectors, int x509SvidTtlSeconds,
+      int jwtSvidTtlSeconds, List<String> dnsNames, String hint, long revision) {
+    this(id, spiffeId, selectors, x509SvidTtlSeconds, jwtSvidTtlSeconds, dnsNames, hint, revision, java.time.Instant.EPOCH);
+  }
 
   public AgentEntry {
     if (id == null || id.isBlank()) {
@@ -41,6 +50,7 @@ public record AgentEntry(
     }
     dnsNames = List.copyOf(dnsNames);
     hint = hint == null ? "" : hint;
+    createdAt = createdAt == null ? java.time.Instant.EPOCH : createdAt;
   }
 
   /** True when the caller shows every selector of this entry. */

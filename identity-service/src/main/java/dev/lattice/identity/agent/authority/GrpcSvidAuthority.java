@@ -63,10 +63,18 @@ public final class GrpcSvidAuthority implements SvidAuthority {
     } else {
       request.setK8SPsat(material.secret());
     }
-    return client.attestNode(request.build()).map(response -> {
+    return client.attestNode(request.build()).<NodeAttestationResult>map(response -> {
       TrustDomainBundle bundle = bundle(response.getBundle());
       client.updateTrustAnchors(bundle.x509Authorities());
       return new NodeAttestationResult(svid(response.getSvid()), bundle);
+    }).recover(err -> {
+      // the server looked at the material and said no: the same material will never pass
+      if (err instanceof dev.lattice.identity.signing.SigningRefusedException refused
+          && (refused.status() == io.vertx.grpc.common.GrpcStatus.PERMISSION_DENIED
+              || refused.status() == io.vertx.grpc.common.GrpcStatus.UNAUTHENTICATED)) {
+        return Future.failedFuture(new AttestationRefusedException(refused.getMessage(), refused));
+      }
+      return Future.failedFuture(err);
     });
   }
 
@@ -138,7 +146,8 @@ public final class GrpcSvidAuthority implements SvidAuthority {
         Set<Selector> selectors = e.getSelectorsList().stream()
             .map(s -> new Selector(s.getType(), s.getValue())).collect(Collectors.toSet());
         entries.add(new AgentEntry(e.getId(), e.getSpiffeId(), selectors, e.getX509SvidTtlSeconds(),
-            e.getJwtSvidTtlSeconds(), e.getDnsNamesList(), e.getHint(), e.getRevision()));
+            e.getJwtSvidTtlSeconds(), e.getDnsNamesList(), e.getHint(), e.getRevision(),
+            java.time.Instant.ofEpochMilli(e.getCreatedAtMillis())));
       } catch (IllegalArgumentException bad) {
         LOG.warn("skipping entry {} from the server: {}", e.getId(), bad.getMessage());
       }

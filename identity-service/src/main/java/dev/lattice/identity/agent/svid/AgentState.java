@@ -30,7 +30,13 @@ public record AgentState(
     long snapshotRevision,
     long version) {
 
-  private static final Comparator<AgentEntry> BY_ID = Comparator.comparing(AgentEntry::id);
+  /**
+   * The documented order of a workload's identities: oldest entry first, ties by entry id. The first
+   * is the workload's default SVID (the Workload API lists it first), so adding or deleting another
+   * entry never changes a workload's default unless that entry is older.
+   */
+  public static final Comparator<AgentEntry> DEFAULT_FIRST =
+      Comparator.comparing(AgentEntry::createdAt).thenComparing(AgentEntry::id);
 
   public AgentState {
     entries = Map.copyOf(entries);
@@ -43,12 +49,12 @@ public record AgentState(
     return new AgentState(Map.of(), Map.of(), Optional.empty(), List.of(), -1, 0);
   }
 
-  /** Entries whose selectors are all among {@code callerSelectors}, ordered by entry id. */
+  /** Entries whose selectors are all among {@code callerSelectors}, in {@link #DEFAULT_FIRST} order. */
   public List<AgentEntry> entriesMatching(Set<Selector> callerSelectors) {
-    return entries.values().stream().filter(e -> e.matches(callerSelectors)).sorted(BY_ID).toList();
+    return entries.values().stream().filter(e -> e.matches(callerSelectors)).sorted(DEFAULT_FIRST).toList();
   }
 
-  /** The SVIDs held for the entries matching {@code callerSelectors}, in entry id order. */
+  /** The SVIDs held for the entries matching {@code callerSelectors}, in {@link #DEFAULT_FIRST} order. */
   public List<WorkloadX509Svid> svidsMatching(Set<Selector> callerSelectors) {
     return entriesMatching(callerSelectors).stream()
         .map(e -> svids.get(e.id()))

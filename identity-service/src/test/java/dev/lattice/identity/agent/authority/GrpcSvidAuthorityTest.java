@@ -46,4 +46,20 @@ class GrpcSvidAuthorityTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("does not parse");
   }
+
+  @Test
+  void theCreationTimeOfEachEntryComesWithTheSnapshot() {
+    java.time.Instant created = java.time.Instant.parse("2026-05-01T10:00:00Z");
+    dev.lattice.schemas.identity.v1.NodeSnapshot proto = dev.lattice.schemas.identity.v1.NodeSnapshot.newBuilder()
+        .addEntries(Entry.newBuilder().setId("web").setSpiffeId("spiffe://lattice.local/ns/a/sa/web")
+            .addSelectors(dev.lattice.schemas.identity.v1.Selector.newBuilder().setType("unix").setValue("uid:1000"))
+            .setCreatedAtMillis(created.toEpochMilli()))
+        .addEntries(Entry.newBuilder().setId("old-server").setSpiffeId("spiffe://lattice.local/ns/a/sa/db")
+            .addSelectors(dev.lattice.schemas.identity.v1.Selector.newBuilder().setType("unix").setValue("uid:1000")))
+        .setBundle(BUNDLE).build();
+    java.util.Map<String, AgentEntry> entries = new java.util.HashMap<>();
+    GrpcSvidAuthority.snapshot(proto).entries().forEach(e -> entries.put(e.id(), e));
+    assertThat(entries.get("web").createdAt()).isEqualTo(created);
+    assertThat(entries.get("old-server").createdAt()).as("a server without the field").isEqualTo(java.time.Instant.EPOCH);
+  }
 }
