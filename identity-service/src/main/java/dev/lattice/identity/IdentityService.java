@@ -170,7 +170,7 @@ public final class IdentityService implements LatticeService {
       ca = CertificateAuthority.open(settings, signer,
           CaKeyStore.open(dataDir, config.get("identity.ca.keystore.password", "")), clock);
       tokens = JoinTokenStore.open(dataDir, clock);
-      endpointCert = bundleEndpointCert(config);
+      endpointCert = bundleEndpointCert(config, dataDir, clock);
       return null;
     }, false)).compose(v -> {
       admin = Admin.create(kafka.admin("provisioner"));
@@ -246,10 +246,10 @@ public final class IdentityService implements LatticeService {
     });
   }
 
-  private static PemKeyCertOptions bundleEndpointCert(LatticeConfig config) throws Exception {
+  private static PemKeyCertOptions bundleEndpointCert(LatticeConfig config, Path dataDir, Clock clock) throws Exception {
     String cert = config.get("identity.bundle.endpoint.cert", "");
     if (cert.isEmpty()) {
-      return BundleEndpoint.selfSignedLocalhost();
+      return BundleEndpoint.localCertificate(dataDir, clock);
     }
     return new PemKeyCertOptions()
         .setCertValue(Buffer.buffer(Files.readAllBytes(Path.of(cert))))

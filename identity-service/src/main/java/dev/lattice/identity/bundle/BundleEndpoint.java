@@ -7,7 +7,10 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.math.BigInteger;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
@@ -32,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * The SPIFFE bundle endpoint (Trust Domain and Bundle §5), {@code https_web} profile: {@code GET /} over
  * HTTPS returns the current bundle as a JWKS document ({@code application/json}). The server
  * certificate is the operator's Web PKI certificate ({@code identity.bundle.endpoint.cert/key}); without
- * one a self-signed {@code localhost} certificate is made at start-up (local use only; logged).
+ * one it is a self-signed {@code localhost} certificate made once and kept in the identity data dir
+ * ({@link #localCertificate}), so it stays the same across restarts and clients can pin it.
  * Thread-safe; the owner calls {@link #close()}.
  */
 public final class BundleEndpoint {
@@ -74,12 +78,62 @@ public final class BundleEndpoint {
     return server == null ? Future.succeededFuture() : server.close();
   }
 
-  /** A self-signed certificate for {@code localhost} / {@code 127.0.0.1}, for local runs and tests. */
-  public static PemKeyCertOptions selfSignedLocalhost() {
+  /** File names of the local serving certificate under the identity data dir. */
+  public static final String LOCAL_CERT_FILE = "bundle-endpoint.crt";
+  public static final String LOCAL_KEY_FILE = "bundle-endpoint.key";
+
+  /**
+   * The self-signed {@code localhost} serving certificate kept in {@code dataDir}
+   * ({@value #LOCAL_CERT_FILE}, key {@value #LOCAL_KEY_FILE} mode 600): made on the first start and
+   * served again after every restart, so a client that pinned it ({@code curl --cacert
+   * <data-dir>/identity/bundle-endpoint.crt https://localhost:7072/}) keeps trusting the endpoint. A
+   * certificate that expires within a day is replaced. Blocking (disk, key generation): call it on a
+   * worker.
+   */
+  public static PemKeyCertOptions localCertificate(Path dataDir, java.time.Clock clock) throws IOException {
+    Path certFile = dataDir.resolve(LOCAL_CERT_FILE);
+    Path keyFile = dataDir.resolve(LOCAL_KEY_FILE);
+    if (Files.isRegularFile(certFile) && Files.isRegularFile(keyFile)) {
+      byte[] certPem = Files.readAllBytes(certFile);
+      try {
+        X509Certificate cert = (X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+            .generateCertificate(new java.io.ByteArrayInputStream(certPem));
+        if (cert.getNotAfter().toInstant().isAfter(clock.instant().plus(1, ChronoUnit.DAYS))) {
+          log.info("bundle endpoint: serving the local self-signed certificate {} (kept across restarts; "
+              + "clients trust it with e.g. curl --cacert {})", certFile, certFile);
+          return new PemKeyCertOptions().setCertValue(Buffer.buffer(certPem))
+              .setKeyValue(Buffer.buffer(Files.readAllBytes(keyFile)));
+        }
+        log.info("bundle endpoint: the local certificate {} expires at {}; making a new one", certFile, cert.getNotAfter().toInstant());
+      } catch (java.security.cert.CertificateException e) {
+        log.warn("bundle endpoint: {} does not parse ({}); making a new local certificate", certFile, e.getMessage());
+      }
+    }
+    String[] pems = selfSigned(clock.instant());
+    Files.createDirectories(dataDir);
+    writePrivate(keyFile, pems[1]);
+    Path tmp = certFile.resolveSibling(LOCAL_CERT_FILE + ".tmp");
+    Files.writeString(tmp, pems[0], StandardCharsets.US_ASCII);
+    Files.move(tmp, certFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    log.info("bundle endpoint: made a local self-signed certificate for localhost/127.0.0.1, {} (kept across restarts; "
+        + "clients trust it with e.g. curl --cacert {})", certFile, certFile);
+    return new PemKeyCertOptions().setCertValue(Buffer.buffer(pems[0])).setKeyValue(Buffer.buffer(pems[1]));
+  }
+
+  private static void writePrivate(Path file, String content) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tmp, content, StandardCharsets.US_ASCII);
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** A new self-signed localhost certificate and key, PEM: {cert, key}. */
+  private static String[] selfSigned(Instant now) {
     try {
       KeyPair kp = dev.lattice.identity.ca.CaKeys.newP256();
       X500Name name = new X500Name("CN=localhost,O=Lattice bundle endpoint");
-      Instant now = Instant.now();
       JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, new BigInteger(64, new java.security.SecureRandom()).add(BigInteger.ONE),
           Date.from(now.minus(1, ChronoUnit.MINUTES)), Date.from(now.plus(365, ChronoUnit.DAYS)), name, kp.getPublic());
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
@@ -88,13 +142,16 @@ public final class BundleEndpoint {
           new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
       X509Certificate cert = new JcaX509CertificateConverter().getCertificate(
           b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
-      log.warn("bundle endpoint: no identity.bundle.endpoint.cert configured; serving a self-signed localhost certificate");
-      return new PemKeyCertOptions()
-          .setCertValue(Buffer.buffer(pem("CERTIFICATE", cert.getEncoded())))
-          .setKeyValue(Buffer.buffer(pem("PRIVATE KEY", kp.getPrivate().getEncoded())));
+      return new String[] {pem("CERTIFICATE", cert.getEncoded()), pem("PRIVATE KEY", kp.getPrivate().getEncoded())};
     } catch (Exception e) {
       throw new IllegalStateException("cannot make a self-signed bundle endpoint certificate", e);
     }
+  }
+
+  /** A self-signed certificate for {@code localhost} / {@code 127.0.0.1}, in memory only (tests). */
+  public static PemKeyCertOptions selfSignedLocalhost() {
+    String[] pems = selfSigned(Instant.now());
+    return new PemKeyCertOptions().setCertValue(Buffer.buffer(pems[0])).setKeyValue(Buffer.buffer(pems[1]));
   }
 
   static String pem(String type, byte[] der) {

@@ -47,7 +47,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.cert.CertPathValidator;
@@ -376,12 +378,24 @@ class IdentityServiceTest {
     List<X509Certificate> rootsBefore = service.certificateAuthority().bundle().x509Authorities();
     long sequenceBefore = service.certificateAuthority().bundle().sequence();
     List<String> entriesBefore = service.entries().list().stream().map(e -> e.id()).toList();
+    // the bundle endpoint's own certificate, pinned by a client as docs/identity.md says
+    Path servingCert = dir.resolve("identity").resolve(dev.lattice.identity.bundle.BundleEndpoint.LOCAL_CERT_FILE);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(
+        dir.resolve("identity").resolve(dev.lattice.identity.bundle.BundleEndpoint.LOCAL_KEY_FILE)))).isEqualTo("rw-------");
+    HttpClient pinned = pinnedTo(servingCert);
+    assertThat(pinned.send(HttpRequest.newBuilder(URI.create("https://localhost:" + service.bundleEndpointPort() + "/")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
     keysMade.addAll(service.certificateAuthority().authorities().stream().map(CaAuthority::intermediateKey).toList());
     keysMade.addAll(service.certificateAuthority().authorities().stream().map(a -> a.jwtKey().getPrivate()).toList());
     launcher.close();
 
     startService();
     assertThat(service.certificateAuthority().bundle().x509Authorities()).isEqualTo(rootsBefore);
+    // the same serving certificate after the restart: the pinned client still trusts the endpoint
+    HttpResponse<String> pinnedAgain = pinned.send(HttpRequest.newBuilder(
+        URI.create("https://localhost:" + service.bundleEndpointPort() + "/")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(pinnedAgain.statusCode()).isEqualTo(200);
+    assertThat(new JsonObject(pinnedAgain.body()).getJsonArray("keys")).isNotEmpty();
     assertThat(service.certificateAuthority().bundle().sequence()).isGreaterThanOrEqualTo(sequenceBefore);
     assertThat(service.entries().list().stream().map(e -> e.id()).toList()).containsExactlyInAnyOrderElementsOf(entriesBefore);
 
@@ -594,6 +608,20 @@ class IdentityServiceTest {
         io.vertx.core.Handler<Throwable> onEnd) {
       return real.syncNode(node, onSnapshot, onEnd);
     }
+  }
+
+  /** An HTTPS client that trusts exactly the certificate in {@code pem} (and checks the host name). */
+  static HttpClient pinnedTo(Path pem) throws Exception {
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (java.io.InputStream in = Files.newInputStream(pem)) {
+      trust.setCertificateEntry("bundle-endpoint", CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+    tls.init(null, tmf.getTrustManagers(), null);
+    return HttpClient.newBuilder().sslContext(tls).build();
   }
 
   static String created(HttpResponse<String> response) {

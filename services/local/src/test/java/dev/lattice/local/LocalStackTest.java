@@ -111,6 +111,19 @@ class LocalStackTest {
       assertThat(code).as(cliOut.toString()).isZero();
       assertThat(cliOut.toString()).contains("spiffe id: " + WORKLOAD, "hint:      local", "chain[1]:",
           "bundle:    lattice.local (1 root(s))", "jwt-svid:  " + WORKLOAD + " aud=[demo]");
+      // --write DIR: the files a non-SPIFFE-aware program (or openssl) uses
+      Path written = tmp.resolve("svid-files");
+      java.io.StringWriter writeOut = new java.io.StringWriter();
+      int writeCode = dev.lattice.cli.LatticeCli.commandLine(new dev.lattice.cli.LatticeCli(Map.of()))
+          .setOut(new java.io.PrintWriter(writeOut))
+          .execute("--data-dir", options.dataDir().toString(), "svid", "fetch", "--write", written.toString());
+      assertThat(writeCode).as(writeOut.toString()).isZero();
+      assertThat(writeOut.toString()).contains("wrote:     " + written.resolve("key.pem") + " (mode 600)");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(written.resolve("key.pem")))).isEqualTo("rw-------");
+      assertThat(openssl(written, "verify", "-CAfile", "bundle.pem", "svid.pem")).isEqualTo("svid.pem: OK");
+      assertThat(openssl(written, "pkey", "-pubout", "-in", "key.pem"))
+          .as("the key is the SVID's").isEqualTo(openssl(written, "x509", "-noout", "-pubkey", "-in", "svid.pem"));
+      assertThat(openssl(written, "x509", "-noout", "-ext", "subjectAltName", "-in", "svid.pem")).contains("URI:" + WORKLOAD);
     }
     assertThat(options.dataDir().resolve(ServiceEndpoints.FILE_NAME)).doesNotExist();
     assertThat(options.dataDir().resolve("kafka").resolve("meta.properties")).exists();
@@ -214,6 +227,17 @@ class LocalStackTest {
   }
 
   /** The agent is ready as node {@code local} and hands this process the workload's X.509-SVID. */
+  /** Runs openssl in {@code dir}; its output (stdout and stderr), trimmed, after a zero exit. */
+  private static String openssl(Path dir, String... args) throws Exception {
+    List<String> command = new java.util.ArrayList<>(List.of("openssl"));
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(String.join(" ", command) + ": " + said).isZero();
+    return said;
+  }
+
   private void assertAgentServesTheWorkload(LocalStack stack, LocalStackOptions options) throws Exception {
     RunningService agent = service(stack, "agent");
     io.vertx.core.json.JsonObject status = new io.vertx.core.json.JsonObject(get(agent.url("/agent/v1/status")).body());

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code lattice svid fetch}: asks the node agent's SPIFFE Workload API (a Unix socket) for this
  * process's X.509-SVIDs, with java-spiffe's client, and prints each SPIFFE ID, hint, expiry and chain
- * (never the private key). {@code --audience} also fetches a JWT-SVID. The socket is
+ * (never the private key). {@code --audience} also fetches a JWT-SVID; {@code --write DIR} writes the
+ * default SVID's {@code svid.pem}, {@code key.pem} (600) and {@code bundle.pem} to DIR. The socket is
  * {@code --socket}, else {@code SPIFFE_ENDPOINT_SOCKET}, else {@code <data-dir>/agent/workload.sock}.
  * Created per invocation by picocli; not thread-safe.
  */
@@ -50,6 +51,9 @@ public final class SvidCommand implements Runnable {
 
     @Option(names = "--audience", paramLabel = "aud", description = "Also fetch a JWT-SVID for this audience")
     String audience;
+
+    @Option(names = "--write", paramLabel = "DIR", description = "Also write the default SVID to DIR: svid.pem (chain), key.pem (mode 600), bundle.pem (roots + intermediates; openssl verify -CAfile bundle.pem svid.pem)")
+    Path write;
 
     @Override
     public Integer call() throws Exception {
@@ -84,6 +88,12 @@ public final class SvidCommand implements Runnable {
         }
         context.getX509BundleSet().getBundles().forEach((td, bundle) ->
             out.println("bundle:    " + td + " (" + bundle.getX509Authorities().size() + " root(s))"));
+        if (write != null) {
+          X509Svid chosen = context.getDefaultSvid();
+          for (Path file : write(write, chosen, context)) {
+            out.println("wrote:     " + file + (file.getFileName().toString().equals("key.pem") ? " (mode 600)" : ""));
+          }
+        }
         if (audience != null) {
           JwtSvid jwt = client.fetchJwtSvid(audience);
           out.println("jwt-svid:  " + jwt.getSpiffeId() + " aud=" + jwt.getAudience() + " expires="
@@ -92,6 +102,64 @@ public final class SvidCommand implements Runnable {
       }
       out.flush();
       return ExitCode.OK;
+    }
+
+    /**
+     * Writes the default SVID as SPIRE's {@code spire-agent api fetch -write} does: {@code svid.pem}
+     * (leaf first, then intermediates), {@code key.pem} (PKCS#8, mode 600, created so before any byte
+     * is written) and {@code bundle.pem} (the trust domain's roots plus the SVID's intermediates, so
+     * {@code openssl verify -CAfile bundle.pem svid.pem} succeeds without {@code -untrusted}).
+     */
+    static List<Path> write(Path dir, X509Svid svid, X509Context context) throws java.io.IOException {
+      Files.createDirectories(dir);
+      List<X509Certificate> chain = svid.getChain();
+      StringBuilder svidPem = new StringBuilder();
+      for (X509Certificate c : chain) {
+        svidPem.append(pem("CERTIFICATE", encoded(c)));
+      }
+      StringBuilder bundlePem = new StringBuilder();
+      try {
+        for (X509Certificate root : context.getX509BundleSet().getBundleForTrustDomain(svid.getSpiffeId().getTrustDomain())
+            .getX509Authorities()) {
+          bundlePem.append(pem("CERTIFICATE", encoded(root)));
+        }
+      } catch (io.spiffe.exception.BundleNotFoundException e) {
+        throw new CliException("the agent sent no bundle for " + svid.getSpiffeId().getTrustDomain() + ": " + e.getMessage());
+      }
+      for (X509Certificate intermediate : chain.subList(1, chain.size())) {
+        bundlePem.append(pem("CERTIFICATE", encoded(intermediate)));
+      }
+      Path svidFile = dir.resolve("svid.pem");
+      Path keyFile = dir.resolve("key.pem");
+      Path bundleFile = dir.resolve("bundle.pem");
+      replace(keyFile, pem("PRIVATE KEY", svid.getPrivateKey().getEncoded()), "rw-------");
+      replace(svidFile, svidPem.toString(), "rw-r--r--");
+      replace(bundleFile, bundlePem.toString(), "rw-r--r--");
+      return List.of(svidFile, keyFile, bundleFile);
+    }
+
+    /** Writes {@code content} to a new file with {@code permissions} beside {@code file}, then moves it over. */
+    private static void replace(Path file, String content, String permissions) throws java.io.IOException {
+      Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+      Files.deleteIfExists(tmp);
+      Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString(permissions)));
+      Files.writeString(tmp, content, java.nio.charset.StandardCharsets.US_ASCII);
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static byte[] encoded(X509Certificate c) {
+      try {
+        return c.getEncoded();
+      } catch (java.security.cert.CertificateEncodingException e) {
+        throw new CliException("cannot encode a certificate from the agent: " + e.getMessage());
+      }
+    }
+
+    private static String pem(String type, byte[] der) {
+      return "-----BEGIN " + type + "-----\n"
+          + java.util.Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).encodeToString(der)
+          + "\n-----END " + type + "-----\n";
     }
 
     private String address(CliContext root) {
