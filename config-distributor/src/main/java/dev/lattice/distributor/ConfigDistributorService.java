@@ -71,6 +71,14 @@ public final class ConfigDistributorService implements LatticeService {
     return "distributor";
   }
 
+  /** Every key this service reads (registered so unknown keys can be refused). */
+  @Override
+  public dev.lattice.kit.config.ConfigKeys configKeys() {
+    return dev.lattice.kit.config.ConfigKeys.of("distributor.debounce", "distributor.grpc.host",
+        "distributor.grpc.plaintext", "distributor.grpc.port", "distributor.instance", "distributor.tls.bundle",
+        "distributor.tls.cert", "distributor.tls.key", "distributor.tls.trust-domain", "distributor.topics.config");
+  }
+
   @Override
   public int defaultHttpPort() {
     return 7090;

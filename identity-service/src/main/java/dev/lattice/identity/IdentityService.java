@@ -109,6 +109,23 @@ public final class IdentityService implements LatticeService {
     return 7070;
   }
 
+  /** Every key this service reads (docs/identity.md "Running it"); {@code identity.trust-domain} is an alias. */
+  public static final dev.lattice.kit.config.ConfigKeys CONFIG_KEYS = dev.lattice.kit.config.ConfigKeys.of(
+          "identity.trust.domain", "identity.data.dir", "identity.topics.entries", "identity.topics.bundles",
+          "identity.topics.audit", "identity.signing.host", "identity.signing.port", "identity.signing.provider",
+          "identity.signing.threads", "identity.bundle.endpoint.host", "identity.bundle.endpoint.port",
+          "identity.bundle.endpoint.cert", "identity.bundle.endpoint.key", "identity.bundle.refresh.hint",
+          "identity.ca.ttl", "identity.ca.backdate", "identity.ca.upstream.key", "identity.ca.upstream.chain",
+          "identity.ca.keystore.password", "identity.ca.rotation.check.interval", "identity.node.svid.ttl",
+          "identity.server.svid.ttl", "identity.entries.allow-wildcard-dns", "identity.attestation.k8s.enabled",
+          "identity.attestation.k8s.audience", "identity.attestation.k8s.service.accounts")
+      .withAlias("identity.trust-domain", "identity.trust.domain");
+
+  @Override
+  public dev.lattice.kit.config.ConfigKeys configKeys() {
+    return CONFIG_KEYS;
+  }
+
   /** The CA (after start). */
   public CertificateAuthority certificateAuthority() {
     return ca;

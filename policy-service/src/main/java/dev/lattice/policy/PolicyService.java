@@ -95,6 +95,16 @@ public final class PolicyService implements LatticeService {
     return "policy";
   }
 
+  /** Every key this service reads (registered so unknown keys can be refused; see docs/policy.md). */
+  @Override
+  public dev.lattice.kit.config.ConfigKeys configKeys() {
+    return dev.lattice.kit.config.ConfigKeys.of("policy.compiler.application.id", "policy.compiler.enabled",
+        "policy.compiler.root.namespace", "policy.door.enabled", "policy.door.group", "policy.kubernetes.enabled",
+        "policy.mesh.path-normalization", "policy.mesh.trusted-proxies", "policy.root.namespace",
+        "policy.topics.config", "policy.topics.registry", "policy.topics.rejected", "policy.topics.resources",
+        "policy.trust.domain");
+  }
+
   @Override
   public int defaultHttpPort() {
     return 7080;

@@ -93,6 +93,19 @@ public final class NodeAgentService implements LatticeService {
     return "agent";
   }
 
+  /** Every key the agent reads (docs/workload-api.md "Running an agent"). */
+  public static final dev.lattice.kit.config.ConfigKeys CONFIG_KEYS = dev.lattice.kit.config.ConfigKeys.of(
+      "agent.socket", "agent.server.host", "agent.server.port", "agent.trust.domain", "agent.trust.bundle.file",
+      "agent.join.token", "agent.join.token.file", "agent.k8s.psat.file", "agent.refresh.period",
+      "agent.retry.backoff", "agent.attest.backoff.initial", "agent.attest.backoff.max", "agent.k8s.enabled",
+      "agent.k8s.node.name", "agent.delegated.socket", "agent.delegated.authorized.uids",
+      "agent.delegated.authorized.spiffe.ids");
+
+  @Override
+  public dev.lattice.kit.config.ConfigKeys configKeys() {
+    return CONFIG_KEYS;
+  }
+
   @Override
   public int defaultHttpPort() {
     return 7075;

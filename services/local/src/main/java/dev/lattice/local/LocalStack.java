@@ -4,6 +4,8 @@ import dev.lattice.cli.ServiceEndpoints;
 import dev.lattice.cli.TableWriter;
 import dev.lattice.kafka.embedded.EmbeddedKafkaBroker;
 import dev.lattice.kit.admin.AdminTokenFile;
+import dev.lattice.kit.config.ConfigException;
+import dev.lattice.kit.config.ConfigKeys;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.service.LatticeService;
 import dev.lattice.kit.service.RunningService;
@@ -85,6 +87,9 @@ public final class LocalStack implements AutoCloseable {
   private List<RunningService> services = List.of();
   private boolean closed;
 
+  /** The --set values after the key check (aliases resolved). */
+  private Map<String, String> settings = Map.of();
+
   private LocalStack(LocalStackOptions options, PrintStream out) {
     this.options = options;
     this.out = out;
@@ -112,6 +117,9 @@ public final class LocalStack implements AutoCloseable {
 
   private void startAll(LatticeConfig base) throws Exception {
     Path dataDir = options.dataDir().toAbsolutePath();
+    // Unknown keys are refused before anything is touched (no lock, no wipe, no broker).
+    List<LatticeService> found = discoverServices();
+    settings = checkedSettings(found, options.config(), base);
     lock = DataDirLock.acquire(dataDir);
     if (options.clean()) {
       wipeExceptLock(dataDir);
@@ -143,7 +151,6 @@ public final class LocalStack implements AutoCloseable {
     out.println("Topics: " + report.created().size() + " created, " + report.verified().size()
         + " already there (replication factor " + report.replicationFactor() + ")");
 
-    List<LatticeService> found = discoverServices();
     LatticeConfig config = serviceConfig(base, dataDir, found);
     AdminTokenFile adminToken = AdminTokenFile.of(config);
     if (adminToken.createIfMissing()) {
@@ -240,6 +247,54 @@ public final class LocalStack implements AutoCloseable {
     }
   }
 
+  /** The keys the stack itself reads (besides the kit's and the services'). */
+  static final ConfigKeys LOCAL_KEYS = ConfigKeys.of("local.agent.node.id");
+
+  /** Every key the stack and {@code services} read. */
+  static ConfigKeys knownKeys(List<LatticeService> services) {
+    ConfigKeys known = ConfigKeys.kit(services.stream().map(LatticeService::name).toList()).and(LOCAL_KEYS);
+    for (LatticeService s : services) {
+      known = known.and(s.configKeys());
+    }
+    return known;
+  }
+
+  /** The keys that ship with Lattice (every service on the classpath), for docs and tests. */
+  static ConfigKeys knownKeys() {
+    return knownKeys(discoverServices());
+  }
+
+  /**
+   * {@code --set} values with aliases replaced by their keys; a key no service reads — in {@code --set}
+   * or in the YAML file of {@code base} — is a {@link ConfigException} naming the nearest known key.
+   * (Environment variables are not checked: {@code LATTICE_*} also holds the CLI's own settings.)
+   */
+  static Map<String, String> checkedSettings(List<LatticeService> services, Map<String, String> set, LatticeConfig base) {
+    ConfigKeys known = knownKeys(services);
+    Map<String, String> fromFile = new LinkedHashMap<>();
+    base.asMap().forEach((k, v) -> {
+      if (base.sourceOf(k).startsWith("file ")) {
+        fromFile.put(k, v);
+      }
+    });
+    List<String> problems = new ArrayList<>();
+    Map<String, String> checked = new LinkedHashMap<>();
+    try {
+      checked = known.check(set, "--set");
+    } catch (ConfigException e) {
+      problems.add(e.getMessage());
+    }
+    try {
+      known.check(fromFile, "config file");
+    } catch (ConfigException e) {
+      problems.add(e.getMessage());
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(String.join("; ", problems));
+    }
+    return checked;
+  }
+
   private static List<LatticeService> discoverServices() {
     List<LatticeService> found = new ArrayList<>();
     try {
@@ -253,7 +308,7 @@ public final class LocalStack implements AutoCloseable {
 
   private LatticeConfig serviceConfig(LatticeConfig base, Path dataDir, List<LatticeService> found) {
     LatticeConfig config = base;
-    for (Map.Entry<String, String> e : options.config().entrySet()) {
+    for (Map.Entry<String, String> e : settings.entrySet()) {
       config = config.with(e.getKey(), e.getValue());
     }
     Map<String, String> defaults = new LinkedHashMap<>();
@@ -489,7 +544,7 @@ public final class LocalStack implements AutoCloseable {
     @Option(names = "--ephemeral-ports", description = "Bind Kafka and the services to free ports instead of the fixed ones.")
     boolean ephemeralPorts;
 
-    @Option(names = "--set", paramLabel = "key=value", description = "Extra service configuration, e.g. --set identity.trust.domain=example.org (keys are not checked yet: a misspelt key is ignored).")
+    @Option(names = "--set", paramLabel = "key=value", description = "Extra service configuration, repeatable, e.g. --set identity.trust.domain=example.org (an unknown key is refused, naming the nearest known one).")
     Map<String, String> set = new LinkedHashMap<>();
 
     @Override
@@ -511,6 +566,9 @@ public final class LocalStack implements AutoCloseable {
       LocalStack stack;
       try {
         stack = LocalStack.start(options, base, System.out);
+      } catch (ConfigException e) {
+        System.err.println("error: " + e.getMessage());
+        return 2;
       } catch (Exception e) {
         System.err.println("error: " + rootMessage(e));
         LOG.debug("start failed", e);

@@ -1,5 +1,6 @@
 package dev.lattice.kit.service;
 
+import dev.lattice.kit.config.ConfigKeys;
 import io.vertx.core.Future;
 
 /**
@@ -28,4 +29,14 @@ public interface LatticeService {
 
   /** Stops the service and releases its clients; the future completes when everything is closed. */
   Future<Void> stop();
+
+  /**
+   * The configuration keys this service reads, besides the kit's own ({@link ConfigKeys#kit}): a key
+   * given to the local stack ({@code --set}, the YAML file) that no service knows is refused with the
+   * nearest known key. The default accepts everything under {@code <name>.} — a service should list its
+   * keys instead.
+   */
+  default ConfigKeys configKeys() {
+    return ConfigKeys.none().withPrefix(name() + ".");
+  }
 }
