@@ -13,7 +13,12 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import dev.lattice.dataplane.identity.FileIdentitySource;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,12 +31,28 @@ public final class ProxyMain {
   public static void main(String[] args) throws Exception {
     Path config = null;
     int loops = 0;
+    List<FileIdentitySource.SvidFiles> svids = new ArrayList<>();
+    Map<String, Path> bundles = new LinkedHashMap<>();
     String kafka = System.getenv("LATTICE_KAFKA_BOOTSTRAP_SERVERS");
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "proxy" -> { }
         case "--config", "-c" -> config = Path.of(value(args, ++i, "--config"));
         case "--event-loops" -> loops = Integer.parseInt(value(args, ++i, "--event-loops"));
+        case "--svid" -> {
+          String[] v = value(args, ++i, "--svid").split(",", 2);
+          if (v.length != 2) {
+            fail("--svid: '" + args[i] + "' (expected: <chain.pem>,<key.pem>)");
+          }
+          svids.add(new FileIdentitySource.SvidFiles(Path.of(v[0]), Path.of(v[1])));
+        }
+        case "--bundle" -> {
+          String[] v = value(args, ++i, "--bundle").split("=", 2);
+          if (v.length != 2 || v[0].isBlank()) {
+            fail("--bundle: '" + args[i] + "' (expected: <trust-domain>=<ca.pem>)");
+          }
+          bundles.put(v[0], Path.of(v[1]));
+        }
         case "--kafka" -> kafka = value(args, ++i, "--kafka");
         case "--help", "-h" -> {
           System.out.println("usage: lattice proxy --config <file.yaml> [--event-loops N] [--kafka host:port]\n"
@@ -52,6 +73,14 @@ public final class ProxyMain {
       fail(e.getMessage());
       return;
     }
+    ProxyServerOptions options = ProxyServerOptions.defaults();
+    if (!svids.isEmpty() || !bundles.isEmpty()) {
+      try {
+        options = options.withIdentitySource(FileIdentitySource.load(svids, bundles));
+      } catch (IllegalArgumentException e) {
+        fail(e.getMessage());
+      }
+    }
     VertxOptions vo = new VertxOptions().setPreferNativeTransport(true);
     if (loops > 0) {
       vo.setEventLoopPoolSize(loops);
@@ -64,7 +93,7 @@ public final class ProxyMain {
     ProxyTelemetry telemetry = new ProxyTelemetry(() -> running.get() == null ? null : running.get().config(), sinks);
     ProxyServer server;
     try {
-      server = ProxyServer.start(vertx, cfg, ProxyServerOptions.defaults().withExchangeListener(telemetry)).await(30, TimeUnit.SECONDS);
+      server = ProxyServer.start(vertx, cfg, options.withExchangeListener(telemetry)).await(30, TimeUnit.SECONDS);
       running.set(server);
     } catch (Exception e) {
       vertx.close();

@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslHandler;
+import javax.net.ssl.SSLSession;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import dev.lattice.authz.PeerIdentity;
@@ -55,14 +56,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   private boolean closing;
   private boolean draining;
   private boolean inRead;
-  private final boolean tls;
+  private boolean tls;
   private PeerIdentity peer;
+  private String clientCertDetails;
 
-  DownstreamHandler(ListenerBinding binding, ProxyServer server, UpstreamPool pool, boolean tls) {
+  DownstreamHandler(ListenerBinding binding, ProxyServer server, UpstreamPool pool) {
     this.binding = binding;
     this.server = server;
     this.pool = pool;
-    this.tls = tls;
   }
 
   @Override
@@ -71,7 +72,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
       if (!e.isSuccess()) {
         server.countTlsHandshakeFailure(); // SslHandler closes the connection
       } else {
-        peer = PeerCertificates.spiffePeer(ctx.pipeline().get(SslHandler.class).engine().getSession());
+        SSLSession session = ctx.pipeline().get(SslHandler.class).engine().getSession();
+        tls = true;
+        peer = PeerCertificates.spiffePeer(session);
+        clientCertDetails = peer == null ? null : PeerCertificates.forwardedClientCert(session, peer);
       }
     }
     ctx.fireUserEventTriggered(evt);
@@ -324,6 +328,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   /** Whether the connection arrived over TLS. */
   boolean tls() {
     return tls;
+  }
+
+  /** The {@code x-forwarded-client-cert} value for this connection's verified peer, or null. */
+  String clientCertDetails() {
+    return clientCertDetails;
   }
 
   /** The SPIFFE identity of a client certificate verified on this connection, or null. */

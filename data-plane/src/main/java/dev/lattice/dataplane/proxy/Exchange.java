@@ -286,6 +286,11 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       h.set(ForwardingHeaders.X_FORWARDED_PROTO, conn.tls() ? "https" : "http");
     }
     h.set(ForwardingHeaders.X_REQUEST_ID, requestId);
+    // Envoy's SANITIZE_SET: a client's own XFCC is never trusted; a verified peer's is set
+    h.remove(ForwardingHeaders.X_FORWARDED_CLIENT_CERT);
+    if (conn.clientCertDetails() != null) {
+      h.set(ForwardingHeaders.X_FORWARDED_CLIENT_CERT, conn.clientCertDetails());
+    }
     if (authority == null) {
       h.set(HttpHeaderNames.HOST, cluster.name());
     }

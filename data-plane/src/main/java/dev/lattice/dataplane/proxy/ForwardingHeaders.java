@@ -16,6 +16,7 @@ final class ForwardingHeaders {
   static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
   static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
   static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+  static final AsciiString X_FORWARDED_CLIENT_CERT = AsciiString.cached("x-forwarded-client-cert");
   static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
   private static final int MAX_REQUEST_ID = 128;
   private static final char[] HEX = "0123456789abcdef".toCharArray();

@@ -6,6 +6,7 @@ import dev.lattice.dataplane.filter.HttpFilterConfig;
 import dev.lattice.dataplane.route.RouteTable;
 import dev.lattice.events.config.ListenerConfig;
 import dev.lattice.events.config.TrafficDirection;
+import dev.lattice.events.policy.MtlsMode;
 import io.netty.handler.ssl.SslContext;
 import java.util.List;
 
@@ -15,7 +16,9 @@ import java.util.List;
  * every request that starts while the snapshot is current; a request keeps the runtime it started with.
  *
  * @param filterNames names of the filters in {@code filters}, same order (config dumps)
- * @param tls         the listener's server TLS context, or null for plaintext
+ * @param tls         the listener's server TLS context (ingress-style {@code tls}), or null
+ * @param peerMode    the mesh mTLS mode of the listener's port from its PeerAuthentication (DISABLE when
+ *                    it names none or uses {@code tls})
  */
 record ListenerRuntime(
     String version,
@@ -25,7 +28,8 @@ record ListenerRuntime(
     List<HttpFilterConfig> filters,
     List<String> filterNames,
     PathNormalization pathNormalization,
-    SslContext tls) {
+    SslContext tls,
+    MtlsMode peerMode) {
 
   ListenerRuntime {
     filters = List.copyOf(filters);

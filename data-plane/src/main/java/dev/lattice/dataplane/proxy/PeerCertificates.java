@@ -1,10 +1,13 @@
 package dev.lattice.dataplane.proxy;
 
 import dev.lattice.authz.PeerIdentity;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.Collection;
+import java.util.HexFormat;
 import java.util.List;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -19,6 +22,27 @@ final class PeerCertificates {
 
   private PeerCertificates() {}
 
+  /**
+   * Envoy's {@code x-forwarded-client-cert} for a verified peer: {@code By=<our SPIFFE ID>;Hash=<hex
+   * SHA-256 of the peer's leaf DER>;URI=<peer SPIFFE ID>} ({@code By} left out when our certificate has
+   * no SPIFFE URI, e.g. an ingress certificate).
+   */
+  static String forwardedClientCert(SSLSession session, PeerIdentity peer) {
+    StringBuilder b = new StringBuilder(160);
+    Certificate[] local = session.getLocalCertificates();
+    String by = local != null && local.length > 0 && local[0] instanceof X509Certificate l ? spiffeUri(l) : null;
+    if (by != null) {
+      b.append("By=").append(by).append(';');
+    }
+    try {
+      byte[] der = session.getPeerCertificates()[0].getEncoded();
+      b.append("Hash=").append(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(der))).append(';');
+    } catch (GeneralSecurityException | SSLPeerUnverifiedException e) {
+      // no hash then; the URI still identifies the peer
+    }
+    return b.append("URI=").append(peer.spiffeId()).toString();
+  }
+
   static PeerIdentity spiffePeer(SSLSession session) {
     Certificate[] chain;
     try {
@@ -29,6 +53,16 @@ final class PeerCertificates {
     if (chain.length == 0 || !(chain[0] instanceof X509Certificate leaf)) {
       return null;
     }
+    String found = spiffeUri(leaf);
+    try {
+      return found == null ? null : PeerIdentity.of(found);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  /** The certificate's single {@code spiffe://} URI SAN, or null (none, several, or unparseable SANs). */
+  private static String spiffeUri(X509Certificate leaf) {
     String found = null;
     try {
       Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
@@ -47,10 +81,6 @@ final class PeerCertificates {
     } catch (CertificateParsingException e) {
       return null;
     }
-    try {
-      return found == null ? null : PeerIdentity.of(found);
-    } catch (IllegalArgumentException e) {
-      return null;
-    }
+    return found;
   }
 }

@@ -12,6 +12,11 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import dev.lattice.dataplane.tls.TlsEngine;
+import dev.lattice.events.policy.MtlsMode;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.ssl.OptionalSslHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vertx.core.Future;
@@ -52,6 +57,7 @@ public final class ProxyServer {
   private final AtomicLong headersTimeouts = new AtomicLong();
   private final AtomicLong idleTimeouts = new AtomicLong();
   private final AtomicLong tlsHandshakeFailures = new AtomicLong();
+  private final MeshTls meshTls;
   private volatile ProxySnapshot snapshot;
   private volatile String via;
 
@@ -59,6 +65,7 @@ public final class ProxyServer {
     this.vertx = (VertxInternal) vertx;
     this.transport = this.vertx.transport();
     this.options = options;
+    this.meshTls = options.identitySource() == null ? null : new MeshTls(options.identitySource(), TlsEngine.AUTO);
   }
 
   /** Binds every listener of {@code config}; fails (binding nothing) if the config does not compile or a port is taken. */
@@ -70,7 +77,7 @@ public final class ProxyServer {
   /** Makes {@code config} the served snapshot. */
   public Future<Void> apply(ProxyConfig config) {
     // compiling reads files (TLS certificates): never on an event loop
-    return vertx.<ProxySnapshot>executeBlocking(() -> ProxySnapshot.compile(config, options.filterFactories()))
+    return vertx.<ProxySnapshot>executeBlocking(() -> ProxySnapshot.compile(config, options.filterFactories(), meshTls != null))
         .compose(next -> swap(config, next));
   }
 
@@ -152,11 +159,35 @@ public final class ProxyServer {
                 .setMaxInitialLineLength(settings.maxInitialLineBytes())
                 .setMaxHeaderSize(settings.maxHeaderBytes())
                 .setMaxChunkSize(64 * 1024);
-            DownstreamHandler handler = new DownstreamHandler(b, ProxyServer.this, pool, runtime.tls() != null);
+            DownstreamHandler handler = new DownstreamHandler(b, ProxyServer.this, pool);
+            long handshakeMillis = settings.headersTimeout().toMillis(); // a stalled ClientHello is a slowloris too
             if (runtime.tls() != null) {
               SslHandler tls = runtime.tls().newHandler(ch.alloc());
-              tls.setHandshakeTimeoutMillis(settings.headersTimeout().toMillis()); // a stalled ClientHello is a slowloris too
+              tls.setHandshakeTimeoutMillis(handshakeMillis);
               ch.pipeline().addLast("tls", tls);
+            } else if (runtime.peerMode() == MtlsMode.STRICT || runtime.peerMode() == MtlsMode.PERMISSIVE) {
+              SslContext mesh = meshTls.serverContext();
+              if (mesh == null && runtime.peerMode() == MtlsMode.STRICT) {
+                LOG.warn("listener {}: STRICT mTLS but {}; connection refused", runtime.name(), meshTls.problem());
+                countTlsHandshakeFailure();
+                ch.close();
+                return;
+              }
+              if (mesh != null && runtime.peerMode() == MtlsMode.STRICT) {
+                SslHandler tls = mesh.newHandler(ch.alloc());
+                tls.setHandshakeTimeoutMillis(handshakeMillis);
+                ch.pipeline().addLast("tls", tls);
+              } else if (mesh != null) {
+                // PERMISSIVE: mTLS when the first bytes are a TLS record, plaintext otherwise
+                ch.pipeline().addLast("tls-detect", new OptionalSslHandler(mesh) {
+                  @Override
+                  protected SslHandler newSslHandler(ChannelHandlerContext context, SslContext sslContext) {
+                    SslHandler tls = super.newSslHandler(context, sslContext);
+                    tls.setHandshakeTimeoutMillis(handshakeMillis);
+                    return tls;
+                  }
+                });
+              }
             }
             ch.pipeline()
                 .addLast("timeouts", new DownstreamTimeouts(settings.headersTimeout().toNanos(), settings.idleTimeout().toNanos(),

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import dev.lattice.dataplane.tls.ServerTlsContexts;
+import dev.lattice.events.config.PeerAuthenticationConfig;
+import dev.lattice.events.policy.MtlsMode;
 import io.netty.handler.ssl.SslContext;
 import java.util.List;
 import java.util.Locale;
@@ -35,7 +37,7 @@ final class ProxySnapshot {
   }
 
   /** Compiles {@code config}; a filter that cannot configure itself fails the whole snapshot (the old one keeps serving). */
-  static ProxySnapshot compile(ProxyConfig config, List<HttpFilterFactory> factories) {
+  static ProxySnapshot compile(ProxyConfig config, List<HttpFilterFactory> factories, boolean meshIdentity) {
     Map<String, UpstreamCluster> clusters = new LinkedHashMap<>();
     config.clusters().forEach((name, c) -> clusters.put(name, new UpstreamCluster(c)));
     List<HttpFilterFactory> ordered = new ArrayList<>(factories);
@@ -59,10 +61,32 @@ final class ProxySnapshot {
         });
       }
       SslContext tls = l.getTls() == null ? null : ServerTlsContexts.build(l.getName(), l.getTls(), config.settings().tlsEngine());
+      MtlsMode peerMode = peerMode(config, l);
+      if (peerMode != MtlsMode.DISABLE && !meshIdentity) {
+        throw new ConfigFileException("listener " + l.getName() + ": peerAuthentication " + l.getPeerAuthentication() + " is "
+            + peerMode + ", which needs the node's SVIDs (expected: an identity source, e.g. --svid/--bundle in file mode)");
+      }
       listeners.put(l.getName(), new ListenerRuntime(config.version(), l, config.settings(), routes, filters, names,
-          normalization(config, l), tls));
+          normalization(config, l), tls, peerMode));
     }
     return new ProxySnapshot(config, Map.copyOf(clusters), listeners);
+  }
+
+  /** The effective mode of the listener's port: the port-level override, else the config's mode. */
+  private static MtlsMode peerMode(ProxyConfig config, ListenerConfig l) {
+    if (l.getPeerAuthentication() == null) {
+      return MtlsMode.DISABLE;
+    }
+    PeerAuthenticationConfig pa = config.peerAuthentications().get(l.getPeerAuthentication());
+    MtlsMode mode = pa.getPortModes().getOrDefault(Integer.toString(l.getPort()), pa.getMode());
+    if (mode == MtlsMode.UNSET) {
+      mode = MtlsMode.PERMISSIVE; // Istio's default when nothing decides
+    }
+    if (l.getTls() != null && mode != MtlsMode.DISABLE) {
+      throw new ConfigFileException("listener " + l.getName() + ": both tls (" + l.getTls().getMode() + ") and peerAuthentication "
+          + mode + " terminate TLS (expected: one of them, or peerAuthentication DISABLE)");
+    }
+    return mode;
   }
 
   private static PathNormalization normalization(ProxyConfig config, ListenerConfig l) {

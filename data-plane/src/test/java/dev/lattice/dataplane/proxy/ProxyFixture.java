@@ -26,6 +26,8 @@ final class ProxyFixture implements AutoCloseable {
   final Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(2));
   final LinkedBlockingQueue<Seen> completed = new LinkedBlockingQueue<>();
   ProxyServer server;
+  /** The node's SVIDs and bundles for inbound mTLS, when a test sets one before {@link #start}. */
+  dev.lattice.dataplane.identity.WorkloadIdentitySource identity;
 
   ProxyServer start(String yaml) throws Exception {
     return start(yaml, List.of());
@@ -38,6 +40,9 @@ final class ProxyFixture implements AutoCloseable {
         .withExchangeListener(ex -> completed.add(new Seen(ex.listenerName(), ex.method(), ex.authority(), ex.path(), ex.status(),
             ex.responseFlags(), ex.route(), ex.cluster(), ex.requestId(), ex.bytesReceived(), ex.bytesSent(), ex.localResponse(),
             ex.retries(), ex.get(dev.lattice.dataplane.filter.ExchangeKeys.AUTHZ_DECISION), ex.startEpochMillis())));
+    if (identity != null) {
+      options = options.withIdentitySource(identity);
+    }
     server = ProxyServer.start(vertx, config, options).await(10, TimeUnit.SECONDS);
     return server;
   }
