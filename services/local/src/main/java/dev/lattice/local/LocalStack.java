@@ -206,11 +206,23 @@ public final class LocalStack implements AutoCloseable {
     Map<String, String> agentDefaults = new LinkedHashMap<>();
     agentDefaults.put("agent.socket", agentDir.resolve("workload.sock").toString());
     agentDefaults.put("agent.trust.domain", endpoints.getString("trustDomain"));
+    // the node proxy of the local stack runs as this user: it alone may use the Delegated Identity API
+    agentDefaults.put("agent.delegated.socket", agentDir.resolve("admin.sock").toString());
+    currentUid().ifPresent(uid -> agentDefaults.put("agent.delegated.authorized.uids", Integer.toString(uid)));
     return config.with("agent.join.token.file", tokenFile.toString())
         .with("agent.trust.bundle.file", bundleFile.toString())
         .with("agent.server.host", endpoints.getString("signingHost"))
         .with("agent.server.port", String.valueOf(endpoints.getInteger("signingPort")))
         .withDefaults(agentDefaults);
+  }
+
+  /** This process's uid as the kernel reports it (empty where /proc is not Linux's). */
+  private static java.util.Optional<Integer> currentUid() {
+    try {
+      return java.util.Optional.of((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return java.util.Optional.empty();
+    }
   }
 
   private String call(RunningService service, HttpRequest.Builder request) throws IOException, InterruptedException {

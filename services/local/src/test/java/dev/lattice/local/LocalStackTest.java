@@ -252,6 +252,24 @@ class LocalStackTest {
       assertThat(svid.getHint()).isEqualTo("local");
       io.spiffe.svid.x509svid.X509SvidValidator.verifyChain(svid.getChain(), source);
     }
+    // the node proxy's view: the same SVID over the Delegated Identity API on the admin socket, which
+    // the stack authorizes for its own uid
+    Path admin = options.dataDir().resolve("agent").resolve("admin.sock").toAbsolutePath();
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      var proxy = dev.lattice.dataplane.identity.DelegatedIdentityClient.start(vertx,
+          dev.lattice.dataplane.identity.DelegatedIdentityClient.Settings.defaults(admin), java.time.Clock.systemUTC(),
+          List.of(dev.lattice.dataplane.identity.WorkloadSelectors.of("unix:uid:" + myUid())));
+      try {
+        assertThat(proxy.firstSnapshot().toCompletableFuture().get(30, TimeUnit.SECONDS).bundle("lattice.local"))
+            .isNotEmpty();
+        await().atMost(Duration.ofSeconds(30)).until(() -> proxy.current().svid(WORKLOAD).isPresent());
+      } finally {
+        proxy.close();
+      }
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
   }
 
   private HttpResponse<String> get(URI uri) throws Exception {
