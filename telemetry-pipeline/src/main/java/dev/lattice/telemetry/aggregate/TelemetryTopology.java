@@ -1,0 +1,89 @@
+package dev.lattice.telemetry.aggregate;
+
+import dev.lattice.events.EdgeMetrics;
+import dev.lattice.events.FlowRecord;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.EmitStrategy;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KGroupedStream;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.state.WindowStore;
+
+/**
+ * The aggregation topology: {@code lattice.flows.v1} → golden signals per {@link MetricsScope} and
+ * {@link WindowSize} in named window stores ({@link #storeName}) → {@code lattice.metrics.v1}.
+ *
+ * <p>Flows are keyed by source workload on the input; each scope re-keys explicitly (a named repartition
+ * topic per scope, {@code <application.id>-telemetry-<scope>-repartition}), so every key's flows meet in
+ * one task however the producer partitioned them. Event time is when a flow completed
+ * ({@link FlowTimestampExtractor}). Windows are tumbling with {@link TelemetryOptions#grace()}: a flow
+ * that arrives later than that (by stream time) is dropped and counted in Streams'
+ * {@code dropped-records-total}. The stores always hold the running aggregate (what the query API reads);
+ * the topic gets one final record per key and window when the window closes, so a consumer of
+ * {@code lattice.metrics.v1} can sum records without double counting. Run it with
+ * {@code exactly_once_v2} and the kit's dead-letter deserialization handler (undecodable flows go to
+ * {@code lattice.flows.v1.dlq}).
+ *
+ * <p>Pure: builds a {@link Topology}, starts nothing.
+ */
+public final class TelemetryTopology {
+
+  private static final Serde<String> KEYS = Serdes.String();
+  private static final FlowStatsSerde STATS = new FlowStatsSerde();
+
+  private TelemetryTopology() {}
+
+  /** The window store holding {@code scope} aggregates in {@code window}s, e.g. {@code telemetry-edge-10s}. */
+  public static String storeName(MetricsScope scope, WindowSize window) {
+    return "telemetry-" + scope.label() + "-" + window.label();
+  }
+
+  /** Builds the topology. */
+  public static Topology build(TelemetryTopics topics, TelemetryOptions options) {
+    StreamsBuilder builder = new StreamsBuilder();
+    KStream<String, FlowRecord> flows = builder.stream(topics.flows().name(),
+        Consumed.with(topics.flows().keySerde(), topics.flows().valueSerde())
+            .withTimestampExtractor(new FlowTimestampExtractor())
+            .withName("telemetry-flows"))
+        // A tombstone carries no flow; nothing to count.
+        .filter((key, flow) -> flow != null, Named.as("telemetry-flows-present"));
+    for (MetricsScope scope : MetricsScope.values()) {
+      KGroupedStream<String, FlowRecord> grouped = flows.groupBy(
+          (key, flow) -> MetricsKey.of(scope, flow).text(),
+          Grouped.with("telemetry-" + scope.label(), KEYS, topics.flows().valueSerde()));
+      for (WindowSize window : options.windows()) {
+        aggregate(grouped, scope, window, options, topics);
+      }
+    }
+    return builder.build();
+  }
+
+  private static void aggregate(KGroupedStream<String, FlowRecord> grouped, MetricsScope scope, WindowSize window,
+      TelemetryOptions options, TelemetryTopics topics) {
+    String store = storeName(scope, window);
+    grouped.windowedBy(TimeWindows.ofSizeAndGrace(window.size(), options.grace()))
+        .emitStrategy(EmitStrategy.onWindowClose())
+        .aggregate(FlowStats::empty, (key, flow, stats) -> stats.add(flow), Named.as(store + "-aggregate"),
+            Materialized.<String, FlowStats, WindowStore<Bytes, byte[]>>as(store)
+                .withKeySerde(KEYS).withValueSerde(STATS).withRetention(options.retention()))
+        .toStream(Named.as(store + "-closed"))
+        .map((windowed, stats) -> {
+          MetricsKey key = MetricsKey.parse(windowed.key());
+          EdgeMetrics event = EdgeMetricsMapping.toEvent(key, windowed.window().start(), windowed.window().end(),
+              stats);
+          return KeyValue.pair(EdgeMetricsMapping.topicKey(key, window, windowed.window().start()), event);
+        }, Named.as(store + "-event"))
+        .to(topics.metrics().name(), Produced.with(topics.metrics().keySerde(), topics.metrics().valueSerde())
+            .withName(store + "-out"));
+  }
+}
