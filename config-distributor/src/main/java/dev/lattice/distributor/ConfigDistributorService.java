@@ -2,7 +2,9 @@ package dev.lattice.distributor;
 
 import dev.lattice.distributor.ingest.ConfigFold;
 import dev.lattice.distributor.server.ConfigStreamServer;
-import dev.lattice.distributor.server.StreamObserver;
+import dev.lattice.distributor.status.ConfigStatusReporter;
+import dev.lattice.events.ConfigStatus;
+import dev.lattice.kit.kafka.EventPublisher;
 import dev.lattice.distributor.server.StreamTls;
 import dev.lattice.distributor.server.StreamTlsFiles;
 import dev.lattice.distributor.snapshot.NodeSnapshot;
@@ -52,6 +54,8 @@ public final class ConfigDistributorService implements LatticeService {
   private ConfigFold fold;
   private Admin admin;
   private ConfigStreamServer streams;
+  private ConfigStatusReporter status;
+  private EventPublisher statusPublisher;
   private int grpcPort;
 
   public ConfigDistributorService() {
@@ -104,7 +108,9 @@ public final class ConfigDistributorService implements LatticeService {
     Context ctx = vertx.getOrCreateContext();
     cache = new SnapshotCache(clock);
     admin = Admin.create(kafka.admin("provisioner"));
-    List<TopicSpec> specs = List.of(configTopic.spec(), configTopic.spec().deadLetter());
+    Topic<String, ConfigStatus> statusTopic = LatticeTopics.renamed(LatticeTopics.CONFIG_STATUS,
+        config.get("distributor.topics.status", LatticeTopics.CONFIG_STATUS.name()));
+    List<TopicSpec> specs = List.of(configTopic.spec(), configTopic.spec().deadLetter(), statusTopic.spec());
     return Future.fromCompletionStage(new TopicProvisioner(admin).ensure(specs), ctx).map(report -> {
       DeadLetterPublisher deadLetters = DeadLetterPublisher.create(kafka.producer("dlq"));
       closeables.add(deadLetters);
@@ -116,9 +122,13 @@ public final class ConfigDistributorService implements LatticeService {
       Gauge.builder("lattice_distributor_nodes", cache, c -> c.nodes().size())
           .description("Nodes with config on lattice.config.v1").register(context.meters());
       mountApi(context);
-      log.info("folding {} into per-node snapshots", configTopic.name());
-      return null;
-    }).compose(v -> startStreams(config)).mapEmpty();
+      statusPublisher = EventPublisher.create(vertx, kafka, "status");
+      String instance = config.get("distributor.instance", defaultInstance());
+      status = new ConfigStatusReporter(instance, clock, (node, st) -> statusPublisher.publish(statusTopic, node, st)
+          .onFailure(e -> log.debug("status of {} not published: {}", node, e.toString())), cache, context.meters());
+      log.info("folding {} into per-node snapshots; node status on {}", configTopic.name(), statusTopic.name());
+      return instance;
+    }).compose(instance -> startStreams(config, instance)).mapEmpty();
   }
 
   /** The gRPC port (0 before start). */
@@ -131,14 +141,19 @@ public final class ConfigDistributorService implements LatticeService {
     return streams;
   }
 
-  private Future<Integer> startStreams(LatticeConfig config) {
+  /** The status reporter (null before start). */
+  public ConfigStatusReporter status() {
+    return status;
+  }
+
+  private Future<Integer> startStreams(LatticeConfig config, String instance) {
     StreamTls tls = config.getBoolean("distributor.grpc.plaintext", false) ? null : StreamTlsFiles.load(config);
     ConfigStreamServer.Settings settings = new ConfigStreamServer.Settings(
         config.get("distributor.grpc.host", "127.0.0.1"),
         config.getInt("distributor.grpc.port", 7091),
         config.getDuration("distributor.debounce", Duration.ofMillis(50)),
-        config.get("distributor.instance", defaultInstance()));
-    streams = new ConfigStreamServer(vertx, cache, settings, tls, StreamObserver.NONE, clock);
+        instance);
+    streams = new ConfigStreamServer(vertx, cache, settings, tls, status, clock);
     return streams.listen().onSuccess(p -> grpcPort = p);
   }
 
@@ -187,7 +202,8 @@ public final class ConfigDistributorService implements LatticeService {
     if (vertx == null) {
       return Future.succeededFuture();
     }
-    Future<Void> streamsClosed = streams == null ? Future.succeededFuture() : streams.close();
+    Future<Void> streamsClosed = (streams == null ? Future.<Void>succeededFuture() : streams.close())
+        .eventually(() -> statusPublisher == null ? Future.succeededFuture() : statusPublisher.close());
     return streamsClosed.eventually(() -> vertx.executeBlocking(() -> {
       for (AutoCloseable c : closeables) {
         try {

@@ -12,6 +12,13 @@ import dev.lattice.configclient.ConfigListener;
 import dev.lattice.configclient.ConfigSnapshot;
 import dev.lattice.configclient.tls.NodeSpiffeIds;
 import dev.lattice.events.ConfigResource;
+import dev.lattice.events.ConfigStatus;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import dev.lattice.events.config.ClusterConfig;
 import dev.lattice.events.config.ConfigType;
 import dev.lattice.kit.config.LatticeConfig;
@@ -51,6 +58,7 @@ class ConfigStreamAcceptanceTest {
 
   private static final String TD = "lattice.local";
   private static final AvroSerde<ConfigResource> SERDE = AvroSerde.of(ConfigResource.class);
+  private static final AvroSerde<ConfigStatus> STATUS = AvroSerde.of(ConfigStatus.class);
   private static final Duration WAIT = Duration.ofSeconds(30);
 
   @TempDir
@@ -61,12 +69,14 @@ class ConfigStreamAcceptanceTest {
   private final List<ConfigClient> clients = new ArrayList<>();
   private Vertx vertx;
   private String topic;
+  private String statusTopic;
   private KafkaCluster kafka;
 
   @BeforeEach
   void setUp(KafkaCluster kafka) {
     this.kafka = kafka;
     this.topic = kafka.uniqueTopic("lattice.config.v1");
+    this.statusTopic = kafka.uniqueTopic("lattice.config.status.v1");
     vertx = Vertx.vertx();
   }
 
@@ -89,6 +99,7 @@ class ConfigStreamAcceptanceTest {
     Map<String, String> config = new HashMap<>(Map.of(
         "kafka.bootstrap.servers", kafka.bootstrapServers(),
         "distributor.topics.config", topic,
+        "distributor.topics.status", statusTopic,
         "distributor.http.port", "0",
         "distributor.grpc.port", "0",
         "distributor.debounce", "10ms",
@@ -137,6 +148,29 @@ class ConfigStreamAcceptanceTest {
     publish(listener(node, "l1", 9000, "r1"));
   }
 
+  /** The latest status of {@code node} on the status topic (reads the whole topic up to its end). */
+  private ConfigStatus lastStatus(String node) {
+    Map<String, Object> props = kafka.consumerProps("unused");
+    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    ConfigStatus last = null;
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = consumer.partitionsFor(statusTopic, Duration.ofSeconds(10)).stream()
+          .map(p -> new TopicPartition(statusTopic, p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          if (node.equals(r.key()) && r.value() != null) {
+            last = STATUS.decode(r.value());
+          }
+        }
+      }
+    }
+    return last;
+  }
+
   private static String version(ConfigClient c, ConfigType type, String name) {
     ConfigResource r = c.snapshot().get(type, name);
     return r == null ? null : r.getVersion();
@@ -149,6 +183,19 @@ class ConfigStreamAcceptanceTest {
     ConfigClient c = client("node-a", List.of(d.address()), null, null);
     await().atMost(WAIT).until(() -> c.snapshot().size() == 3 && c.acks() >= 3);
     assertThat(c.snapshot().source()).isEqualTo(ConfigSnapshot.Source.STREAM);
+    var served = d.service().cache().snapshot("node-a");
+    await().atMost(WAIT).untilAsserted(() -> {
+      ConfigStatus st = lastStatus("node-a");
+      assertThat(st).isNotNull();
+      assertThat(st.getConnected()).isTrue();
+      assertThat(st.getInstance()).isEqualTo("d1");
+      assertThat(st.getConnectedSince()).isNotNull();
+      assertThat(st.getPendingVersions()).isEmpty();
+      assertThat(st.getNack()).isNull();
+      assertThat(st.getAckedVersions()).containsEntry("CLUSTER", served.version(ConfigType.CLUSTER))
+          .containsEntry("ROUTE", served.version(ConfigType.ROUTE))
+          .containsEntry("LISTENER", served.version(ConfigType.LISTENER));
+    });
     long bytesBefore = c.bytesReceived();
     long resourcesBefore = c.resourcesReceived();
 
@@ -184,6 +231,15 @@ class ConfigStreamAcceptanceTest {
     await().atMost(WAIT).until(() -> c.nacks() == 1);
     assertThat(c.lastNack()).contains("cluster c1: port 1 is reserved");
     assertThat(version(c, ConfigType.CLUSTER, "c1")).isEqualTo(good);
+    await().atMost(WAIT).untilAsserted(() -> {
+      ConfigStatus st = lastStatus("node-a");
+      assertThat(st.getNack()).isNotNull();
+      assertThat(st.getNack().getType()).isEqualTo(ConfigType.CLUSTER);
+      assertThat(st.getNack().getName()).isEqualTo("c1");
+      assertThat(st.getNack().getVersion()).isEqualTo(cluster("node-a", "c1", 1).getVersion());
+      assertThat(st.getNack().getError()).contains("cluster c1: port 1 is reserved");
+      assertThat(st.getPendingVersions()).containsKey("CLUSTER");
+    });
 
     // the next change arrives, and the rejected version has not come back in between
     long responses = c.responses();
@@ -196,6 +252,13 @@ class ConfigStreamAcceptanceTest {
     publish(fixed);
     await().atMost(WAIT).until(() -> fixed.getVersion().equals(version(c, ConfigType.CLUSTER, "c1")));
     assertThat(c.nacks()).isEqualTo(1);
+    await().atMost(WAIT).untilAsserted(() -> {
+      ConfigStatus st = lastStatus("node-a");
+      assertThat(st.getNack()).isNull();
+      assertThat(st.getPendingVersions()).isEmpty();
+      assertThat(st.getAckedVersions()).containsEntry("CLUSTER",
+          d.service().cache().snapshot("node-a").version(ConfigType.CLUSTER));
+    });
   }
 
   @Test

@@ -189,7 +189,7 @@ public final class ConfigStreamServer {
         return;
       }
       switch (outcome.kind()) {
-        case ACK -> observer.acked(session.node(), outcome.type(), session.acked(outcome.type()), session);
+        case ACK -> observer.acked(session.node(), outcome.type(), outcome.applied(), session);
         case NACK -> {
           log.info("node {} rejected {} {}: {}", session.node(), outcome.type(), outcome.rejected().keySet(),
               outcome.error());

@@ -37,9 +37,12 @@ public final class DeltaSession {
     }
   }
 
-  /** What a request meant: an ACK, a NACK (with the rejected names and versions) or neither. */
-  public record Outcome(ConfigType type, Kind kind, Map<String, String> rejected, String error,
-      List<DeltaConfigResponse> responses) {
+  /**
+   * What a request meant: an ACK (with the names and versions it applied), a NACK (with the rejected names
+   * and versions) or neither.
+   */
+  public record Outcome(ConfigType type, Kind kind, Map<String, String> applied, Map<String, String> rejected,
+      String error, List<DeltaConfigResponse> responses) {
     public enum Kind { SUBSCRIBE, ACK, NACK, STALE }
   }
 
@@ -86,7 +89,7 @@ public final class DeltaSession {
     TypeState state = types.get(type);
     if (!request.getResponseNonce().isEmpty()) {
       if (state == null || !request.getResponseNonce().equals(state.inflightNonce)) {
-        return new Outcome(type, Outcome.Kind.STALE, Map.of(), null, List.of());
+        return new Outcome(type, Outcome.Kind.STALE, Map.of(), Map.of(), null, List.of());
       }
       Map<String, String> upserts = state.inflightUpserts;
       List<String> removals = state.inflightRemovals;
@@ -97,12 +100,12 @@ public final class DeltaSession {
         Map<String, String> rejected = new HashMap<>(upserts);
         removals.forEach(n -> rejected.put(n, ""));
         state.rejected.putAll(rejected);
-        return new Outcome(type, Outcome.Kind.NACK, Map.copyOf(rejected), request.getErrorDetail().getMessage(), push());
+        return new Outcome(type, Outcome.Kind.NACK, Map.of(), Map.copyOf(rejected), request.getErrorDetail().getMessage(), push());
       }
       state.acked.putAll(upserts);
       removals.forEach(state.acked::remove);
       upserts.keySet().forEach(state.rejected::remove);
-      return new Outcome(type, Outcome.Kind.ACK, Map.of(), null, push());
+      return new Outcome(type, Outcome.Kind.ACK, upserts, Map.of(), null, push());
     }
     if (state == null) {
       state = new TypeState();
@@ -123,7 +126,7 @@ public final class DeltaSession {
         state.names.remove(name);
       }
     }
-    return new Outcome(type, Outcome.Kind.SUBSCRIBE, Map.of(), null, push());
+    return new Outcome(type, Outcome.Kind.SUBSCRIBE, Map.of(), Map.of(), null, push());
   }
 
   /** A new snapshot of the node: the responses to send now (possibly none). */

@@ -17,8 +17,11 @@ public interface StreamObserver {
   /** A response went to the node; {@code bytes} is its encoded size. */
   default void pushed(String node, DeltaConfigResponse response, int bytes) {}
 
-  /** The node acknowledged {@code versions} (name → version; removed names absent) of {@code type}. */
-  default void acked(String node, ConfigType type, Map<String, String> acked, DeltaSession session) {}
+  /**
+   * The node acknowledged a response of {@code type} that carried {@code applied} (name → version);
+   * {@code session.acked(type)} is everything it holds now.
+   */
+  default void acked(String node, ConfigType type, Map<String, String> applied, DeltaSession session) {}
 
   /** The node rejected a response of {@code type}: the names and versions it rejected, and its reason. */
   default void nacked(String node, ConfigType type, Map<String, String> rejected, String detail, DeltaSession session) {}

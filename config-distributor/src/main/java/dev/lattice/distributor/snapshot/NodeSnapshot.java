@@ -95,12 +95,25 @@ public final class NodeSnapshot {
   }
 
   private static String hashOf(SortedMap<String, VersionedResource> byName) {
+    Map<String, String> versions = new TreeMap<>();
+    byName.forEach((name, r) -> versions.put(name, r.version()));
+    return versionOf(versions);
+  }
+
+  /**
+   * The type version of a {@code name → version} list: what {@link #version(ConfigType)} is for a snapshot
+   * holding exactly those (so a node's acknowledged versions compare with the served snapshot's).
+   */
+  public static String versionOf(Map<String, String> versions) {
+    if (versions.isEmpty()) {
+      return "";
+    }
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      byName.forEach((name, r) -> {
+      new TreeMap<>(versions).forEach((name, version) -> {
         sha.update(name.getBytes(StandardCharsets.UTF_8));
         sha.update((byte) 0);
-        sha.update(r.version().getBytes(StandardCharsets.UTF_8));
+        sha.update(version.getBytes(StandardCharsets.UTF_8));
         sha.update((byte) '\n');
       });
       return HexFormat.of().formatHex(sha.digest(), 0, 8);
