@@ -3,7 +3,9 @@ package dev.lattice.distributor;
 import dev.lattice.distributor.ingest.ConfigFold;
 import dev.lattice.distributor.server.ConfigStreamServer;
 import dev.lattice.distributor.status.ConfigStatusReporter;
+import dev.lattice.configclient.ConfigTypeUrls;
 import dev.lattice.events.ConfigStatus;
+import dev.lattice.events.config.ConfigType;
 import dev.lattice.kit.kafka.EventPublisher;
 import dev.lattice.distributor.server.StreamTls;
 import dev.lattice.distributor.server.StreamTlsFiles;
@@ -168,6 +170,11 @@ public final class ConfigDistributorService implements LatticeService {
       cache.nodes().stream().sorted().forEach(n -> nodes.add(summary(cache.snapshot(n))));
       rc.json(new JsonObject().put("nodes", nodes));
     });
+    context.router().get("/v1/proxies").handler(rc -> {
+      JsonArray proxies = new JsonArray();
+      status.nodes().stream().sorted().forEach(n -> proxies.add(proxyStatus(n)));
+      rc.json(new JsonObject().put("instance", status.instance()).put("proxies", proxies));
+    });
     context.router().get("/v1/nodes/:node").handler(rc -> {
       NodeSnapshot s = cache.snapshot(rc.pathParam("node"));
       JsonObject body = summary(s);
@@ -179,6 +186,28 @@ public final class ConfigDistributorService implements LatticeService {
       });
       rc.json(body.put("resources", resources));
     });
+  }
+
+  /** Like istioctl proxy-status: per type SYNCED / STALE / NACKED with the acked and served versions. */
+  private JsonObject proxyStatus(String node) {
+    ConfigStatus st = status.status(node);
+    NodeSnapshot served = cache.snapshot(node);
+    JsonObject types = new JsonObject();
+    for (ConfigType type : ConfigTypeUrls.TYPES) {
+      String acked = st.getAckedVersions().getOrDefault(type.name(), "");
+      String want = served.version(type);
+      String state = st.getNack() != null && st.getNack().getType() == type ? "NACKED"
+          : acked.equals(want) ? "SYNCED" : "STALE";
+      types.put(type.name(), new JsonObject().put("state", state).put("acked", acked).put("served", want));
+    }
+    JsonObject out = new JsonObject().put("node", node).put("connected", st.getConnected())
+        .put("connected_since", st.getConnectedSince() == null ? null : st.getConnectedSince().toString())
+        .put("types", types);
+    if (st.getNack() != null) {
+      out.put("last_nack", new JsonObject().put("type", st.getNack().getType().name()).put("name", st.getNack().getName())
+          .put("version", st.getNack().getVersion()).put("error", st.getNack().getError()));
+    }
+    return out;
   }
 
   private static JsonObject summary(NodeSnapshot s) {

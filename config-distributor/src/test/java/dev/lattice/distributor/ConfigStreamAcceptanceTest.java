@@ -253,6 +253,16 @@ class ConfigStreamAcceptanceTest {
     await().atMost(WAIT).until(() -> fixed.getVersion().equals(version(c, ConfigType.CLUSTER, "c1")));
     assertThat(c.nacks()).isEqualTo(1);
     await().atMost(WAIT).untilAsserted(() -> {
+      io.vertx.core.json.JsonObject proxies = new io.vertx.core.json.JsonObject(java.net.http.HttpClient.newHttpClient()
+          .send(java.net.http.HttpRequest.newBuilder(d.launcher().running().get(0).url("/v1/proxies")).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+      io.vertx.core.json.JsonObject a = proxies.getJsonArray("proxies").getJsonObject(0);
+      assertThat(a.getString("node")).isEqualTo("node-a");
+      assertThat(a.getJsonObject("types").getJsonObject("CLUSTER").getString("state")).isEqualTo("SYNCED");
+      assertThat(a.getJsonObject("types").getJsonObject("LISTENER").getString("state")).isEqualTo("SYNCED");
+      assertThat(a.getJsonObject("last_nack")).isNull();
+    });
+    await().atMost(WAIT).untilAsserted(() -> {
       ConfigStatus st = lastStatus("node-a");
       assertThat(st.getNack()).isNull();
       assertThat(st.getPendingVersions()).isEmpty();

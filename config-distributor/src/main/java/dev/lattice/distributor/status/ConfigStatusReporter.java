@@ -73,6 +73,16 @@ public final class ConfigStatusReporter implements StreamObserver {
         .maximumExpectedValue(Duration.ofSeconds(30)).register(meters);
   }
 
+  /** This instance's name. */
+  public String instance() {
+    return instance;
+  }
+
+  /** Nodes that had a stream on this instance. */
+  public java.util.Set<String> nodes() {
+    return java.util.Set.copyOf(nodes.keySet());
+  }
+
   /** The status this instance last reported for {@code node} (null when it never had a stream here). */
   public ConfigStatus status(String node) {
     NodeState s = nodes.get(node);
