@@ -18,6 +18,7 @@ import dev.lattice.kit.topic.Topic;
 import dev.lattice.policy.api.ChangePreview;
 import dev.lattice.policy.api.ExplainRoutes;
 import dev.lattice.policy.api.KafkaDoor;
+import dev.lattice.policy.api.RecordSizeLimit;
 import dev.lattice.policy.api.ResourceRoutes;
 import dev.lattice.policy.api.ResourceStore;
 import dev.lattice.policy.compiler.CompiledChangePreview;
@@ -37,7 +38,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Optional;
+import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +74,7 @@ public final class PolicyService implements LatticeService {
   private ResourceStore store;
   private RegistryFold registry;
   private KafkaDoor door;
+  private RecordSizeLimit sizeLimit;
   private CompilerRunner compiler;
   private KubernetesClient kubernetesClient;
   private KubernetesSource kubernetes;
@@ -173,7 +177,11 @@ public final class PolicyService implements LatticeService {
     }
     // Bodies it cannot read, unknown routes under /v1, handler bugs: the same JSON error shape as the API's own errors.
     context.router().route("/v1/*").failureHandler(new HttpFailureHandler(ResourceRoutes::respondError));
-    new ResourceRoutes(store, registry.index(), requestPublisher, resources, preview, clock).mount(context.router());
+    // Oversized resources are refused at admission against the topic's limit (read from the broker).
+    sizeLimit = new RecordSizeLimit(Admin.create(kafka.admin("size-limit")), resources.name(),
+        kafka.requestProducer("requests"), clock, Duration.ofMinutes(1));
+    sizeLimit.current(vertx);
+    new ResourceRoutes(store, registry.index(), requestPublisher, resources, sizeLimit, preview, clock).mount(context.router());
     new ExplainRoutes(store, registry.index(), new Explainer(mesh)).mount(context.router());
     new StaticRegistryRoutes(KafkaSinks.registry(requestPublisher, registryTopic), registry.index(), trustDomain, clock)
         .mount(context.router());
@@ -204,6 +212,7 @@ public final class PolicyService implements LatticeService {
           Optional.ofNullable(kubernetes).ifPresent(KubernetesSource::close);
           Optional.ofNullable(kubernetesClient).ifPresent(KubernetesClient::close);
           Optional.ofNullable(door).ifPresent(KafkaDoor::close);
+          Optional.ofNullable(sizeLimit).ifPresent(RecordSizeLimit::close);
           Optional.ofNullable(store).ifPresent(ResourceStore::close);
           Optional.ofNullable(registry).ifPresent(RegistryFold::close);
           return null;

@@ -22,6 +22,7 @@ import dev.lattice.policy.model.ValidationContext;
 import dev.lattice.policy.model.ValidationIssue;
 import dev.lattice.policy.model.ValidationReport;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -37,6 +38,9 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 
 /**
  * The REST door of the policy service, {@code /v1/resources}:
@@ -53,8 +57,11 @@ import java.util.UUID;
  * </ul>
  *
  * Invalid input → 400 {@code {"errors": [{"path", "message"}], "warnings": [...]}}; unknown → 404;
- * conflicts → 409. Handlers never block: parsing and validation are in memory and writes go through the
- * non-blocking {@link EventPublisher}. Used on one Vert.x context (the in-flight set is not shared).
+ * conflicts → 409; a resource whose record would exceed the topic's limit → 413 (with {@code size} and
+ * {@code limit}); a body that is not YAML/JSON → 415. An apply is all or nothing: every document is
+ * checked before the first write. Handlers never block: parsing, validation and planning run on a worker
+ * and writes go through the non-blocking {@link EventPublisher}. Used on one Vert.x context (the
+ * in-flight set is not shared).
  */
 public final class ResourceRoutes {
   private static final String YAML = "application/yaml";
@@ -69,10 +76,13 @@ public final class ResourceRoutes {
   private final Clock clock;
   private final ResourceParser parser = ResourceParser.create();
   private final Set<String> inFlight = new HashSet<>();
+  private final RecordSizeLimit sizeLimit;
 
+  /** @param sizeLimit the resources topic's record size limit, checked before any write */
   public ResourceRoutes(ResourceStore store, RegistryView registry, EventPublisher publisher,
-      Topic<String, ResourceEvent> topic, ChangePreview preview, Clock clock) {
+      Topic<String, ResourceEvent> topic, RecordSizeLimit sizeLimit, ChangePreview preview, Clock clock) {
     this.store = store;
+    this.sizeLimit = sizeLimit;
     this.registry = registry;
     this.publisher = publisher;
     this.topic = topic;
@@ -98,11 +108,58 @@ public final class ResourceRoutes {
 
   // ------------------------------------------------------------------ apply
 
-  private record Planned(Resource resource, ResourceEvent event, String action, List<ValidationIssue> warnings, List<String> diff) {}
+  /**
+   * One resource of an apply as it would be written: the event, its encoded record, what changed, and
+   * the version of the key it was planned against (re-checked before the write).
+   */
+  private record Planned(Resource resource, ResourceEvent event, byte[] key, byte[] value, String action,
+      long basedOnVersion, List<String> diff) {}
 
+  /** What the worker hands back: a refusal ({@code status}, {@code body}) or the plan of the apply. */
+  private record Prepared(int status, JsonObject body, List<Planned> plan, JsonArray warnings) {
+    static Prepared refused(int status, JsonObject body) {
+      return new Prepared(status, body, List.of(), new JsonArray());
+    }
+  }
+
+  /** Who asked, read on the event loop before the work moves to a worker. */
+  private record Caller(String author, ResourceSource source) {
+    static Caller of(RoutingContext rc) {
+      String author = Optional.ofNullable(rc.request().getHeader("lattice-author")).orElse("anonymous");
+      String agent = Optional.ofNullable(rc.request().getHeader("user-agent")).orElse("");
+      return new Caller(author, agent.startsWith("lattice-cli") ? ResourceSource.CLI : ResourceSource.REST);
+    }
+  }
+
+  /**
+   * Parses, validates, size-checks and plans on a worker (a large body takes seconds and must not hold
+   * the event loop), then — back on the event loop — claims the keys and writes. All or nothing: every
+   * document is checked (syntax, validation, resourceVersion, encoded size against the topic's limit)
+   * before the first write.
+   */
   private void apply(RoutingContext rc, ResourceKey addressed) {
     boolean dryRun = flag(rc, "dryRun");
     String body = rc.body() == null ? null : rc.body().asString();
+    Caller caller = Caller.of(rc);
+    Vertx vertx = rc.vertx();
+    sizeLimit.current(vertx)
+        .compose(limit -> vertx.executeBlocking(() -> prepare(body, addressed, dryRun, caller, limit), false))
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            rc.fail(ar.cause());
+            return;
+          }
+          Prepared prepared = ar.result();
+          if (prepared.body() != null) {
+            respond(rc, prepared.status(), prepared.body());
+            return;
+          }
+          write(rc, prepared.plan(), prepared.warnings(), dryRun);
+        });
+  }
+
+  /** Runs on a worker: reads only thread-safe state (the store, the registry index). */
+  private Prepared prepare(String body, ResourceKey addressed, boolean dryRun, Caller caller, long limit) {
     ParseResult parsed = parser.parse(body == null ? "" : body);
     JsonArray errors = new JsonArray();
     JsonArray warnings = new JsonArray();
@@ -111,25 +168,19 @@ public final class ResourceRoutes {
     for (ParsedDocument d : parsed.documents()) {
       for (ValidationIssue e : d.errors()) errors.add(issue(e, many ? d : null));
     }
-    if (!errors.isEmpty()) {
-      respond(rc, 400, new JsonObject().put("errors", errors).put("warnings", warnings));
-      return;
-    }
+    if (!errors.isEmpty()) return Prepared.refused(400, new JsonObject().put("errors", errors).put("warnings", warnings));
     List<Resource> resources = parsed.resources();
     if (addressed != null) {
       if (resources.size() != 1) {
-        badRequest(rc, "", resources.size() + " resources (expected: exactly one for PUT)");
-        return;
+        return Prepared.refused(400, errorBody("", resources.size() + " resources (expected: exactly one for PUT)"));
       }
       ResourceKey k = resources.get(0).key();
       if (!k.equals(addressed)) {
-        badRequest(rc, "metadata", "body is " + k + " (expected: " + addressed + " as in the URL)");
-        return;
+        return Prepared.refused(400, errorBody("metadata", "body is " + k + " (expected: " + addressed + " as in the URL)"));
       }
     }
     Set<String> keys = new HashSet<>();
     ValidationContext ctx = new ValidationContext(registry, ResourceView.of(resources).orElse(store));
-    List<ValidationReport> reports = new ArrayList<>();
     for (int i = 0; i < resources.size(); i++) {
       Resource r = resources.get(i);
       ParsedDocument d = parsed.documents().get(i);
@@ -137,37 +188,55 @@ public final class ResourceRoutes {
         errors.add(issue(ValidationIssue.error("metadata.name", r.key() + " appears twice (expected: each resource once)"), many ? d : null));
       }
       ValidationReport report = ResourceValidator.validate(r, ctx);
-      reports.add(report);
       for (ValidationIssue e : report.errors()) errors.add(issue(e, many ? d : null).put("resource", r.key().asString()));
       for (ValidationIssue w : report.warnings()) warnings.add(issue(w, many ? d : null).put("resource", r.key().asString()));
     }
-    if (!errors.isEmpty()) {
-      respond(rc, 400, new JsonObject().put("errors", errors).put("warnings", warnings));
-      return;
-    }
+    if (!errors.isEmpty()) return Prepared.refused(400, new JsonObject().put("errors", errors).put("warnings", warnings));
     List<Planned> plan = new ArrayList<>();
-    for (int i = 0; i < resources.size(); i++) {
-      Resource r = resources.get(i);
-      String key = r.key().asString();
-      if (inFlight.contains(key)) {
-        conflict(rc, r.key(), "another change to " + r.key() + " is in progress (expected: retry once it completes)");
-        return;
-      }
+    for (Resource r : resources) {
       Optional<ResourceStore.Entry> current = store.get(r.key());
       Optional<Long> sent = r.metadata().resourceVersionNumber();
       if (sent.isPresent()) {
         if (current.isEmpty()) {
-          conflict(rc, r.key(), r.key() + " does not exist, but resourceVersion " + sent.get()
-              + " was sent (expected: no resourceVersion when creating)");
-          return;
+          return Prepared.refused(409, conflictBody(r.key(), r.key() + " does not exist, but resourceVersion " + sent.get()
+              + " was sent (expected: no resourceVersion when creating)"));
         }
         if (sent.get() != current.get().resourceVersion()) {
-          conflict(rc, r.key(), "resourceVersion " + sent.get() + " is stale: " + r.key() + " is at "
-              + current.get().resourceVersion() + " (expected: the current resourceVersion; get the resource, re-apply your change and retry)");
-          return;
+          return Prepared.refused(409, conflictBody(r.key(), "resourceVersion " + sent.get() + " is stale: " + r.key() + " is at "
+              + current.get().resourceVersion() + " (expected: the current resourceVersion; get the resource, re-apply your change and retry)"));
         }
       }
-      plan.add(plan(r, current, reports.get(i), rc));
+      plan.add(plan(r, current, caller, dryRun));
+    }
+    // Every size before the first write: one oversized document refuses the whole apply.
+    for (int i = 0; i < plan.size(); i++) {
+      Planned p = plan.get(i);
+      long bytes = (long) p.key().length + p.value().length + RecordSizeLimit.RECORD_OVERHEAD_BYTES;
+      if (p.action().equals("unchanged") || bytes <= limit) continue;
+      JsonObject e = new JsonObject().put("path", "").put("resource", p.resource().key().asString())
+          .put("size", bytes).put("limit", limit)
+          .put("message", p.resource().key() + " is " + bytes + " bytes encoded (key, Avro value and record framing), above the limit of "
+              + limit + " bytes for one record on " + sizeLimit.topic() + " (the smaller of the topic's max.message.bytes and the "
+              + "producer's max.request.size; expected: a smaller resource — split it, e.g. one route per host)");
+      if (many) e.put("document", parsed.documents().get(i).index() + 1).put("line", parsed.documents().get(i).line());
+      errors.add(e);
+    }
+    if (!errors.isEmpty()) return Prepared.refused(413, new JsonObject().put("errors", errors).put("warnings", warnings));
+    return new Prepared(0, null, plan, warnings);
+  }
+
+  /** On the event loop: claims the keys (409 if one is being written or changed meanwhile), then writes. */
+  private void write(RoutingContext rc, List<Planned> plan, JsonArray warnings, boolean dryRun) {
+    for (Planned p : plan) {
+      ResourceKey k = p.resource().key();
+      if (inFlight.contains(k.asString())) {
+        conflict(rc, k, "another change to " + k + " is in progress (expected: retry once it completes)");
+        return;
+      }
+      if (store.lastVersion(k) != p.basedOnVersion()) {
+        conflict(rc, k, k + " changed while this apply was being checked (expected: retry; the next apply sees the new version)");
+        return;
+      }
     }
     List<Resource> proposed = plan.stream().filter(p -> !p.action().equals("unchanged")).map(Planned::resource).toList();
     if (dryRun) {
@@ -181,7 +250,7 @@ public final class ResourceRoutes {
       if (p.action().equals("unchanged")) continue;
       String key = p.resource().key().asString();
       inFlight.add(key);
-      writes.add(publisher.publish(topic, key, p.event())
+      writes.add(publisher.publishRaw(new ProducerRecord<>(topic.name(), p.key(), p.value()))
           .onSuccess(md -> store.recordWrite(key, p.event()))
           .eventually(() -> {
             inFlight.remove(key);
@@ -190,6 +259,12 @@ public final class ResourceRoutes {
     }
     Future.all(writes).onComplete(ar -> {
       if (ar.failed()) {
+        if (tooLarge(ar.cause())) {
+          // The topic's limit was lowered since it was read: the broker refused the record.
+          respond(rc, 413, errorBody("", "a resource is larger than " + topic.name() + " accepts: " + ar.cause().getMessage()
+              + " (expected: a smaller resource)"));
+          return;
+        }
         writeFailed(rc, ar.cause());
         return;
       }
@@ -198,9 +273,17 @@ public final class ResourceRoutes {
     });
   }
 
-  private Planned plan(Resource r, Optional<ResourceStore.Entry> current, ValidationReport report, RoutingContext rc) {
+  private static boolean tooLarge(Throwable err) {
+    for (Throwable t = err; t != null; t = t.getCause()) {
+      if (t instanceof RecordTooLargeException || t instanceof RecordBatchTooLargeException) return true;
+    }
+    return false;
+  }
+
+  private Planned plan(Resource r, Optional<ResourceStore.Entry> current, Caller caller, boolean dryRun) {
     Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
-    long version = store.lastVersion(r.key()) + 1;
+    long basedOn = store.lastVersion(r.key());
+    long version = basedOn + 1;
     String action;
     long generation;
     ObjectMeta meta;
@@ -221,13 +304,14 @@ public final class ResourceRoutes {
       meta = r.metadata().withServerFields(Long.toString(version), old.metadata().creationTimestamp(), old.metadata().uid());
     }
     Resource stamped = r.withMetadata(meta);
-    String author = Optional.ofNullable(rc.request().getHeader("lattice-author")).orElse("anonymous");
-    String agent = Optional.ofNullable(rc.request().getHeader("user-agent")).orElse("");
-    ResourceSource source = agent.startsWith("lattice-cli") ? ResourceSource.CLI : ResourceSource.REST;
-    ResourceEvent event = ResourceEventMapper.toEvent(stamped, new ResourceEventMapper.Provenance(generation, author, source, now));
-    List<String> diff = TextDiff.lines(current.map(c -> ResourceCodec.toYaml(withoutServerFields(c.resource()))).orElse(""),
+    ResourceEvent event = ResourceEventMapper.toEvent(stamped, new ResourceEventMapper.Provenance(generation, caller.author(), caller.source(), now));
+    String key = stamped.key().asString();
+    byte[] keyBytes = topic.keySerde().serializer().serialize(topic.name(), key);
+    byte[] valueBytes = action.equals("unchanged") ? new byte[0] : topic.valueSerde().serializer().serialize(topic.name(), event);
+    // The line diff only for a dry run, where it is shown (it is bounded, but not free for big resources).
+    List<String> diff = !dryRun ? List.of() : TextDiff.lines(current.map(c -> ResourceCodec.toYaml(withoutServerFields(c.resource()))).orElse(""),
         ResourceCodec.toYaml(withoutServerFields(stamped)));
-    return new Planned(stamped, event, action, report.warnings(), diff);
+    return new Planned(stamped, event, keyBytes, valueBytes, action, basedOn, diff);
   }
 
   private static Resource normalized(Resource r) {
@@ -404,14 +488,22 @@ public final class ResourceRoutes {
     return o;
   }
 
+  private static JsonObject errorBody(String path, String message) {
+    return new JsonObject().put("errors", new JsonArray().add(new JsonObject().put("path", path).put("message", message)))
+        .put("warnings", new JsonArray());
+  }
+
+  private static JsonObject conflictBody(ResourceKey key, String message) {
+    return new JsonObject().put("errors", new JsonArray().add(new JsonObject().put("path", "metadata.resourceVersion")
+        .put("message", message).put("resource", key.asString())));
+  }
+
   private static void badRequest(RoutingContext rc, String path, String message) {
-    respond(rc, 400, new JsonObject().put("errors", new JsonArray().add(new JsonObject().put("path", path).put("message", message)))
-        .put("warnings", new JsonArray()));
+    respond(rc, 400, errorBody(path, message));
   }
 
   private static void conflict(RoutingContext rc, ResourceKey key, String message) {
-    respond(rc, 409, new JsonObject().put("errors", new JsonArray().add(new JsonObject().put("path", "metadata.resourceVersion")
-        .put("message", message).put("resource", key.asString()))));
+    respond(rc, 409, conflictBody(key, message));
   }
 
   private static void notFound(RoutingContext rc, ResourceKey key) {

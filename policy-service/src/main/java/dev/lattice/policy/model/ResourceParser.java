@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -29,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.yaml.snakeyaml.LoaderOptions;
 
 /**
  * Reads resources from YAML (multi-document, {@code ---} separated) or JSON (one object or an array).
@@ -47,11 +49,20 @@ public final class ResourceParser {
       "PeerAuthentication", "PeerAuthentication",
       "AuthorizationPolicy", "AuthorizationPolicy");
 
+  /** The largest YAML text read, in code points (8 Mi, above the REST API's 4 MiB body limit). */
+  public static final int MAX_CODE_POINTS = 8 * 1024 * 1024;
+
   private final ObjectMapper yaml;
   private final ObjectMapper json;
 
   private ResourceParser() {
-    this.yaml = configure(YAMLMapper.builder(new YAMLFactory()).build());
+    // SnakeYAML stops at 3 MiB of code points by default, below what the API accepts (4 MiB bodies):
+    // without this a large but valid body would be reported as malformed YAML.
+    LoaderOptions loader = new LoaderOptions();
+    loader.setCodePointLimit(MAX_CODE_POINTS);
+    // (YAMLFactory.builder() drops the parser's default EMPTY_STRING_AS_NULL: an empty document would read as "".)
+    this.yaml = configure(YAMLMapper.builder(YAMLFactory.builder().loaderOptions(loader)
+        .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL).build()).build());
     this.json = configure(JsonMapper.builder().build());
   }
 
