@@ -84,7 +84,7 @@ public final class RecordSizeLimit implements AutoCloseable {
   private Future<Long> lookUp(Vertx vertx) {
     if (admin == null || !lookingUp.compareAndSet(false, true)) return Future.succeededFuture(topicLimit);
     ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-    return Future.fromCompletionStage(admin.describeConfigs(List.of(resource), new DescribeConfigsOptions().timeoutMs(2_000))
+    return Future.fromCompletionStage(admin.describeConfigs(List.of(resource), new DescribeConfigsOptions().timeoutMs(1_000))
             .all().toCompletionStage(), vertx.getOrCreateContext())
         .map(configs -> {
           Config config = configs.get(resource);
