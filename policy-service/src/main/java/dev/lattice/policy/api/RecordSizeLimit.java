@@ -65,7 +65,7 @@ public final class RecordSizeLimit implements AutoCloseable {
 
   /**
    * The limit in bytes: at once from what is known; the first call (and a call after the refresh
-   * interval) asks the broker — the first waits for its answer (at most 2 s), later ones don't.
+   * interval) asks the broker — the first waits for its answer (at most 1 s, so writes with Kafka away still fail fast), later ones don't.
    * Never fails: without the topic's setting the producer's limit stands.
    */
   public Future<Long> current(Vertx vertx) {
