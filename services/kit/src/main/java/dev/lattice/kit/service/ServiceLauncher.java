@@ -2,6 +2,7 @@ package dev.lattice.kit.service;
 
 import dev.lattice.kit.config.ConfigException;
 import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.topic.LatticeTopics;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -72,6 +73,7 @@ public final class ServiceLauncher implements AutoCloseable {
   private final Duration checkTimeout;
   private final List<Deployed> deployed = new CopyOnWriteArrayList<>();
   private final AtomicBoolean stopping = new AtomicBoolean();
+  private Future<Void> topicsLoaded;
   private final Promise<Void> stopped = Promise.promise();
 
   private ServiceLauncher(LatticeConfig config) {
@@ -170,7 +172,7 @@ public final class ServiceLauncher implements AutoCloseable {
           name + ".http.port: " + port + " (expected: 0..65535, 0 = any free port)"));
     }
     ServiceVerticle verticle = new ServiceVerticle(service, host, port);
-    return vertx.deployVerticle(verticle)
+    return topicsLoaded().compose(v -> vertx.deployVerticle(verticle))
         .map(id -> {
           RunningService running = new RunningService(name, host, verticle.server.actualPort(),
               verticle.readiness);
@@ -181,6 +183,21 @@ public final class ServiceLauncher implements AutoCloseable {
         })
         .recover(err -> Future.failedFuture(new IllegalStateException(
             "service " + name + " failed to start on " + host + ":" + port + ": " + err.getMessage(), err)));
+  }
+
+  /**
+   * The topic catalog parses every bundled Avro schema in {@code LatticeTopics}' static initialiser
+   * (seconds on a busy machine); the first service touching it in {@code start} would do that on its
+   * event loop. Done once, on a worker, before the first service starts.
+   */
+  private synchronized Future<Void> topicsLoaded() {
+    if (topicsLoaded == null) {
+      topicsLoaded = vertx.executeBlocking(() -> {
+        LatticeTopics.RESOURCES.name();
+        return null;
+      }, false);
+    }
+    return topicsLoaded;
   }
 
   /**
