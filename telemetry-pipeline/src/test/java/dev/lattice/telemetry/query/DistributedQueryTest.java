@@ -110,7 +110,9 @@ class DistributedQueryTest {
     props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("telemetry-q").toString());
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
     props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, "127.0.0.1:" + server.actualPort());
-    TelemetryOptions options = TelemetryOptions.defaults();
+    // The flows are produced in one burst over 4 partitions whose tasks feed the repartition topics
+    // independently: grace must cover that skew or a lagging partition's flows arrive late.
+    TelemetryOptions options = TelemetryOptions.defaults().withGrace(Duration.ofMinutes(5));
     TelemetryRunner runner = TelemetryRunner.create(topics, options, props);
     DistributedQueries queries = new DistributedQueries(vertx, runner,
         new org.apache.kafka.streams.state.HostInfo("127.0.0.1", server.actualPort()), client);
