@@ -82,7 +82,8 @@ public final class ConfigDistributorService implements LatticeService {
   public dev.lattice.kit.config.ConfigKeys configKeys() {
     return dev.lattice.kit.config.ConfigKeys.of("distributor.debounce", "distributor.grpc.host",
         "distributor.grpc.plaintext", "distributor.grpc.port", "distributor.instance", "distributor.tls.bundle",
-        "distributor.tls.cert", "distributor.tls.key", "distributor.tls.trust-domain", "distributor.topics.config");
+        "distributor.tls.cert", "distributor.tls.key", "distributor.tls.trust-domain", "distributor.topics.config",
+        "distributor.topics.status");
   }
 
   @Override
