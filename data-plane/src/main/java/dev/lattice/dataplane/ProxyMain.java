@@ -1,32 +1,51 @@
 package dev.lattice.dataplane;
 
+import dev.lattice.dataplane.admin.AdminServer;
+import dev.lattice.dataplane.admin.ProxyAdminSources;
 import dev.lattice.dataplane.config.ConfigFileException;
 import dev.lattice.dataplane.config.ProxyConfig;
 import dev.lattice.dataplane.config.ProxyConfigFile;
+import dev.lattice.dataplane.identity.FileIdentitySource;
+import dev.lattice.dataplane.proxy.ExchangeListener;
 import dev.lattice.dataplane.proxy.ProxyServer;
 import dev.lattice.dataplane.proxy.ProxyServerOptions;
+import dev.lattice.dataplane.telemetry.AccessLog;
 import dev.lattice.dataplane.telemetry.FlowExporter;
 import dev.lattice.dataplane.telemetry.FlowSink;
+import dev.lattice.dataplane.telemetry.IstioMetrics;
 import dev.lattice.dataplane.telemetry.ProxyTelemetry;
+import dev.lattice.kit.admin.AdminTokenFile;
 import dev.lattice.kit.kafka.KafkaClientConfig;
-import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import dev.lattice.dataplane.identity.FileIdentitySource;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code ./lattice proxy --config f.yaml}: the node proxy in file mode, serving a config file of the
- * compiled model until stopped (SIGTERM/SIGINT close it cleanly).
+ * compiled model until stopped (SIGTERM/SIGINT close it cleanly, {@code POST /drain} on the admin API
+ * drains it and exits), with Istio metrics and the admin API on 127.0.0.1:15000, a JSON access log on
+ * standard output, and flow records to Kafka when a broker is named.
  */
 public final class ProxyMain {
   private ProxyMain() {}
+
+  private static final String USAGE = """
+      usage: lattice proxy --config <file.yaml> [--event-loops N] [--kafka host:port] [--admin-port N]
+                           [--admin-token-file F] [--access-log on|off] [--drain-grace 5s]
+                           [--svid <chain.pem>,<key.pem>]... [--bundle <trust-domain>=<ca.pem>]...
+        Serves the listeners, routes, clusters and policies of a compiled-model config file (docs/data-plane.md).
+        --kafka (or LATTICE_KAFKA_BOOTSTRAP_SERVERS)  a flow record per request to lattice.flows.v1
+        --admin-port        admin API and Istio metrics on 127.0.0.1 (default 15000; 0 = ephemeral, -1 = both off)
+        --admin-token-file  token admin writes need (default .lattice/admin.token, created if missing)
+        --access-log        one JSON line per request on stdout (default on)
+        --drain-grace       how long POST /drain lets open connections finish (default 5s)""";
 
   public static void main(String[] args) throws Exception {
     Path config = null;
@@ -34,11 +53,15 @@ public final class ProxyMain {
     List<FileIdentitySource.SvidFiles> svids = new ArrayList<>();
     Map<String, Path> bundles = new LinkedHashMap<>();
     String kafka = System.getenv("LATTICE_KAFKA_BOOTSTRAP_SERVERS");
+    int adminPort = 15000;
+    Path tokenFile = Path.of(".lattice", AdminTokenFile.FILE_NAME);
+    boolean accessLogOn = true;
+    Duration drainGrace = Duration.ofSeconds(5);
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "proxy" -> { }
         case "--config", "-c" -> config = Path.of(value(args, ++i, "--config"));
-        case "--event-loops" -> loops = Integer.parseInt(value(args, ++i, "--event-loops"));
+        case "--event-loops" -> loops = number(value(args, ++i, "--event-loops"), "--event-loops");
         case "--svid" -> {
           String[] v = value(args, ++i, "--svid").split(",", 2);
           if (v.length != 2) {
@@ -54,17 +77,29 @@ public final class ProxyMain {
           bundles.put(v[0], Path.of(v[1]));
         }
         case "--kafka" -> kafka = value(args, ++i, "--kafka");
+        case "--admin-port" -> adminPort = number(value(args, ++i, "--admin-port"), "--admin-port");
+        case "--admin-token-file" -> tokenFile = Path.of(value(args, ++i, "--admin-token-file"));
+        case "--access-log" -> {
+          String v = value(args, ++i, "--access-log");
+          if (!v.equals("on") && !v.equals("off")) {
+            fail("--access-log: " + v + " (expected: on or off)");
+          }
+          accessLogOn = v.equals("on");
+        }
+        case "--drain-grace" -> drainGrace = duration(value(args, ++i, "--drain-grace"));
         case "--help", "-h" -> {
-          System.out.println("usage: lattice proxy --config <file.yaml> [--event-loops N] [--kafka host:port]\n"
-              + "  Serves the listeners, routes, clusters and policies of a compiled-model config file (docs/data-plane.md).\n"
-              + "  --kafka (or LATTICE_KAFKA_BOOTSTRAP_SERVERS) streams a flow record per request to lattice.flows.v1.");
+          System.out.println(USAGE);
           return;
         }
-        default -> fail("unknown argument " + args[i] + " (expected: --config <file>, --event-loops N, --kafka host:port, --help)");
+        default -> fail("unknown argument " + args[i] + " (expected: " + USAGE.lines().skip(1).findFirst().orElse("").trim()
+            + " or --help)");
       }
     }
     if (config == null) {
       fail("missing --config <file.yaml>");
+    }
+    if (adminPort < -1 || adminPort > 65535) {
+      fail("--admin-port: " + adminPort + " (expected: -1..65535)");
     }
     ProxyConfig cfg;
     try {
@@ -88,12 +123,26 @@ public final class ProxyMain {
     Vertx vertx = Vertx.vertx(vo);
     FlowExporter flows = kafka == null || kafka.isBlank() ? null
         : FlowExporter.toFlowsTopic(KafkaClientConfig.of(kafka, "data-plane"), FlowExporter.Options.DEFAULTS);
+    AccessLog accessLog = accessLogOn ? AccessLog.toStdout() : null;
+    // metrics are read on the admin API: without it they would only cost
+    IstioMetrics metrics = adminPort >= 0 ? new IstioMetrics() : null;
+    List<FlowSink> sinks = new ArrayList<>();
+    if (metrics != null) {
+      sinks.add(metrics);
+    }
+    if (accessLog != null) {
+      sinks.add(accessLog);
+    }
+    if (flows != null) {
+      sinks.add(flows::offer);
+    }
     AtomicReference<ProxyServer> running = new AtomicReference<>();
-    List<FlowSink> sinks = flows == null ? List.of() : List.of(flows::offer);
     ProxyTelemetry telemetry = new ProxyTelemetry(() -> running.get() == null ? null : running.get().config(), sinks);
     ProxyServer server;
     try {
-      server = ProxyServer.start(vertx, cfg, options.withExchangeListener(telemetry)).await(30, TimeUnit.SECONDS);
+      // with every sink off, no per-request telemetry at all (the bare benchmark)
+      ExchangeListener listener = sinks.isEmpty() ? ExchangeListener.NONE : telemetry;
+      server = ProxyServer.start(vertx, cfg, options.withExchangeListener(listener)).await(30, TimeUnit.SECONDS);
       running.set(server);
     } catch (Exception e) {
       vertx.close();
@@ -101,16 +150,59 @@ public final class ProxyMain {
       return;
     }
     server.listenerAddresses().forEach((name, addr) -> System.out.println("lattice proxy: " + name + " on " + addr));
+    Runnable shutdown = () -> {
+      if (accessLog != null) {
+        accessLog.close();
+      }
+      if (flows != null) {
+        flows.close();
+      }
+    };
+    if (adminPort >= 0) {
+      AdminServer admin;
+      try {
+        admin = AdminServer.start(vertx, new AdminServer.Options("127.0.0.1", adminPort, AdminTokenFile.at(tokenFile)),
+            metrics.registry(), new ProxyAdminSources(server, metrics, flows, accessLog, drainGrace)).await(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        server.close().compose(v -> vertx.close());
+        fail("admin API: " + e.getMessage() + " (--admin-port -1 turns it off)");
+        return;
+      }
+      System.out.println("lattice proxy: admin on 127.0.0.1:" + admin.port());
+      // POST /drain: once the proxy has closed, flush telemetry and exit
+      vertx.setPeriodic(200, id -> {
+        if (admin.drained() != null && admin.drained().isComplete()) {
+          vertx.cancelTimer(id);
+          new Thread(() -> System.exit(0), "lattice-proxy-exit").start();
+        }
+      });
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         server.close().compose(v -> vertx.close()).await(10, TimeUnit.SECONDS);
       } catch (Exception ignored) {
         // exiting anyway
       }
-      if (flows != null) {
-        flows.close();
-      }
+      shutdown.run();
     }, "lattice-proxy-shutdown"));
+  }
+
+  private static int number(String v, String flag) {
+    try {
+      return Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      fail(flag + ": " + v + " (expected: an integer)");
+      return 0;
+    }
+  }
+
+  private static Duration duration(String v) {
+    try {
+      return Duration.parse(v.startsWith("P") ? v : "PT" + v.toUpperCase(java.util.Locale.ROOT));
+    } catch (java.time.format.DateTimeParseException e) {
+      fail("--drain-grace: " + v + " (expected: a duration such as 5s or 0.5s)");
+      return null;
+    }
   }
 
   private static String value(String[] args, int i, String flag) {

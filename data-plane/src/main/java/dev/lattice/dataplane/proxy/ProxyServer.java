@@ -26,6 +26,7 @@ import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.spi.transport.Transport;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,6 +60,7 @@ public final class ProxyServer {
   private final AtomicLong tlsHandshakeFailures = new AtomicLong();
   private final MeshTls meshTls;
   private volatile ProxySnapshot snapshot;
+  private volatile boolean draining;
   private volatile String via;
 
   private ProxyServer(Vertx vertx, ProxyServerOptions options) {
@@ -74,14 +76,20 @@ public final class ProxyServer {
     return s.apply(config).map(v -> s);
   }
 
-  /** Makes {@code config} the served snapshot. */
+  /** Makes {@code config} the served snapshot (refused while draining: a drained proxy binds nothing new). */
   public Future<Void> apply(ProxyConfig config) {
+    if (draining) {
+      return Future.failedFuture(new IllegalStateException("config " + config.version() + " refused: the proxy is draining"));
+    }
     // compiling reads files (TLS certificates): never on an event loop
     return vertx.<ProxySnapshot>executeBlocking(() -> ProxySnapshot.compile(config, options.filterFactories(), meshTls != null))
         .compose(next -> swap(config, next));
   }
 
   private synchronized Future<Void> swap(ProxyConfig config, ProxySnapshot next) {
+    if (draining) {
+      return Future.failedFuture(new IllegalStateException("config " + config.version() + " refused: the proxy is draining"));
+    }
     List<Future<Void>> binds = new ArrayList<>();
     Map<String, ListenerBinding> added = new LinkedHashMap<>();
     for (ListenerRuntime r : next.listeners.values()) {
@@ -243,6 +251,37 @@ public final class ProxyServer {
   /** TLS handshakes that failed or timed out on listeners that terminate TLS. */
   public long tlsHandshakeFailures() {
     return tlsHandshakeFailures.get();
+  }
+
+  /** Downstream connections open now. */
+  public int openConnections() {
+    return connections.size();
+  }
+
+  /** Whether {@link #drain} was called. */
+  public boolean draining() {
+    return draining;
+  }
+
+  /**
+   * Envoy's drain: stops accepting (the listener sockets close at once), lets the open connections finish
+   * what they are doing for up to {@code grace} (an idle keep-alive connection goes at its idle timeout),
+   * then {@link #close}s whatever is left. Idempotent in effect; the future completes when closed.
+   */
+  public Future<Void> drain(Duration grace) {
+    synchronized (this) {
+      draining = true;
+      bindings.values().forEach(b -> b.serverChannel.close());
+    }
+    Promise<Void> done = Promise.promise();
+    long deadline = System.nanoTime() + grace.toNanos();
+    vertx.setPeriodic(20, id -> {
+      if (connections.isEmpty() || System.nanoTime() - deadline >= 0) {
+        vertx.cancelTimer(id);
+        close().onComplete(done);
+      }
+    });
+    return done.future();
   }
 
   /** Stops listening, closes every connection and the idle upstream pools. */

@@ -67,6 +67,10 @@ public final class FlowObservation {
   /** HTTP/1.1, HTTP/2 or gRPC. */
   public String protocol;
   public String route;
+  /** Upstream cluster name, or null. */
+  public String cluster;
+  /** Whether {@link #destination} is an upstream endpoint the proxy connected to (not its own listener). */
+  public boolean upstream;
   /** 0 until a response status is known. */
   public int status;
   /** -1 unless a grpc-status was seen. */

@@ -79,6 +79,7 @@ public final class ProxyTelemetry implements ExchangeListener {
     o.authority = ex.authority();
     o.protocol = ex.protocol();
     o.route = ex.route();
+    o.cluster = ex.cluster();
     o.status = ex.status();
     o.requestId = ex.requestId();
     o.bytesIn = ex.bytesReceived();
@@ -108,6 +109,7 @@ public final class ProxyTelemetry implements ExchangeListener {
 
     InetSocketAddress upstream = ex.upstreamAddress();
     InetSocketAddress dst = upstream != null ? upstream : ex.destinationAddress();
+    o.upstream = upstream != null;
     if (dst != null) {
       o.destination.address(dst.getAddress().getHostAddress(), dst.getPort());
     }

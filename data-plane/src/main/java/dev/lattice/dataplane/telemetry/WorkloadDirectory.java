@@ -116,7 +116,12 @@ public final class WorkloadDirectory {
     }
     String hostPort = endpoint.getAddress().getHostAddress() + ":" + endpoint.getPort();
     Workload w = cluster == null ? null : byEndpoint.get(cluster + "|" + hostPort);
-    return w != null ? w : byEndpoint.get(hostPort);
+    if (w != null && w.name() != null) {
+      return w;
+    }
+    // the cluster's entry names nobody: another cluster may label the same endpoint
+    Workload any = byEndpoint.get(hostPort);
+    return any != null && any.name() != null ? any : w;
   }
 
   /** The one workload at {@code address} whatever the port (a caller's source address), or null. */

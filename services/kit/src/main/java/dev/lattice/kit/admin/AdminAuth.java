@@ -2,7 +2,10 @@ package dev.lattice.kit.admin;
 
 import dev.lattice.kit.service.ServiceContext;
 import io.vertx.core.Future;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Router;
 import java.util.List;
 
 /**
@@ -32,6 +35,17 @@ public final class AdminAuth {
   /** Protects every write on {@code context}'s router; errors as {@code {"error": "…"}}. */
   public static Future<AdminCredential> protectWrites(ServiceContext context, AdminAuthHandler.OpenWrite... open) {
     return protectWrites(context, AdminAuthHandler.ErrorResponder.DEFAULT, open);
+  }
+
+  /**
+   * Protects every write on {@code router} — a router that is not a service's own (the data plane's admin
+   * API) — with the credential in {@code file}; errors as {@code {"error": "…"}}.
+   */
+  public static Future<AdminCredential> protectWrites(Vertx vertx, Router router, AdminTokenFile file,
+      MeterRegistry meters, AdminAuthHandler.OpenWrite... open) {
+    AdminAuthHandler handler = new AdminAuthHandler(List.of(open), AdminAuthHandler.ErrorResponder.DEFAULT, meters);
+    router.route().order(Integer.MIN_VALUE).handler(handler);
+    return AdminCredential.open(vertx, file).onSuccess(handler::use);
   }
 
   /** Protects every write on {@code context}'s router, answering refusals through {@code errors}. */
