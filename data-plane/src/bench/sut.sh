@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The Lattice proxy as a peer-bench SUT (../shared/tools/peer-bench/README.md, "SUT contract"):
 # writes a file-mode config from SUT_PORT / BACKEND_HOST / BACKEND_PORT and execs the proxy in the
-# foreground. Variant: bare (one route) or authz (the same route on an inbound listener with 5
-# authorization policies). Started by peer-bench.sh; needs data-plane/target/bench-classpath.txt.
+# foreground. Variant: bare (one route), authz (the same route on an inbound listener with 5
+# authorization policies) or full (authz plus Istio metrics and, when BENCH_KAFKA names a broker, flow
+# records; the access log stays off as in every variant). Started by peer-bench.sh; needs data-plane/target/bench-classpath.txt.
 set -euo pipefail
-VARIANT=${1:?usage: sut.sh bare|authz}
+VARIANT=${1:?usage: sut.sh bare|authz|full}
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MODULE="$(cd "$HERE/../.." && pwd)"
 CONF="${PEER_BENCH_TMP:-/tmp}/lattice-$VARIANT.yaml"
@@ -16,8 +17,8 @@ if [[ ${FRONT_TLS:-0} == 1 ]]; then
 fi
 case $VARIANT in
   bare) DIRECTION=OUTBOUND AUTHZ_LINE="" ;;
-  authz) DIRECTION=INBOUND AUTHZ_LINE="    authorization: bench-authz" ;;
-  *) echo "sut.sh: unknown variant $VARIANT (expected: bare, authz)" >&2; exit 2 ;;
+  authz|full) DIRECTION=INBOUND AUTHZ_LINE="    authorization: bench-authz" ;;
+  *) echo "sut.sh: unknown variant $VARIANT (expected: bare, authz, full)" >&2; exit 2 ;;
 esac
 
 {
@@ -46,7 +47,7 @@ clusters:
     port: 8080
     endpoints: [{address: ${BACKEND_HOST:?}, port: ${BACKEND_PORT:?}, health: HEALTHY}]
 YAML
-  if [[ $VARIANT == authz ]]; then
+  if [[ $VARIANT == authz || $VARIANT == full ]]; then
     # Five policies of the usual shapes: two DENY, two ALLOW (one of them matches wrk's GET /), one AUDIT.
     cat <<'YAML'
 authorization:
@@ -62,9 +63,16 @@ YAML
 } >"$CONF"
 
 CP="$MODULE/target/classes:$(cat "$MODULE/target/bench-classpath.txt")"
+# telemetry: none for bare/authz (no admin API, no metrics, no access log); full adds Istio metrics on an
+# ephemeral admin port and flow records to BENCH_KAFKA when set
+TELEMETRY=(--access-log off --admin-port -1)
+if [[ $VARIANT == full ]]; then
+  TELEMETRY=(--access-log off --admin-port 0 --admin-token-file "${PEER_BENCH_TMP:-/tmp}/lattice-bench-admin.token")
+  [[ -n ${BENCH_KAFKA:-} ]] && TELEMETRY+=(--kafka "$BENCH_KAFKA")
+fi
 # Matching the peers: WORKERS event loops (1 by default), a small heap, serial GC (pinned to one CPU
 # the JVM would pick it anyway; say so explicitly). Logging at WARN keeps the hot path quiet.
 exec java -Xms64m -Xmx64m -XX:+UseSerialGC -XX:+UseNUMA -Xss512k \
   -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.lattice,java.lang,java.util,java.math \
   ${LATTICE_BENCH_JAVA_OPTS:-} \
-  -cp "$CP" dev.lattice.dataplane.ProxyMain --config "$CONF" --event-loops "${WORKERS:-1}"
+  -cp "$CP" dev.lattice.dataplane.ProxyMain --config "$CONF" --event-loops "${WORKERS:-1}" "${TELEMETRY[@]}"

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One JSON access-log line per request (Envoy's JSON access-log fields, snake case), written off the
  * event loop: {@link #accept} only enqueues into a bounded queue; a writer thread formats and writes the
- * line (by default to the {@code dev.lattice.dataplane.access} logger at INFO). A full queue drops the
+ * line (to standard output, or to the {@code dev.lattice.dataplane.access} logger at INFO). A full queue drops the
  * line and counts it ({@link #dropped()}), so a slow terminal never slows traffic. The query string is
  * never logged (it may carry secrets). On by default; the hot-path benchmark turns it off.
  *
@@ -34,9 +34,14 @@ public final class AccessLog implements FlowSink, AutoCloseable {
   private final Thread writer;
   private volatile boolean closed;
 
-  /** Lines to the {@code dev.lattice.dataplane.access} logger, at most 8192 waiting. */
+  /** Lines to the {@code dev.lattice.dataplane.access} logger (in the service's log format), at most 8192 waiting. */
   public static AccessLog toLogger() {
     return new AccessLog(8192, ACCESS::info);
+  }
+
+  /** Bare JSON lines on standard output (one object per line, what log shippers want), at most 8192 waiting. */
+  public static AccessLog toStdout() {
+    return new AccessLog(8192, System.out::println);
   }
 
   /**
