@@ -160,7 +160,7 @@ class TopicFoldTest {
     assertThat(fold.caughtUp()).isFalse();
     long began = System.nanoTime();
     fold.close();
-    assertThat(Duration.ofNanos(System.nanoTime() - began)).isLessThan(Duration.ofSeconds(5));
+    assertThat(Duration.ofNanos(System.nanoTime() - began)).as("closed rather than hung").isLessThan(Duration.ofSeconds(30));
     assertThatThrownBy(() -> fold.whenCaughtUp().toCompletableFuture().get(5, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class).hasMessageContaining("closed");
     assertThat(cluster.adminClient().listTopics().names().get(30, TimeUnit.SECONDS)).doesNotContain(missing.name());

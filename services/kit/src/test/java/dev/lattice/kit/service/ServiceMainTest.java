@@ -65,8 +65,8 @@ class ServiceMainTest {
 
       long began = System.nanoTime();
       process.destroy(); // SIGTERM: the shutdown hook stops the launcher
-      assertThat(process.waitFor(10, TimeUnit.SECONDS)).as("exited within 10 s").isTrue();
-      assertThat(Duration.ofNanos(System.nanoTime() - began)).isLessThan(Duration.ofSeconds(10));
+      assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("exited rather than hung").isTrue();
+      assertThat(Duration.ofNanos(System.nanoTime() - began)).isLessThan(Duration.ofSeconds(60));
       assertThat(Files.readString(log, StandardCharsets.UTF_8)).contains("launcher stopped");
     } finally {
       process.destroyForcibly();
