@@ -46,6 +46,22 @@ class FlowExporterTest {
     return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
   }
 
+  /**
+   * The service's settings, but patient enough for a loaded CI machine: with a 10 s request timeout, a slow
+   * embedded broker made the idempotent producer retry out of sequence until the 30 s delivery timeout expired
+   * the batch — a test of the exporter, not of the broker's speed.
+   */
+  private static Producer<byte[], byte[]> patientProducer(String bootstrap) {
+    Map<String, Object> props = new HashMap<>();
+    props.put("bootstrap.servers", bootstrap);
+    props.put("acks", "all");
+    props.put("enable.idempotence", true);
+    props.putAll(FlowExporter.producerTuning());
+    props.put("request.timeout.ms", 60_000);
+    props.put("delivery.timeout.ms", 180_000);
+    return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
   static FlowObservation request(int i) {
     FlowObservation o = new FlowObservation();
     o.start = Instant.parse("2026-12-03T07:00:00Z").plusMillis(i);
@@ -78,12 +94,12 @@ class FlowExporterTest {
   void recordsReachTheTopicKeyedBySourceWorkloadWithEveryField(KafkaCluster cluster) {
     String name = cluster.createTopic(cluster.uniqueTopic("flows"), 2, Map.of());
     Topic<String, FlowRecord> topic = topic(name);
-    try (FlowExporter exporter = new FlowExporter(producer(cluster.bootstrapServers()), topic,
+    try (FlowExporter exporter = new FlowExporter(patientProducer(cluster.bootstrapServers()), topic,
         FlowExporter.Options.DEFAULTS)) {
       for (int i = 0; i < 100; i++) {
         assertThat(exporter.offer(request(i))).isTrue();
       }
-      await().atMost(Duration.ofSeconds(30)).until(() -> exporter.stats().sent() == 100);
+      await().atMost(Duration.ofSeconds(180)).until(() -> exporter.stats().sent() == 100);
       assertThat(exporter.stats().dropped()).isZero();
     }
     List<ConsumerRecord<byte[], byte[]>> records = KafkaRecords.readFromBeginning(cluster, name, 100);
