@@ -82,6 +82,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private HttpHeaders responseHeaders;
 
   private Route route;
+  private boolean routeMatched;
   private UpstreamCluster cluster;
   private InetSocketAddress upstreamAddress;
   private Channel upstream;
@@ -266,9 +267,16 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   // ---- routing and upstream ----
 
+  private Route matchRoute() {
+    if (!routeMatched) {
+      routeMatched = true;
+      route = runtime.routes().match(this);
+    }
+    return route;
+  }
+
   private void forward() {
-    route = runtime.routes().match(this);
-    if (route == null) {
+    if (matchRoute() == null) {
       sendLocal(404, "", "NR");
       return;
     }
@@ -728,6 +736,22 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       state = new IdentityHashMap<>(4);
     }
     state.put(key, value);
+  }
+
+  @Override
+  public void addResponseFlag(String f) {
+    flag(f);
+  }
+
+  @Override
+  public String routeName() {
+    Route r = matchRoute();
+    return r == null ? null : r.name();
+  }
+
+  @Override
+  public java.util.concurrent.ScheduledExecutorService scheduler() {
+    return conn.channel().eventLoop();
   }
 
   @Override
