@@ -17,6 +17,7 @@ import dev.lattice.dataplane.route.UpstreamCluster;
 import dev.lattice.events.config.ListenerConfig;
 import dev.lattice.events.config.TrafficDirection;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.ssl.SslContext;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.DecoderResult;
@@ -82,9 +83,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private HttpHeaders responseHeaders;
 
   private Route route;
-  private boolean routeMatched;
   private UpstreamCluster cluster;
   private InetSocketAddress upstreamAddress;
+  /** Set when the endpoint is reached over the mesh's mTLS (a cluster with mtls, from an outbound listener). */
+  private MeshTarget meshTarget;
   private Channel upstream;
   private boolean upstreamReused;
   private ArrayDeque<HttpContent> pendingBody;
@@ -267,16 +269,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   // ---- routing and upstream ----
 
-  private Route matchRoute() {
-    if (!routeMatched) {
-      routeMatched = true;
-      route = runtime.routes().match(this);
-    }
-    return route;
-  }
-
   private void forward() {
-    if (matchRoute() == null) {
+    route = runtime.routes().match(this);
+    if (route == null) {
       sendLocal(404, "", "NR");
       return;
     }
@@ -303,7 +298,8 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       h.set(HttpHeaderNames.HOST, cluster.name());
     }
     request.setProtocolVersion(HttpVersion.HTTP_1_1);
-    Channel pooled = conn.pool().poll(upstreamAddress);
+    meshTarget = runtime.meshTarget(cluster.name(), upstreamAddress);
+    Channel pooled = conn.pool().poll(meshTarget != null ? meshTarget : upstreamAddress);
     if (pooled != null) {
       attach(pooled, true);
     } else {
@@ -313,6 +309,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   private void connect() {
     conn.pause(DownstreamHandler.PAUSE_PENDING);
+    if (meshTarget != null) {
+      connectMesh();
+      return;
+    }
     ChannelFuture f = conn.pool().connect(upstreamAddress, (int) Math.min(Integer.MAX_VALUE, runtime.settings().connectTimeout().toMillis()));
     f.addListener(x -> {
       if (done || responseStarted) {
@@ -323,6 +323,36 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       }
       if (f.isSuccess()) {
         attach(f.channel(), false);
+      } else {
+        sendLocal(503, UPSTREAM_CONNECT_FAILED, "UF");
+      }
+    });
+  }
+
+  private void connectMesh() {
+    MeshTarget target = meshTarget;
+    SslContext tls = conn.server().meshClientContext(target.source());
+    if (tls == null) {
+      LOG.warn("listener {}: cluster {} wants mTLS to {} on node {} but the proxy holds no SVID {}", runtime.name(), cluster.name(),
+          target.address(), target.node(), target.source() == null ? "(expected: exactly one, the node's)" : "for " + target.source());
+      sendLocal(503, UPSTREAM_CONNECT_FAILED + ", transport failure reason: no workload SVID to present", "UF");
+      return;
+    }
+    int timeout = (int) Math.min(Integer.MAX_VALUE, runtime.settings().connectTimeout().toMillis());
+    io.netty.util.concurrent.Future<Channel> f = conn.pool().connect(target, tls, timeout);
+    f.addListener(x -> {
+      if (done || responseStarted) {
+        if (f.isSuccess()) {
+          conn.pool().release(f.getNow());
+        }
+        return;
+      }
+      if (f.isSuccess()) {
+        attach(f.getNow(), false);
+      } else if (f.cause() instanceof UpstreamPool.UpstreamTlsException e) {
+        LOG.warn("listener {}: mTLS to {} (cluster {}, node {}) failed: {}", runtime.name(), target.address(), cluster.name(),
+            target.node(), e.getMessage());
+        sendLocal(503, UPSTREAM_CONNECT_FAILED + ", transport failure reason: " + e.getMessage(), "UF");
       } else {
         sendLocal(503, UPSTREAM_CONNECT_FAILED, "UF");
       }
@@ -736,22 +766,6 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       state = new IdentityHashMap<>(4);
     }
     state.put(key, value);
-  }
-
-  @Override
-  public void addResponseFlag(String f) {
-    flag(f);
-  }
-
-  @Override
-  public String routeName() {
-    Route r = matchRoute();
-    return r == null ? null : r.name();
-  }
-
-  @Override
-  public java.util.concurrent.ScheduledExecutorService scheduler() {
-    return conn.channel().eventLoop();
   }
 
   @Override

@@ -8,7 +8,9 @@ import dev.lattice.events.config.ListenerConfig;
 import dev.lattice.events.config.TrafficDirection;
 import dev.lattice.events.policy.MtlsMode;
 import io.netty.handler.ssl.SslContext;
+import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One listener of one config snapshot, compiled: its route table, its filter chain (configs built once,
@@ -19,6 +21,8 @@ import java.util.List;
  * @param tls         the listener's server TLS context (ingress-style {@code tls}), or null
  * @param peerMode    the mesh mTLS mode of the listener's port from its PeerAuthentication (DISABLE when
  *                    it names none or uses {@code tls})
+ * @param meshTargets cluster name → endpoint address → how it is reached over mTLS; only the endpoints
+ *                    of mtls clusters that name their node, and only on outbound listeners
  */
 record ListenerRuntime(
     String version,
@@ -29,11 +33,22 @@ record ListenerRuntime(
     List<String> filterNames,
     PathNormalization pathNormalization,
     SslContext tls,
-    MtlsMode peerMode) {
+    MtlsMode peerMode,
+    Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets) {
 
   ListenerRuntime {
     filters = List.copyOf(filters);
     filterNames = List.copyOf(filterNames);
+    meshTargets = Map.copyOf(meshTargets);
+  }
+
+  /** How {@code address} of {@code cluster} is reached over mTLS, or null for plaintext. */
+  MeshTarget meshTarget(String cluster, InetSocketAddress address) {
+    if (meshTargets.isEmpty()) {
+      return null;
+    }
+    Map<InetSocketAddress, MeshTarget> m = meshTargets.get(cluster);
+    return m == null ? null : m.get(address);
   }
 
   String name() {

@@ -315,6 +315,11 @@ public final class ProxyServer {
     return options.clock();
   }
 
+  /** The client mTLS context presenting {@code source}'s SVID (null: the node's only one), or null when there is none. */
+  SslContext meshClientContext(String source) {
+    return meshTls == null ? null : meshTls.clientContext(source);
+  }
+
   String via(ListenerRuntime r) {
     return via;
   }

@@ -8,7 +8,11 @@ import dev.lattice.dataplane.filter.HttpFilterFactory;
 import dev.lattice.dataplane.route.RouteTable;
 import dev.lattice.dataplane.route.UpstreamCluster;
 import dev.lattice.events.config.AuthorizationConfig;
+import dev.lattice.events.config.ClusterConfig;
+import dev.lattice.events.config.ClusterEndpoint;
 import dev.lattice.events.config.ListenerConfig;
+import dev.lattice.events.config.TrafficDirection;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -40,6 +44,13 @@ final class ProxySnapshot {
   static ProxySnapshot compile(ProxyConfig config, List<HttpFilterFactory> factories, boolean meshIdentity) {
     Map<String, UpstreamCluster> clusters = new LinkedHashMap<>();
     config.clusters().forEach((name, c) -> clusters.put(name, new UpstreamCluster(c)));
+    Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets = meshTargets(config);
+    if (!meshTargets.isEmpty() && !meshIdentity && config.listeners().values().stream()
+        .anyMatch(l -> l.getDirection() == TrafficDirection.OUTBOUND)) {
+      String cluster = meshTargets.keySet().iterator().next();
+      throw new ConfigFileException("cluster " + cluster + ": mtls to endpoints on mesh nodes needs the node's SVIDs"
+          + " (expected: an identity source, e.g. --svid/--bundle in file mode, or mtls: false)");
+    }
     List<HttpFilterFactory> ordered = new ArrayList<>(factories);
     ordered.sort(Comparator.comparingInt(HttpFilterFactory::order).thenComparing(HttpFilterFactory::name));
     Map<String, ListenerRuntime> listeners = new LinkedHashMap<>();
@@ -67,9 +78,35 @@ final class ProxySnapshot {
             + peerMode + ", which needs the node's SVIDs (expected: an identity source, e.g. --svid/--bundle in file mode)");
       }
       listeners.put(l.getName(), new ListenerRuntime(config.version(), l, config.settings(), routes, filters, names,
-          normalization(config, l), tls, peerMode));
+          normalization(config, l), tls, peerMode,
+          l.getDirection() == TrafficDirection.OUTBOUND ? meshTargets : Map.of()));
     }
     return new ProxySnapshot(config, Map.copyOf(clusters), listeners);
+  }
+
+  /**
+   * The endpoints reached over the mesh's mTLS: those of clusters with {@code mtls} that name the node
+   * hosting them (Istio's auto mTLS: an endpoint outside the mesh has no node and gets plaintext).
+   */
+  private static Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets(ProxyConfig config) {
+    Map<String, Map<InetSocketAddress, MeshTarget>> out = new LinkedHashMap<>();
+    for (ClusterConfig c : config.clusters().values()) {
+      if (!c.getMtls()) {
+        continue;
+      }
+      Map<InetSocketAddress, MeshTarget> targets = new LinkedHashMap<>();
+      for (ClusterEndpoint e : c.getEndpoints()) {
+        if (e.getNode() == null || e.getNode().isEmpty()) {
+          continue;
+        }
+        InetSocketAddress a = new InetSocketAddress(e.getAddress(), e.getPort());
+        targets.put(a, new MeshTarget(a, e.getNode(), null, e.getSpiffeId() == null || e.getSpiffeId().isEmpty() ? null : e.getSpiffeId()));
+      }
+      if (!targets.isEmpty()) {
+        out.put(c.getName(), Map.copyOf(targets));
+      }
+    }
+    return out;
   }
 
   /** The effective mode of the listener's port: the port-level override, else the config's mode. */

@@ -10,13 +10,22 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import dev.lattice.configclient.tls.SvidTrustManager;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Keep-alive upstream HTTP/1.1 connections of one event loop, by endpoint: a downstream connection
+ * Keep-alive upstream HTTP/1.1 connections of one event loop, by key — the endpoint's
+ * {@link InetSocketAddress} for plaintext, its {@link MeshTarget} for mTLS: a downstream connection
  * takes its upstream from the pool of its own loop, so a request never crosses threads and the pool
  * needs no locks. Idle connections are reused most-recent first (warm, least likely to be closed by
  * the server's idle timeout). Confined to its event loop.
@@ -27,7 +36,9 @@ final class UpstreamPool {
 
   private final EventLoop loop;
   private final Bootstrap bootstrap;
-  private final Map<InetSocketAddress, ArrayDeque<Channel>> idle = new HashMap<>();
+  /** The pool key a connection was opened for. */
+  private static final AttributeKey<Object> KEY = AttributeKey.valueOf("lattice.upstream.key");
+  private final Map<Object, ArrayDeque<Channel>> idle = new HashMap<>();
   private boolean closed;
 
   UpstreamPool(EventLoop loop, ChannelFactory<? extends Channel> channels, WriteBufferWaterMark waterMark) {
@@ -50,9 +61,9 @@ final class UpstreamPool {
     return loop;
   }
 
-  /** An idle, open connection to {@code endpoint}, or null. */
-  Channel poll(InetSocketAddress endpoint) {
-    ArrayDeque<Channel> q = idle.get(endpoint);
+  /** An idle, open connection opened for {@code key} (an address or a {@link MeshTarget}), or null. */
+  Channel poll(Object key) {
+    ArrayDeque<Channel> q = idle.get(key);
     if (q == null) {
       return null;
     }
@@ -65,9 +76,79 @@ final class UpstreamPool {
     return null;
   }
 
-  /** Opens a new connection to {@code endpoint} on this loop. */
+  /** Opens a new plaintext connection to {@code endpoint} on this loop. */
   ChannelFuture connect(InetSocketAddress endpoint, int connectTimeoutMillis) {
-    return bootstrap.clone().option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis).connect(endpoint);
+    ChannelFuture f = bootstrap.clone().option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis).connect(endpoint);
+    f.channel().attr(KEY).set(endpoint);
+    return f;
+  }
+
+  /**
+   * Opens a new mTLS connection to {@code target} on this loop, presenting {@code tls}'s SVID. Completes
+   * once the handshake succeeded and the server's SPIFFE ID is the expected one; nothing is sent before.
+   * Fails with an {@link UpstreamTlsException} when the handshake or the identity check fails.
+   */
+  Future<Channel> connect(MeshTarget target, SslContext tls, int timeoutMillis) {
+    Promise<Channel> done = loop.newPromise();
+    Bootstrap b = bootstrap.clone().option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis);
+    SslHandler[] ssl = new SslHandler[1];
+    b.handler(new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        ssl[0] = tls.newHandler(ch.alloc(), target.address().getHostString(), target.address().getPort());
+        ssl[0].setHandshakeTimeoutMillis(timeoutMillis);
+        ch.pipeline().addLast("tls", ssl[0]);
+        ch.pipeline().addLast(bootstrap.config().handler());
+      }
+    });
+    ChannelFuture f = b.connect(target.address());
+    f.channel().attr(KEY).set(target);
+    f.addListener(c -> {
+      if (!c.isSuccess()) {
+        done.tryFailure(c.cause());
+        return;
+      }
+      ssl[0].handshakeFuture().addListener(h -> {
+        if (!h.isSuccess()) {
+          f.channel().close();
+          done.tryFailure(new UpstreamTlsException("TLS error: " + rootMessage(h.cause()), h.cause()));
+          return;
+        }
+        String peer = peerIdentity(ssl[0]);
+        if (target.expectedPeer() != null && !target.expectedPeer().equals(peer)) {
+          f.channel().close();
+          done.tryFailure(new UpstreamTlsException("TLS error: the server presented " + peer + " (expected: "
+              + target.expectedPeer() + ")", null));
+          return;
+        }
+        done.trySuccess(f.channel());
+      });
+    });
+    return done;
+  }
+
+  private static String peerIdentity(SslHandler ssl) {
+    try {
+      Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+      return SvidTrustManager.spiffeIdOf((X509Certificate) chain[0]).toString();
+    } catch (Exception e) {
+      return "no SPIFFE ID (" + e.getMessage() + ")";
+    }
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable r = t;
+    while (r.getCause() != null && r.getCause() != r) {
+      r = r.getCause();
+    }
+    return r.getMessage() == null ? r.getClass().getSimpleName() : r.getMessage();
+  }
+
+  /** The handshake with an upstream failed, or the server's SVID is not the expected one. */
+  static final class UpstreamTlsException extends Exception {
+    UpstreamTlsException(String message, Throwable cause) {
+      super(message, cause, false, false);
+    }
   }
 
   /** Returns a connection whose last exchange completed cleanly; it serves the next request to its endpoint. */
@@ -76,8 +157,12 @@ final class UpstreamPool {
       ch.close();
       return;
     }
-    InetSocketAddress endpoint = (InetSocketAddress) ch.remoteAddress();
-    ArrayDeque<Channel> q = idle.computeIfAbsent(endpoint, k -> new ArrayDeque<>());
+    Object key = ch.attr(KEY).get();
+    if (key == null) {
+      ch.close();
+      return;
+    }
+    ArrayDeque<Channel> q = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
     if (q.size() >= MAX_IDLE_PER_ENDPOINT) {
       ch.close();
       return;
@@ -88,18 +173,17 @@ final class UpstreamPool {
 
   /** An upstream connection closed: forget it if it was idle. */
   void closed(Channel ch) {
-    if (ch.remoteAddress() instanceof InetSocketAddress a) {
-      ArrayDeque<Channel> q = idle.get(a);
-      if (q != null) {
-        q.remove(ch);
-      }
+    Object key = ch.attr(KEY).get();
+    ArrayDeque<Channel> q = key == null ? null : idle.get(key);
+    if (q != null) {
+      q.remove(ch);
     }
   }
 
   /** Idle connections per endpoint (admin views). */
   Map<InetSocketAddress, Integer> idleCounts() {
     Map<InetSocketAddress, Integer> counts = new HashMap<>();
-    idle.forEach((k, v) -> counts.put(k, v.size()));
+    idle.forEach((k, v) -> counts.merge(k instanceof MeshTarget t ? t.address() : (InetSocketAddress) k, v.size(), Integer::sum));
     return counts;
   }
 
