@@ -1,19 +1,12 @@
 package dev.lattice.dataplane;
 
 import dev.lattice.dataplane.admin.AdminServer;
-import dev.lattice.dataplane.admin.ProxyAdminSources;
 import dev.lattice.dataplane.config.ConfigFileException;
 import dev.lattice.dataplane.config.ProxyConfig;
 import dev.lattice.dataplane.config.ProxyConfigFile;
 import dev.lattice.dataplane.identity.FileIdentitySource;
-import dev.lattice.dataplane.proxy.ExchangeListener;
-import dev.lattice.dataplane.proxy.ProxyServer;
 import dev.lattice.dataplane.proxy.ProxyServerOptions;
 import dev.lattice.dataplane.telemetry.AccessLog;
-import dev.lattice.dataplane.telemetry.FlowExporter;
-import dev.lattice.dataplane.telemetry.FlowSink;
-import dev.lattice.dataplane.telemetry.IstioMetrics;
-import dev.lattice.dataplane.telemetry.ProxyTelemetry;
 import dev.lattice.kit.admin.AdminTokenFile;
 import dev.lattice.kit.kafka.KafkaClientConfig;
 import io.vertx.core.Vertx;
@@ -25,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code ./lattice proxy --config f.yaml}: the node proxy in file mode, serving a config file of the
@@ -121,53 +113,22 @@ public final class ProxyMain {
       vo.setEventLoopPoolSize(loops);
     }
     Vertx vertx = Vertx.vertx(vo);
-    FlowExporter flows = kafka == null || kafka.isBlank() ? null
-        : FlowExporter.toFlowsTopic(KafkaClientConfig.of(kafka, "data-plane"), FlowExporter.Options.DEFAULTS);
-    AccessLog accessLog = accessLogOn ? AccessLog.toStdout() : null;
-    // metrics are read on the admin API: without it they would only cost
-    IstioMetrics metrics = adminPort >= 0 ? new IstioMetrics() : null;
-    List<FlowSink> sinks = new ArrayList<>();
-    if (metrics != null) {
-      sinks.add(metrics);
-    }
-    if (accessLog != null) {
-      sinks.add(accessLog);
-    }
-    if (flows != null) {
-      sinks.add(flows::offer);
-    }
-    AtomicReference<ProxyServer> running = new AtomicReference<>();
-    ProxyTelemetry telemetry = new ProxyTelemetry(() -> running.get() == null ? null : running.get().config(), sinks);
-    ProxyServer server;
+    NodeProxy.Options nodeOptions = NodeProxy.Options.admin(adminPort, AdminTokenFile.at(tokenFile))
+        .withServer(options)
+        .withKafka(kafka == null || kafka.isBlank() ? null : KafkaClientConfig.of(kafka, "data-plane"))
+        .withAccessLog(accessLogOn ? AccessLog.toStdout() : null)
+        .withDrainGrace(drainGrace);
+    NodeProxy node;
     try {
-      // with every sink off, no per-request telemetry at all (the bare benchmark)
-      ExchangeListener listener = sinks.isEmpty() ? ExchangeListener.NONE : telemetry;
-      server = ProxyServer.start(vertx, cfg, options.withExchangeListener(listener)).await(30, TimeUnit.SECONDS);
-      running.set(server);
+      node = NodeProxy.start(vertx, cfg, nodeOptions).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close();
-      fail(e.getMessage());
+      fail(e.getMessage() + (e.getMessage() != null && e.getMessage().startsWith("admin API") ? " (--admin-port -1 turns it off)" : ""));
       return;
     }
-    server.listenerAddresses().forEach((name, addr) -> System.out.println("lattice proxy: " + name + " on " + addr));
-    Runnable shutdown = () -> {
-      if (accessLog != null) {
-        accessLog.close();
-      }
-      if (flows != null) {
-        flows.close();
-      }
-    };
-    if (adminPort >= 0) {
-      AdminServer admin;
-      try {
-        admin = AdminServer.start(vertx, new AdminServer.Options("127.0.0.1", adminPort, AdminTokenFile.at(tokenFile)),
-            metrics.registry(), new ProxyAdminSources(server, metrics, flows, accessLog, drainGrace)).await(30, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        server.close().compose(v -> vertx.close());
-        fail("admin API: " + e.getMessage() + " (--admin-port -1 turns it off)");
-        return;
-      }
+    node.server().listenerAddresses().forEach((name, addr) -> System.out.println("lattice proxy: " + name + " on " + addr));
+    AdminServer admin = node.admin();
+    if (admin != null) {
       System.out.println("lattice proxy: admin on 127.0.0.1:" + admin.port());
       // POST /drain: once the proxy has closed, flush telemetry and exit
       vertx.setPeriodic(200, id -> {
@@ -179,11 +140,10 @@ public final class ProxyMain {
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
-        server.close().compose(v -> vertx.close()).await(10, TimeUnit.SECONDS);
+        node.close().compose(v -> vertx.close()).await(15, TimeUnit.SECONDS);
       } catch (Exception ignored) {
         // exiting anyway
       }
-      shutdown.run();
     }, "lattice-proxy-shutdown"));
   }
 

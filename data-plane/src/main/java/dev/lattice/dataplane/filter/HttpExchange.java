@@ -41,6 +41,25 @@ public interface HttpExchange {
   /** This request's id ({@code x-request-id}). */
   String requestId();
 
+  /**
+   * The name of the route this request will take ({@code RouteRule.name}), or null when no route matches
+   * (the request will get 404 NR). Matched on the first call and cached: routing uses the same match, so
+   * a filter that changes headers routing looks at must do so before anyone asks.
+   */
+  String routeName();
+
+  /**
+   * The connection's event loop as a scheduler, for filters that wait (fault delays): a task run here
+   * is on the exchange's thread. Never block in it.
+   */
+  java.util.concurrent.ScheduledExecutorService scheduler();
+
+  /**
+   * Adds an Envoy-style response flag ({@code DI}, {@code RL}, …) to the exchange's record even when the
+   * request goes on upstream; a {@link LocalResponse} carries its own flag instead.
+   */
+  void addResponseFlag(String flag);
+
   <T> T get(StateKey<T> key);
 
   <T> void put(StateKey<T> key, T value);

@@ -83,6 +83,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private HttpHeaders responseHeaders;
 
   private Route route;
+  private boolean routeMatched;
   private UpstreamCluster cluster;
   private InetSocketAddress upstreamAddress;
   /** Set when the endpoint is reached over the mesh's mTLS (a cluster with mtls, from an outbound listener). */
@@ -269,9 +270,16 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   // ---- routing and upstream ----
 
+  private Route matchRoute() {
+    if (!routeMatched) {
+      routeMatched = true;
+      route = runtime.routes().match(this);
+    }
+    return route;
+  }
+
   private void forward() {
-    route = runtime.routes().match(this);
-    if (route == null) {
+    if (matchRoute() == null) {
       sendLocal(404, "", "NR");
       return;
     }
@@ -766,6 +774,22 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       state = new IdentityHashMap<>(4);
     }
     state.put(key, value);
+  }
+
+  @Override
+  public void addResponseFlag(String f) {
+    flag(f);
+  }
+
+  @Override
+  public String routeName() {
+    Route r = matchRoute();
+    return r == null ? null : r.name();
+  }
+
+  @Override
+  public java.util.concurrent.ScheduledExecutorService scheduler() {
+    return conn.channel().eventLoop();
   }
 
   @Override

@@ -32,6 +32,7 @@ public final class AccessLog implements FlowSink, AutoCloseable {
   private final LongAdder written = new LongAdder();
   private final LongAdder dropped = new LongAdder();
   private final Thread writer;
+  private final AutoCloseable resource;
   private volatile boolean closed;
 
   /** Lines to the {@code dev.lattice.dataplane.access} logger (in the service's log format), at most 8192 waiting. */
@@ -45,15 +46,42 @@ public final class AccessLog implements FlowSink, AutoCloseable {
   }
 
   /**
+   * Lines appended to {@code file} (created with its directories if missing), each flushed as written,
+   * at most 8192 waiting; {@link #close} closes the file. A failed write drops that line (counted).
+   */
+  public static AccessLog toFile(java.nio.file.Path file) throws IOException {
+    java.nio.file.Path dir = file.toAbsolutePath().getParent();
+    if (dir != null) {
+      java.nio.file.Files.createDirectories(dir);
+    }
+    java.io.BufferedWriter w = java.nio.file.Files.newBufferedWriter(file, java.nio.charset.StandardCharsets.UTF_8,
+        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    return new AccessLog(8192, line -> {
+      try {
+        w.write(line);
+        w.newLine();
+        w.flush();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, w);
+  }
+
+  /**
    * @param capacity lines that may wait for the writer
    * @param out receives each formatted line on the writer thread
    */
   public AccessLog(int capacity, Consumer<String> out) {
+    this(capacity, out, null);
+  }
+
+  private AccessLog(int capacity, Consumer<String> out, AutoCloseable resource) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity: " + capacity + " (expected: >= 1)");
     }
     this.queue = new ArrayBlockingQueue<>(capacity);
     this.out = Objects.requireNonNull(out, "out");
+    this.resource = resource;
     this.writer = new Thread(this::run, "lattice-access-log");
     writer.setDaemon(true);
     writer.start();
@@ -171,5 +199,12 @@ public final class AccessLog implements FlowSink, AutoCloseable {
     }
     dropped.add(queue.size());
     queue.clear();
+    if (resource != null) {
+      try {
+        resource.close();
+      } catch (Exception e) {
+        LoggerFactory.getLogger(AccessLog.class).warn("access log: closing its file failed: {}", e.toString());
+      }
+    }
   }
 }

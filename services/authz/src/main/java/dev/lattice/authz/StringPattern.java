@@ -49,16 +49,11 @@ final class StringPattern {
       case PRESENCE:
         return len > 0;
       case EXACT:
-        if (len != text.length()) return false;
-        // IDs and paths that share a long head usually differ in their last characters: fail there first
-        if (!ignoreCase) return len == 0 || s.charAt(s.length() - 1) == text.charAt(len - 1) && s.startsWith(text, offset);
-        return s.regionMatches(true, offset, text, 0, len);
+        return len == text.length() && s.regionMatches(ignoreCase, offset, text, 0, text.length());
       case PREFIX:
-        if (len < text.length()) return false;
-        return ignoreCase ? s.regionMatches(true, offset, text, 0, text.length()) : s.startsWith(text, offset);
+        return len >= text.length() && s.regionMatches(ignoreCase, offset, text, 0, text.length());
       case SUFFIX:
-        if (len < text.length()) return false;
-        return ignoreCase ? s.regionMatches(true, s.length() - text.length(), text, 0, text.length()) : s.endsWith(text);
+        return len >= text.length() && s.regionMatches(ignoreCase, s.length() - text.length(), text, 0, text.length());
       default:
         return offset == 0 && template.matches(s);
     }

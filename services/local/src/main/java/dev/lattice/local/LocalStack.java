@@ -7,6 +7,7 @@ import dev.lattice.kit.admin.AdminTokenFile;
 import dev.lattice.kit.config.ConfigException;
 import dev.lattice.kit.config.ConfigKeys;
 import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.kafka.KafkaClientConfig;
 import dev.lattice.kit.service.LatticeService;
 import dev.lattice.kit.service.RunningService;
 import dev.lattice.kit.service.ServiceLauncher;
@@ -85,6 +86,8 @@ public final class LocalStack implements AutoCloseable {
   private ServiceLauncher launcher;
   private ServiceLauncher agentLauncher;
   private List<RunningService> services = List.of();
+  private LatticeConfig stackConfig;
+  private LocalMesh mesh;
   private boolean closed;
 
   /** The --set values after the key check (aliases resolved). */
@@ -108,6 +111,7 @@ public final class LocalStack implements AutoCloseable {
     LocalStack stack = new LocalStack(options, out);
     try {
       stack.startAll(base);
+      stack.startSamples();
       return stack;
     } catch (Exception | Error e) {
       stack.close();
@@ -151,7 +155,7 @@ public final class LocalStack implements AutoCloseable {
     out.println("Topics: " + report.created().size() + " created, " + report.verified().size()
         + " already there (replication factor " + report.replicationFactor() + ")");
 
-    LatticeConfig config = serviceConfig(base, dataDir, found);
+    LatticeConfig config = stackConfig = serviceConfig(base, dataDir, found);
     AdminTokenFile adminToken = AdminTokenFile.of(config);
     if (adminToken.createIfMissing()) {
       out.println("Admin credential created in " + adminToken.path() + " (mode 600; the lattice CLI uses it)");
@@ -259,8 +263,32 @@ public final class LocalStack implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code --samples} ({@code local.samples=true}): the node proxy of node {@code local} with the sample workloads
+   * behind it and steady traffic ({@code local.samples.rate} requests per second, default 2), after the services.
+   */
+  private void startSamples() throws Exception {
+    if (!stackConfig.getBoolean(SAMPLES_KEY, false)) {
+      return;
+    }
+    LocalMesh.Settings settings = new LocalMesh.Settings(KafkaClientConfig.from(stackConfig, "data-plane"),
+        AdminTokenFile.of(stackConfig), options.dataDir().toAbsolutePath(), options.ephemeralPorts(),
+        stackConfig.getInt(SAMPLES_RATE_KEY, 2));
+    mesh = LocalMesh.start(settings, out);
+    out.println("Samples: frontend → catalog → ratings v1/v2 through the node proxy (frontend at " + mesh.frontend()
+        + ", Istio metrics on " + mesh.adminUrl() + "/stats/prometheus, a FlowRecord per hop on lattice.flows.v1)");
+  }
+
+  /** The meshed samples ({@code --samples}), or empty. */
+  Optional<LocalMesh> mesh() {
+    return Optional.ofNullable(mesh);
+  }
+
+  static final String SAMPLES_KEY = "local.samples";
+  static final String SAMPLES_RATE_KEY = "local.samples.rate";
+
   /** The keys the stack itself reads (besides the kit's and the services'). */
-  static final ConfigKeys LOCAL_KEYS = ConfigKeys.of("local.agent.node.id");
+  static final ConfigKeys LOCAL_KEYS = ConfigKeys.of("local.agent.node.id", SAMPLES_KEY, SAMPLES_RATE_KEY);
 
   /** Every key the stack and {@code services} read. */
   static ConfigKeys knownKeys(List<LatticeService> services) {
@@ -440,6 +468,9 @@ public final class LocalStack implements AutoCloseable {
     TableWriter table = new TableWriter("service", "url", "readiness");
     table.row("kafka", bootstrapServers, broker != null ? "up (embedded)" : "external");
     state.forEach((s, readiness) -> table.row(s.name(), s.baseUrl(), readiness));
+    if (mesh != null) {
+      table.row("proxy (node local)", mesh.adminUrl(), probe(mesh.adminUrl().resolve("/ready")));
+    }
     PrintWriter writer = new PrintWriter(out, true);
     table.print(writer);
   }
@@ -472,6 +503,7 @@ public final class LocalStack implements AutoCloseable {
     } catch (IOException e) {
       LOG.warn("could not delete {}: {}", ServiceEndpoints.FILE_NAME, e.getMessage());
     }
+    if (mesh != null) mesh.close();
     if (agentLauncher != null) agentLauncher.close();
     if (launcher != null) launcher.close();
     if (broker != null) broker.close();
@@ -556,6 +588,9 @@ public final class LocalStack implements AutoCloseable {
     @Option(names = "--ephemeral-ports", description = "Bind Kafka and the services to free ports instead of the fixed ones.")
     boolean ephemeralPorts;
 
+    @Option(names = "--samples", description = "Also run the node proxy with the sample workloads behind it and steady traffic (docs/samples.md).")
+    boolean samples;
+
     @Option(names = "--set", paramLabel = "key=value", description = "Extra service configuration, repeatable, e.g. --set identity.trust.domain=example.org (an unknown key is refused, naming the nearest known one).")
     Map<String, String> set = new LinkedHashMap<>();
 
@@ -567,7 +602,7 @@ public final class LocalStack implements AutoCloseable {
       }
       LocalStackOptions options = new LocalStackOptions(dataDir, clean, java.util.Optional.ofNullable(kafka),
           ephemeralPorts ? 0 : LocalStackOptions.KAFKA_PORT, ephemeralPorts ? 0 : LocalStackOptions.CONTROLLER_PORT,
-          ephemeralPorts, set, Duration.ofSeconds(90));
+          ephemeralPorts, samples ? withSamples(set) : set, Duration.ofSeconds(90));
       LatticeConfig base;
       try {
         base = LatticeConfig.load(List.of(), System.getenv());
@@ -607,6 +642,12 @@ public final class LocalStack implements AutoCloseable {
       stopped.await();
       return 0;
     }
+  }
+
+  private static Map<String, String> withSamples(Map<String, String> set) {
+    Map<String, String> m = new LinkedHashMap<>(set);
+    m.put(SAMPLES_KEY, "true");
+    return m;
   }
 
   private static String rootMessage(Throwable e) {

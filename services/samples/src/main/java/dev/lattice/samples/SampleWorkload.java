@@ -97,9 +97,9 @@ public final class SampleWorkload {
     return server.actualPort();
   }
 
+  /** Stops accepting first, then closes the upstream client (requests still in flight fail with 502). */
   public Future<Void> close() {
-    Future<Void> c = client == null ? Future.succeededFuture() : client.close();
-    return c.compose(v -> server.close());
+    return server.close().eventually(() -> client == null ? Future.succeededFuture() : client.close());
   }
 
   private void handle(HttpServerRequest req) {
@@ -173,7 +173,14 @@ public final class SampleWorkload {
     RequestOptions o = new RequestOptions().setMethod(HttpMethod.GET).setHost(u.host()).setPort(u.port()).setURI(path)
         .setHeaders(MultiMap.caseInsensitiveMultiMap().addAll(headers).set("host", u.authority()))
         .setIdleTimeout(5_000);
-    return client.request(o).compose(r -> r.send()).compose(resp -> resp.body().compose(body -> {
+    Future<io.vertx.core.http.HttpClientRequest> request;
+    try {
+      request = client.request(o);
+    } catch (IllegalStateException closed) {
+      // the workload is closing
+      return Future.failedFuture(closed);
+    }
+    return request.compose(r -> r.send()).compose(resp -> resp.body().compose(body -> {
       if (resp.statusCode() != 200) {
         return Future.failedFuture(u.authority() + " answered " + resp.statusCode());
       }

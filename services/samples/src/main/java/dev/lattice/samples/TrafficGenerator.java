@@ -61,13 +61,22 @@ public final class TrafficGenerator {
 
   /** Runs {@code plan}; the future completes with the report once every sent request has finished. */
   public static Future<Report> run(Vertx vertx, Plan plan) {
+    return run(vertx, plan, Promise.<Void>promise().future());
+  }
+
+  /**
+   * Runs {@code plan} until it ends by itself or {@code stop} completes (then nothing more is sent); the future
+   * completes with the report once every sent request has finished.
+   */
+  public static Future<Report> run(Vertx vertx, Plan plan, Future<?> stop) {
     Promise<Report> done = Promise.promise();
     // one context: the timers and every response callback then run on the same event loop
-    vertx.getOrCreateContext().runOnContext(v -> start(vertx, plan, done));
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    context.runOnContext(v -> start(vertx, context, plan, stop, done));
     return done.future();
   }
 
-  private static void start(Vertx vertx, Plan plan, Promise<Report> done) {
+  private static void start(Vertx vertx, io.vertx.core.Context context, Plan plan, Future<?> stop, Promise<Report> done) {
     HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(2_000),
         new io.vertx.core.http.PoolOptions().setHttp1MaxSize(plan.concurrency()));
     Map<Integer, Long> byStatus = new TreeMap<>();
@@ -116,12 +125,17 @@ public final class TrafficGenerator {
             });
       }
     });
-    vertx.setTimer(Math.max(1, plan.maxDuration().toMillis()), id -> {
+    Runnable halt = () -> {
       if (!stopped[0]) {
         stopped[0] = true;
         vertx.cancelTimer(timer);
         maybeDone.run();
       }
-    });
+    };
+    long deadline = vertx.setTimer(Math.max(1, plan.maxDuration().toMillis()), id -> halt.run());
+    stop.onComplete(x -> context.runOnContext(v -> {
+      vertx.cancelTimer(deadline);
+      halt.run();
+    }));
   }
 }

@@ -134,4 +134,23 @@ class SampleAppTest {
     assertThat(r.skipped()).isPositive();
     silent.close();
   }
+
+  @Test
+  void theGeneratorStopsWhenToldAndReportsWhatWasInFlight() throws Exception {
+    io.vertx.core.Promise<Void> stop = io.vertx.core.Promise.promise();
+    int[] seen = {0};
+    HttpServer counting = vertx.createHttpServer().requestHandler(req -> {
+      if (++seen[0] == 5) {
+        stop.tryComplete();
+      }
+      req.response().end("ok");
+    }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    // planned: 1,000 requests over ten seconds, an hour's deadline; stopped after the fifth arrived
+    TrafficGenerator.Report r = TrafficGenerator.run(vertx, new TrafficGenerator.Plan("127.0.0.1", counting.actualPort(),
+        "x", "/", 1_000, 100, 4, Duration.ofHours(1)), stop.future()).await(60, TimeUnit.SECONDS);
+    assertThat(r.sent()).isBetween(5L, 999L);
+    assertThat(r.byStatus()).containsEntry(200, r.sent());
+    assertThat(r.failures()).isEmpty();
+    counting.close();
+  }
 }
