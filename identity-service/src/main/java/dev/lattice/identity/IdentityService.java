@@ -3,6 +3,7 @@ package dev.lattice.identity;
 import dev.lattice.events.RegistrationEntry;
 import dev.lattice.events.SvidIssued;
 import dev.lattice.events.TrustBundle;
+import dev.lattice.identity.api.ControlPlaneSvidApi;
 import dev.lattice.identity.api.IdentityApi;
 import dev.lattice.identity.attestation.JoinTokenStore;
 import dev.lattice.identity.attestation.KubernetesTokenAttestor;
@@ -223,6 +224,9 @@ public final class IdentityService implements LatticeService {
       context.readiness().registerCondition("entries", registry::caughtUp, "replaying " + entriesTopic.name());
       context.readiness().registerCondition("bundle", bundlePublisher::inSync, "trust bundle not yet on " + bundlesTopic.name());
       new IdentityApi(vertx, registry, tokens, ca).mount(context.router());
+      SvidAudit audit = new SvidAudit(publisher, auditTopic, clock);
+      Duration serverSvidTtl = config.getDuration("identity.server.svid.ttl", Duration.ofHours(1));
+      new ControlPlaneSvidApi(vertx, ca, audit, serverSvidTtl).mount(context.router());
       // Where the node-facing listeners really are (they may be on ephemeral ports): a node agent next
       // to this server (the local stack) learns the signing port here instead of assuming 7071.
       context.router().get("/v1/endpoints").handler(rc -> {
@@ -245,10 +249,10 @@ public final class IdentityService implements LatticeService {
         k8s = new KubernetesTokenAttestor(client, config.get("identity.attestation.k8s.audience", "lattice-identity"), allowed);
       }
       signingServer = new SigningServer(vertx, ca, new JwtSvidIssuer(ca), registry, new NodeAttestor(trustDomain, tokens, k8s),
-          new SvidAudit(publisher, auditTopic, clock), new SigningServer.Settings(
+          audit, new SigningServer.Settings(
               signingHost, config.getInt("identity.signing.port", ephemeral ? 0 : 7071),
               config.getDuration("identity.node.svid.ttl", Duration.ofHours(1)),
-              config.getDuration("identity.server.svid.ttl", Duration.ofHours(1)),
+              serverSvidTtl,
               config.getInt("identity.signing.threads", Math.max(2, Runtime.getRuntime().availableProcessors()))));
       bundleEndpoint = new BundleEndpoint(vertx, ca::bundle);
       return Future.all(bundlePublisher.start(), signingServer.listen().map(p -> signingPort = p),

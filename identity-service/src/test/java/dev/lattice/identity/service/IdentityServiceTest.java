@@ -636,6 +636,40 @@ class IdentityServiceTest {
         .put("selectors", new io.vertx.core.json.JsonArray(List.of(selectors)));
   }
 
+  @Test
+  @Order(13)
+  void theDistributorGetsItsReservedSvidForItsOwnKeyAndBadRequestsAreRefused() throws Exception {
+    KeyPair key = CaKeys.newP256();
+    String distributorId = "spiffe://lattice.local/lattice/distributor";
+    JsonObject request = new JsonObject().put("component", "distributor")
+        .put("csr", java.util.Base64.getEncoder().encodeToString(Csrs.csr(key, null)));
+    assertThat(post("/v1/control-plane/svids", request, null).statusCode()).as("anonymous").isEqualTo(401);
+
+    HttpResponse<String> issued = post("/v1/control-plane/svids", request);
+    assertThat(issued.statusCode()).as(issued.body()).isEqualTo(201);
+    JsonObject body = new JsonObject(issued.body());
+    assertThat(body.getString("spiffeId")).isEqualTo(distributorId);
+    List<X509Certificate> chain = certs(body.getJsonArray("chain").stream()
+        .map(b -> ByteString.copyFrom(java.util.Base64.getDecoder().decode((String) b))).toList());
+    List<X509Certificate> bundle = certs(body.getJsonArray("bundle").stream()
+        .map(b -> ByteString.copyFrom(java.util.Base64.getDecoder().decode((String) b))).toList());
+    verifyChain(chain, bundle);
+    assertThat(chain.get(0).getPublicKey()).as("the caller's own key, not one made by the server").isEqualTo(key.getPublic());
+    assertThat(chain.get(0).getSubjectAlternativeNames().stream().map(san -> String.valueOf(san.get(1))).toList()).containsExactly(distributorId);
+    assertThat(Instant.parse(body.getString("expiresAt"))).isEqualTo(chain.get(0).getNotAfter().toInstant());
+
+    assertError(post("/v1/control-plane/svids", request.copy().put("component", "server")),
+        "component: 'server' (expected one of [distributor])");
+    assertError(post("/v1/control-plane/svids", new JsonObject().put("csr", request.getString("csr"))), "component: missing");
+    assertError(post("/v1/control-plane/svids", new JsonObject().put("component", "distributor")), "csr: missing");
+    assertError(post("/v1/control-plane/svids", request.copy().put("csr", "%%%")), "csr: not base64");
+    assertError(post("/v1/control-plane/svids", request.copy().put("csr",
+        java.util.Base64.getEncoder().encodeToString(new byte[] {1, 2, 3}))), "csr");
+    assertError(post("/v1/control-plane/svids", request.copy().put("csr", java.util.Base64.getEncoder()
+        .encodeToString(Csrs.csr(key, "spiffe://lattice.local/lattice/node/evil")))),
+        "csr: URI SAN spiffe://lattice.local/lattice/node/evil (expected: none or " + distributorId + ")");
+  }
+
   HttpResponse<String> post(String path, JsonObject body) throws Exception {
     return post(path, body, "Bearer " + adminToken());
   }
