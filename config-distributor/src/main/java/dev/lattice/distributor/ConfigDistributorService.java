@@ -1,6 +1,8 @@
 package dev.lattice.distributor;
 
+import dev.lattice.distributor.identity.DistributorSvidSource;
 import dev.lattice.distributor.ingest.ConfigFold;
+import dev.lattice.kit.config.ConfigException;
 import dev.lattice.distributor.server.ConfigStreamServer;
 import dev.lattice.distributor.status.ConfigStatusReporter;
 import dev.lattice.configclient.ConfigTypeUrls;
@@ -58,7 +60,10 @@ public final class ConfigDistributorService implements LatticeService {
   private ConfigStreamServer streams;
   private ConfigStatusReporter status;
   private EventPublisher statusPublisher;
-  private int grpcPort;
+  private volatile int grpcPort;
+  private DistributorSvidSource svid;
+  private volatile boolean streamsTls;
+  private volatile String grpcHost;
 
   public ConfigDistributorService() {
     this(Clock.systemUTC());
@@ -81,7 +86,8 @@ public final class ConfigDistributorService implements LatticeService {
   @Override
   public dev.lattice.kit.config.ConfigKeys configKeys() {
     return dev.lattice.kit.config.ConfigKeys.of("distributor.debounce", "distributor.grpc.host",
-        "distributor.grpc.plaintext", "distributor.grpc.port", "distributor.instance", "distributor.tls.bundle",
+        "distributor.grpc.plaintext", "distributor.grpc.port", "distributor.identity.url",
+        "distributor.identity.bundle.refresh", "distributor.instance", "distributor.tls.bundle",
         "distributor.tls.cert", "distributor.tls.key", "distributor.tls.trust-domain", "distributor.topics.config",
         "distributor.topics.status");
   }
@@ -150,14 +156,66 @@ public final class ConfigDistributorService implements LatticeService {
   }
 
   private Future<Integer> startStreams(LatticeConfig config, String instance) {
-    StreamTls tls = config.getBoolean("distributor.grpc.plaintext", false) ? null : StreamTlsFiles.load(config);
     ConfigStreamServer.Settings settings = new ConfigStreamServer.Settings(
         config.get("distributor.grpc.host", "127.0.0.1"),
-        config.getInt("distributor.grpc.port", 7091),
+        config.getInt("distributor.grpc.port", config.getBoolean("ports.ephemeral", false) ? 0 : 7091),
         config.getDuration("distributor.debounce", Duration.ofMillis(50)),
         instance);
-    streams = new ConfigStreamServer(vertx, cache, settings, tls, status, clock);
-    return streams.listen().onSuccess(p -> grpcPort = p);
+    return streamTls(config).compose(tls -> {
+      streamsTls = tls != null;
+      streams = new ConfigStreamServer(vertx, cache, settings, tls, status, clock);
+      return streams.listen();
+    }).onSuccess(p -> {
+      grpcHost = settings.host();
+      grpcPort = p;
+      log.info("config stream (gRPC, {}) on {}:{}", streamsTls ? "mTLS" : "PLAINTEXT", settings.host(), p);
+    });
+  }
+
+  /**
+   * The stream's mTLS: none with {@code distributor.grpc.plaintext}; the SVID minted by the identity service
+   * at {@code distributor.identity.url} (renewed in place) when that is set; else the PEM files of
+   * {@link StreamTlsFiles}.
+   */
+  private Future<StreamTls> streamTls(LatticeConfig config) {
+    if (config.getBoolean("distributor.grpc.plaintext", false)) {
+      return Future.succeededFuture(null);
+    }
+    java.util.Optional<String> identity = config.find("distributor.identity.url");
+    if (identity.isEmpty()) {
+      return Future.succeededFuture(StreamTlsFiles.load(config));
+    }
+    String token;
+    try {
+      token = dev.lattice.kit.admin.AdminTokenFile.of(config).clientToken().orElseThrow(() -> new ConfigException(
+          "distributor.identity.url is set but no admin credential is readable (admin.token.file: "
+              + dev.lattice.kit.admin.AdminTokenFile.of(config).path() + ")"));
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    io.spiffe.spiffeid.TrustDomain td = io.spiffe.spiffeid.TrustDomain.parse(
+        config.get("distributor.tls.trust-domain", "lattice.local"));
+    DistributorSvidSource.Settings s = new DistributorSvidSource.Settings(java.net.URI.create(identity.get()), token,
+        config.getDuration("distributor.identity.bundle.refresh", Duration.ofMinutes(1)));
+    return DistributorSvidSource.start(vertx, s, clock, 10).map(source -> {
+      svid = source;
+      closeables.add(source);
+      return new StreamTls(td, source.keyCertOptions(), source::anchors);
+    });
+  }
+
+  private static String svidId(java.security.cert.X509Certificate leaf) {
+    try {
+      return leaf.getSubjectAlternativeNames().stream().filter(san -> Integer.valueOf(6).equals(san.get(0)))
+          .map(san -> String.valueOf(san.get(1))).findFirst().orElse(null);
+    } catch (java.security.cert.CertificateParsingException e) {
+      return null;
+    }
+  }
+
+  /** The distributor's own SVID when minted by the identity service (null otherwise). */
+  public DistributorSvidSource svid() {
+    return svid;
   }
 
   private static String defaultInstance() {
@@ -166,6 +224,17 @@ public final class ConfigDistributorService implements LatticeService {
   }
 
   private void mountApi(ServiceContext context) {
+    // Where the config stream really listens (it may be an ephemeral port) and how it is secured.
+    context.router().get("/v1/endpoints").handler(rc -> {
+      if (grpcPort == 0) {
+        rc.response().setStatusCode(503).putHeader("Content-Type", "application/json")
+            .end(new JsonObject().put("error", "config stream not listening yet").encode());
+        return;
+      }
+      rc.json(new JsonObject().put("grpcHost", grpcHost).put("grpcPort", grpcPort)
+          .put("transport", streamsTls ? "mtls" : "plaintext")
+          .put("spiffeId", svid == null || svid.leaf() == null ? null : svidId(svid.leaf())));
+    });
     context.router().get("/v1/nodes").handler(rc -> {
       JsonArray nodes = new JsonArray();
       cache.nodes().stream().sorted().forEach(n -> nodes.add(summary(cache.snapshot(n))));

@@ -58,7 +58,9 @@ import picocli.CommandLine.Option;
  * is configured), the agent starts last: the stack asks identity's REST API for a join token for node
  * {@code local}, the CA roots and the signing port, writes the first two under {@code <data-dir>/agent/}
  * and points the agent at them (on a launcher of its own, because its configuration depends on
- * identity's bound ports). {@link #awaitReady} polls every service's {@code /readyz} until all answer 200. {@link #close} stops
+ * identity's bound ports). Likewise the config distributor (unless its TLS is configured) starts after
+ * identity with {@code distributor.identity.url} set: it makes its own key and gets its SVID
+ * {@code spiffe://<td>/lattice/distributor} from identity's {@code POST /v1/control-plane/svids}. {@link #awaitReady} polls every service's {@code /readyz} until all answer 200. {@link #close} stops
  * services, then the broker, within about ten seconds.
  *
  * <p>Thread-safe for one starter and one closer (the shutdown hook). The creator closes it.
@@ -72,6 +74,10 @@ public final class LocalStack implements AutoCloseable {
   private static final String AGENT = "agent";
   /** The node id the local agent attests as, on every start. */
   static final String LOCAL_NODE_ID = "local";
+  private static final String DISTRIBUTOR = "distributor";
+  /** Configured, these say the distributor has its own TLS setup: the stack then leaves it alone. */
+  private static final List<String> DISTRIBUTOR_TLS_KEYS =
+      List.of("distributor.identity.url", "distributor.tls.cert", "distributor.grpc.plaintext");
   private static final List<String> AGENT_ATTESTATION_KEYS =
       List.of("agent.join.token", "agent.join.token.file", "agent.k8s.psat.file");
 
@@ -85,6 +91,7 @@ public final class LocalStack implements AutoCloseable {
   private String bootstrapServers;
   private ServiceLauncher launcher;
   private ServiceLauncher agentLauncher;
+  private ServiceLauncher distributorLauncher;
   private List<RunningService> services = List.of();
   private LatticeConfig stackConfig;
   private LocalMesh mesh;
@@ -166,21 +173,37 @@ public final class LocalStack implements AutoCloseable {
           + "): running Kafka and the topics only");
     }
     Optional<LatticeService> agent = found.stream().filter(s -> s.name().equals(AGENT)).findFirst();
-    boolean bootstrapAgent = agent.isPresent() && found.stream().anyMatch(s -> s.name().equals(IDENTITY))
+    boolean identityHere = found.stream().anyMatch(s -> s.name().equals(IDENTITY));
+    boolean bootstrapAgent = agent.isPresent() && identityHere
         && AGENT_ATTESTATION_KEYS.stream().noneMatch(k -> config.find(k).isPresent());
-    if (!bootstrapAgent) {
+    Optional<LatticeService> distributor = found.stream().filter(s -> s.name().equals(DISTRIBUTOR)).findFirst();
+    boolean bootstrapDistributor = distributor.isPresent() && identityHere
+        && DISTRIBUTOR_TLS_KEYS.stream().noneMatch(k -> config.find(k).isPresent());
+    if (!bootstrapAgent && !bootstrapDistributor) {
       services = launcher.start(found).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       return;
     }
-    // The node agent needs a join token, the CA roots and the (maybe ephemeral) signing port from the
-    // identity service: start everything else first, ask identity over its REST API, then the agent.
-    List<LatticeService> first = found.stream().filter(s -> s != agent.get()).toList();
+    // The node agent and the distributor need identity's (maybe ephemeral) ports, the agent a join token and
+    // the CA roots: start everything else first, ask identity over its REST API, then start them.
+    List<LatticeService> first = found.stream()
+        .filter(s -> !(bootstrapAgent && s == agent.get()) && !(bootstrapDistributor && s == distributor.get())).toList();
     List<RunningService> started = new ArrayList<>(
         launcher.start(first).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));
     RunningService identity = started.stream().filter(s -> s.name().equals(IDENTITY)).findFirst().orElseThrow();
-    LatticeConfig agentConfig = bootstrapAgent(identity, dataDir, config);
-    agentLauncher = ServiceLauncher.create(agentConfig);
-    started.add(agentLauncher.start(agent.get()).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+    if (bootstrapDistributor) {
+      // its SVID spiffe://<td>/lattice/distributor: minted by identity for the distributor's own key (CSR)
+      io.vertx.core.json.JsonObject endpoints = new io.vertx.core.json.JsonObject(
+          call(identity, HttpRequest.newBuilder(identity.url("/v1/endpoints")).GET()));
+      distributorLauncher = ServiceLauncher.create(config.with("distributor.identity.url", identity.baseUrl().toString())
+          .withDefaults(Map.of("distributor.tls.trust-domain", endpoints.getString("trustDomain"))));
+      started.add(distributorLauncher.start(distributor.get()).toCompletionStage().toCompletableFuture()
+          .get(60, TimeUnit.SECONDS));
+    }
+    if (bootstrapAgent) {
+      LatticeConfig agentConfig = bootstrapAgent(identity, dataDir, config);
+      agentLauncher = ServiceLauncher.create(agentConfig);
+      started.add(agentLauncher.start(agent.get()).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+    }
     services = List.copyOf(started);
   }
 
@@ -232,7 +255,7 @@ public final class LocalStack implements AutoCloseable {
   private String call(RunningService service, HttpRequest.Builder request) throws IOException, InterruptedException {
     HttpResponse<String> r = http.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() / 100 != 2) {
-      throw new IllegalStateException("node agent bootstrap: " + service.name() + " answered " + r.statusCode()
+      throw new IllegalStateException("bootstrap: " + service.name() + " answered " + r.statusCode()
           + " to " + r.request().method() + " " + r.uri().getPath() + ": " + r.body());
     }
     return r.body();
@@ -505,6 +528,7 @@ public final class LocalStack implements AutoCloseable {
     }
     if (mesh != null) mesh.close();
     if (agentLauncher != null) agentLauncher.close();
+    if (distributorLauncher != null) distributorLauncher.close();
     if (launcher != null) launcher.close();
     if (broker != null) broker.close();
     try {

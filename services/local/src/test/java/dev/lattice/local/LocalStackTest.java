@@ -104,6 +104,7 @@ class LocalStackTest {
       assertThat(createCode).as(createErr.toString()).isZero();
       assertThat(created.toString()).contains("created (" + WORKLOAD + ")");
       assertAgentServesTheWorkload(stack, options);
+      assertDistributorServesANodeOverMtls(stack);
       // the CLI's `svid fetch` reads the same socket under the data dir
       java.io.StringWriter cliOut = new java.io.StringWriter();
       int code = dev.lattice.cli.LatticeCli.commandLine(new dev.lattice.cli.LatticeCli(Map.of()))
@@ -273,9 +274,81 @@ class LocalStackTest {
     }
   }
 
+  /**
+   * The distributor runs in the stack with its own SVID spiffe://lattice.local/lattice/distributor (minted by
+   * identity for its key): a node attested with a join token connects with its node SVID over mTLS, and the
+   * distributor reports it connected.
+   */
+  private void assertDistributorServesANodeOverMtls(LocalStack stack) throws Exception {
+    RunningService distributor = service(stack, "distributor");
+    RunningService identity = service(stack, "identity");
+    io.vertx.core.json.JsonObject stream = new io.vertx.core.json.JsonObject(get(distributor.url("/v1/endpoints")).body());
+    assertThat(stream.getString("transport")).isEqualTo("mtls");
+    assertThat(stream.getString("spiffeId")).isEqualTo("spiffe://lattice.local/lattice/distributor");
+    String adminToken = dev.lattice.kit.admin.AdminTokenFile.inDataDir(tmp.resolve(".lattice")).tokens().get(0);
+    io.vertx.core.json.JsonObject token = new io.vertx.core.json.JsonObject(http.send(HttpRequest.newBuilder(
+        identity.url("/v1/tokens")).header("Content-Type", "application/json").header("Authorization", "Bearer " + adminToken)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"ttl\":\"5m\",\"nodeId\":\"probe\"}")).build(),
+        HttpResponse.BodyHandlers.ofString()).body());
+    io.vertx.core.json.JsonObject endpoints = new io.vertx.core.json.JsonObject(get(identity.url("/v1/endpoints")).body());
+    List<java.security.cert.X509Certificate> roots = java.security.cert.CertificateFactory.getInstance("X.509")
+        .generateCertificates(new java.io.ByteArrayInputStream(get(identity.url("/v1/bundle.pem")).body()
+            .getBytes(StandardCharsets.US_ASCII))).stream().map(java.security.cert.X509Certificate.class::cast).toList();
+    io.spiffe.spiffeid.TrustDomain td = io.spiffe.spiffeid.TrustDomain.parse("lattice.local");
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      var signing = dev.lattice.identity.signing.SigningClient.create(vertx, io.vertx.core.net.SocketAddress.inetSocketAddress(
+          endpoints.getInteger("signingPort"), endpoints.getString("signingHost")), td, roots);
+      var keyAndCsr = dev.lattice.identity.agent.svid.KeyAndCsr.generate(null, List.of());
+      var attested = signing.attestNode(dev.lattice.schemas.identity.v1.AttestNodeRequest.newBuilder()
+          .setJoinToken(token.getString("token")).setCsr(com.google.protobuf.ByteString.copyFrom(keyAndCsr.csrDer())).build())
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      List<java.security.cert.X509Certificate> chain = new java.util.ArrayList<>();
+      for (com.google.protobuf.ByteString der : attested.getSvid().getCertChainList()) {
+        chain.add((java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+            .generateCertificate(new java.io.ByteArrayInputStream(der.toByteArray())));
+      }
+      var nodeKeys = new dev.lattice.configclient.tls.SvidKeyManager();
+      nodeKeys.update(keyAndCsr.keyPair().getPrivate(), chain);
+      try (var client = dev.lattice.configclient.ConfigClient.builder(vertx, "probe")
+          .endpoints(List.of(io.vertx.core.net.SocketAddress.inetSocketAddress(stream.getInteger("grpcPort"),
+              stream.getString("grpcHost"))))
+          .mtls(td, io.vertx.core.net.KeyCertOptions.wrap(nodeKeys), () -> roots).build()) {
+        client.start();
+        var cluster = dev.lattice.events.config.ClusterConfig.newBuilder().setName("probe-backend")
+            .setHost("127.0.0.1").setPort(8080).build();
+        dev.lattice.events.ConfigResource resource = dev.lattice.events.ConfigResource.newBuilder().setNode("probe")
+            .setType(dev.lattice.events.config.ConfigType.CLUSTER).setName("probe-backend")
+            .setVersion(dev.lattice.schemas.serde.CanonicalEncoding.sha256Hex(cluster)).setPayload(cluster).build();
+        publishConfig(stack.bootstrapServers(), "probe/CLUSTER/probe-backend", resource);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+            assertThat(client.snapshot().get(dev.lattice.events.config.ConfigType.CLUSTER, "probe-backend")).isNotNull());
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+          io.vertx.core.json.JsonObject proxies = new io.vertx.core.json.JsonObject(get(distributor.url("/v1/proxies")).body());
+          assertThat(proxies.getJsonArray("proxies").stream().map(io.vertx.core.json.JsonObject.class::cast)
+              .filter(p -> p.getString("node").equals("probe")).findFirst()).hasValueSatisfying(p -> {
+                assertThat(p.getBoolean("connected")).isTrue();
+                assertThat(p.getJsonObject("types").getJsonObject("CLUSTER").getString("state")).isEqualTo("SYNCED");
+              });
+        });
+      }
+      signing.close();
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
   private HttpResponse<String> get(URI uri) throws Exception {
     return http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static void publishConfig(String bootstrap, String key, dev.lattice.events.ConfigResource value) throws Exception {
+    Map<String, Object> props = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all");
+    try (var serde = AvroSerde.of(dev.lattice.events.ConfigResource.class);
+        var producer = new KafkaProducer<>(props, new StringSerializer(), serde.serializer())) {
+      producer.send(new ProducerRecord<>(TopicCatalog.CONFIG.name(), key, value)).get(30, TimeUnit.SECONDS);
+    }
   }
 
   private static void publish(String bootstrap, String key, ConfigStatus value) throws Exception {
