@@ -4,6 +4,7 @@ import dev.lattice.events.config.AuthorizationConfig;
 import dev.lattice.events.config.ClusterConfig;
 import dev.lattice.events.config.ListenerConfig;
 import dev.lattice.events.config.PeerAuthenticationConfig;
+import dev.lattice.events.config.RateLimitConfig;
 import dev.lattice.events.config.RouteConfig;
 import dev.lattice.events.config.RouteRule;
 import dev.lattice.events.config.VirtualHost;
@@ -27,12 +28,14 @@ public final class ProxyConfig {
   private final Map<String, ClusterConfig> clusters;
   private final Map<String, AuthorizationConfig> authorizations;
   private final Map<String, PeerAuthenticationConfig> peerAuthentications;
+  private final Map<String, RateLimitConfig> rateLimits;
   private final String version;
 
   private ProxyConfig(String version, ProxySettings settings, Map<String, ListenerConfig> listeners, Map<String, RouteConfig> routes,
       Map<String, ClusterConfig> clusters, Map<String, AuthorizationConfig> authorizations,
-      Map<String, PeerAuthenticationConfig> peerAuthentications) {
+      Map<String, PeerAuthenticationConfig> peerAuthentications, Map<String, RateLimitConfig> rateLimits) {
     this.version = version;
+    this.rateLimits = rateLimits;
     this.settings = settings;
     this.listeners = listeners;
     this.routes = routes;
@@ -44,12 +47,20 @@ public final class ProxyConfig {
   /** A snapshot of these resources, after checking names are unique and every reference resolves. */
   public static ProxyConfig of(String version, ProxySettings settings, List<ListenerConfig> listeners, List<RouteConfig> routes,
       List<ClusterConfig> clusters, List<AuthorizationConfig> authorizations, List<PeerAuthenticationConfig> peerAuthentications) {
+    return of(version, settings, listeners, routes, clusters, authorizations, peerAuthentications, List.of());
+  }
+
+  /** As {@link #of(String, ProxySettings, List, List, List, List, List)}, with local rate limit configs. */
+  public static ProxyConfig of(String version, ProxySettings settings, List<ListenerConfig> listeners, List<RouteConfig> routes,
+      List<ClusterConfig> clusters, List<AuthorizationConfig> authorizations, List<PeerAuthenticationConfig> peerAuthentications,
+      List<RateLimitConfig> rateLimits) {
     ProxyConfig c = new ProxyConfig(version, settings,
         byName("listeners", listeners, ListenerConfig::getName),
         byName("routes", routes, RouteConfig::getName),
         byName("clusters", clusters, ClusterConfig::getName),
         byName("authorization", authorizations, AuthorizationConfig::getName),
-        byName("peerAuthentication", peerAuthentications, PeerAuthenticationConfig::getName));
+        byName("peerAuthentication", peerAuthentications, PeerAuthenticationConfig::getName),
+        byName("rateLimits", rateLimits, RateLimitConfig::getName));
     c.ensureConsistent();
     return c;
   }
@@ -82,6 +93,9 @@ public final class ProxyConfig {
       }
       if (l.getRouteConfig() == null && l.getTcpClusters().isEmpty()) {
         problems.add(where + ": neither routeConfig nor tcpClusters (expected: one of them)");
+      }
+      if (l.getRateLimit() != null && !rateLimits.containsKey(l.getRateLimit())) {
+        problems.add(where + ": rateLimit " + l.getRateLimit() + " is not among rateLimits " + rateLimits.keySet());
       }
       for (WeightedCluster wc : l.getTcpClusters()) {
         if (!clusters.containsKey(wc.getCluster())) {
@@ -134,4 +148,7 @@ public final class ProxyConfig {
   public Map<String, AuthorizationConfig> authorizations() { return authorizations; }
 
   public Map<String, PeerAuthenticationConfig> peerAuthentications() { return peerAuthentications; }
+
+  /** Local rate limit configs by name (what {@code ListenerConfig.rateLimit} names). */
+  public Map<String, RateLimitConfig> rateLimits() { return rateLimits; }
 }

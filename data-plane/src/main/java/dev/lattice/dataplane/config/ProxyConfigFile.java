@@ -8,6 +8,7 @@ import dev.lattice.events.config.AuthorizationConfig;
 import dev.lattice.events.config.ClusterConfig;
 import dev.lattice.events.config.ListenerConfig;
 import dev.lattice.events.config.PeerAuthenticationConfig;
+import dev.lattice.events.config.RateLimitConfig;
 import dev.lattice.events.config.RouteConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,12 +28,13 @@ import org.apache.avro.specific.SpecificRecord;
 /**
  * File mode: a YAML file of the compiled model ({@code ./lattice proxy --config f.yaml}). Top-level
  * keys {@code settings}, {@code listeners}, {@code routes}, {@code clusters}, {@code authorization},
- * {@code peerAuthentication}; each list item is written as the Avro config record's fields
+ * {@code peerAuthentication}, {@code rateLimits}; each list item is written as the Avro config record's fields
  * (docs/data-plane.md shows one). Stateless.
  */
 public final class ProxyConfigFile {
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-  private static final Set<String> TOP_LEVEL = Set.of("settings", "listeners", "routes", "clusters", "authorization", "peerAuthentication");
+  private static final Set<String> TOP_LEVEL = Set.of("settings", "listeners", "routes", "clusters", "authorization", "peerAuthentication",
+      "rateLimits");
 
   private ProxyConfigFile() {}
 
@@ -73,7 +75,8 @@ public final class ProxyConfigFile {
         list(root, "routes", RouteConfig.class),
         list(root, "clusters", ClusterConfig.class),
         list(root, "authorization", AuthorizationConfig.class),
-        list(root, "peerAuthentication", PeerAuthenticationConfig.class));
+        list(root, "peerAuthentication", PeerAuthenticationConfig.class),
+        list(root, "rateLimits", RateLimitConfig.class));
   }
 
   private static <T extends SpecificRecord> List<T> list(JsonNode root, String key, Class<T> type) {

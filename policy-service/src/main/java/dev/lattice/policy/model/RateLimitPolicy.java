@@ -32,7 +32,16 @@ public record RateLimitPolicy(ObjectMeta metadata, Spec spec) implements Resourc
 
   /** One bucket: {@code requestsPerUnit} tokens per {@code unit}, up to {@code burst}. */
   public record Limit(
-      String name, LimitMatch match, Long requestsPerUnit, Unit unit, Long burst, Boolean perSourcePrincipal) {}
+      String name, LimitMatch match, Long requestsPerUnit, Unit unit, Long burst, Boolean perSourcePrincipal, Scope scope,
+      String perHeader) {
+    /** A node-scoped limit without a descriptor header (the fields before scope/perHeader existed). */
+    public Limit(String name, LimitMatch match, Long requestsPerUnit, Unit unit, Long burst, Boolean perSourcePrincipal) {
+      this(name, match, requestsPerUnit, unit, burst, perSourcePrincipal, null, null);
+    }
+  }
+
+  /** Who shares a bucket: the node (default) or each downstream connection. */
+  public enum Scope { NODE, CONNECTION }
 
   /** Which requests count: every set condition must hold. */
   public record LimitMatch(List<String> routes, StringMatch uri, List<String> methods, List<String> sourcePrincipals) {

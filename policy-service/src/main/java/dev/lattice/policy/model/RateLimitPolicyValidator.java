@@ -29,6 +29,9 @@ final class RateLimitPolicyValidator {
       is.required(field(p, "requestsPerUnit"), l.requestsPerUnit(), "requests allowed per unit, at least 1");
       is.atLeast(field(p, "requestsPerUnit"), l.requestsPerUnit(), 1);
       is.atLeast(field(p, "burst"), l.burst(), 1);
+      if (l.perHeader() != null && !l.perHeader().matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+        is.error(field(p, "perHeader"), "\"" + l.perHeader() + "\" is not a header name (expected: an HTTP token such as x-tenant)");
+      }
       if (l.match() != null) {
         String mp = field(p, "match");
         is.stringMatch(field(mp, "uri"), l.match().uri(), false, true);

@@ -357,6 +357,8 @@ public final class ResourceEventMapper {
             .setUnit(l.unit() == null ? RateLimitUnit.SECOND : RateLimitUnit.valueOf(l.unit().name()))
             .setBurst(l.burst())
             .setPerSourcePrincipal(Boolean.TRUE.equals(l.perSourcePrincipal()))
+            .setScope(l.scope() == null ? null : dev.lattice.events.policy.RateLimitScope.valueOf(l.scope().name()))
+            .setPerHeader(l.perHeader())
             .build()))
         .setResponseStatus(s.responseStatusOrDefault())
         .build();
@@ -533,7 +535,8 @@ public final class ResourceEventMapper {
             l.getMatch() == null ? null : new RateLimitPolicy.LimitMatch(l.getMatch().getRoutes(), fromSm(l.getMatch().getUri()),
                 l.getMatch().getMethods(), l.getMatch().getSourcePrincipals()),
             l.getRequestsPerUnit(), RateLimitPolicy.Unit.valueOf(l.getUnit().name()), l.getBurst(),
-            Boolean.TRUE.equals(l.getPerSourcePrincipal()) ? Boolean.TRUE : null)),
+            Boolean.TRUE.equals(l.getPerSourcePrincipal()) ? Boolean.TRUE : null,
+            l.getScope() == null ? null : RateLimitPolicy.Scope.valueOf(l.getScope().name()), l.getPerHeader())),
         s.getResponseStatus() == 429 ? null : Integer.valueOf(s.getResponseStatus()));
   }
 

@@ -93,6 +93,11 @@ class ResourceValidatorTest {
           burst: 20
           perSourcePrincipal: true
           match: {methods: [GET], sourcePrincipals: ["lattice.local/ns/default/*"]}
+        - name: per-tenant-connection
+          requestsPerUnit: 10
+          unit: SECOND
+          scope: CONNECTION
+          perHeader: x-tenant
       """;
 
   static Resource parse(String yaml) {
@@ -211,6 +216,8 @@ class ResourceValidatorTest {
         Arguments.of("rate limit zero", RL.replace("requestsPerUnit: 100", "requestsPerUnit: 0"), "spec.limits[0].requestsPerUnit", "at least 1"),
         Arguments.of("rate limit principal", RL.replace("lattice.local/ns/default/*", "*lattice*"), "spec.limits[0].match.sourcePrincipals[0]",
             "prefix or a suffix, not both"),
+        Arguments.of("rate limit descriptor header", RL.replace("perHeader: x-tenant", "perHeader: 'x tenant'"), "spec.limits[1].perHeader",
+            "is not a header name"),
         Arguments.of("rate limit status", RL.replace("  limits:", "  responseStatus: 200\n  limits:"), "spec.responseStatus", "200 (expected: 400..599)"));
   }
 
