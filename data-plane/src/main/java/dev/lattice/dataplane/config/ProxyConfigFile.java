@@ -102,7 +102,7 @@ public final class ProxyConfigFile {
       throw new ConfigFileException("settings: expected a map");
     }
     Set<String> known = Set.of("node", "debugHeaders", "maxHeaderBytes", "maxInitialLineBytes", "headersTimeout", "connectTimeout",
-        "maxPendingRequestBytes", "idleTimeout", "tlsEngine");
+        "maxPendingRequestBytes", "idleTimeout", "tlsEngine", "originateMtls");
     s.fieldNames().forEachRemaining(k -> {
       if (!known.contains(k)) {
         throw new ConfigFileException("settings." + k + ": unknown (expected one of " + known + ")");
@@ -117,7 +117,8 @@ public final class ProxyConfigFile {
         duration(s, "connectTimeout", d.connectTimeout()),
         integer(s, "maxPendingRequestBytes", d.maxPendingRequestBytes()),
         duration(s, "idleTimeout", d.idleTimeout()),
-        tlsEngine(s, d.tlsEngine()));
+        tlsEngine(s, d.tlsEngine()),
+        bool(s, "originateMtls", d.originateMtls()));
   }
 
   private static TlsEngine tlsEngine(JsonNode s, TlsEngine d) {

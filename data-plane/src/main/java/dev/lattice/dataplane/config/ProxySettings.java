@@ -17,6 +17,10 @@ import java.time.Duration;
  * @param idleTimeout     a downstream connection with no request in progress is closed after this
  *                        long (Envoy's HTTP connection manager {@code idle_timeout}, 1 h by default)
  * @param tlsEngine       the TLS implementation of listeners that terminate TLS (BoringSSL when available)
+ * @param originateMtls   when true, outbound listeners reach the endpoints of {@code mtls} clusters that name their node
+ *                        over mTLS at the endpoint's address (sidecar-style capture: that address is the peer proxy's
+ *                        inbound mTLS listener). Off by default: in the compiled node model the address is the
+ *                        workload's own, reached through its node only once the node-to-node tunnel exists
  */
 public record ProxySettings(
     String node,
@@ -27,7 +31,8 @@ public record ProxySettings(
     Duration connectTimeout,
     int maxPendingRequestBytes,
     Duration idleTimeout,
-    TlsEngine tlsEngine) {
+    TlsEngine tlsEngine,
+    boolean originateMtls) {
 
   public ProxySettings {
     if (node == null || node.isBlank()) {
@@ -47,7 +52,15 @@ public record ProxySettings(
   }
 
   /** Defaults: 16 KiB headers (Envoy allows 60, nginx 8), 10 s to send the head, 5 s connect, 1 h idle. */
+  /** The settings without {@code originateMtls} (off), as before it existed. */
+  public ProxySettings(String node, boolean debugHeaders, int maxHeaderBytes, int maxInitialLineBytes, Duration headersTimeout,
+      Duration connectTimeout, int maxPendingRequestBytes, Duration idleTimeout, TlsEngine tlsEngine) {
+    this(node, debugHeaders, maxHeaderBytes, maxInitialLineBytes, headersTimeout, connectTimeout, maxPendingRequestBytes, idleTimeout,
+        tlsEngine, false);
+  }
+
   public static ProxySettings defaults(String node) {
-    return new ProxySettings(node, false, 16 * 1024, 8 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(5), 1 << 20, Duration.ofHours(1), TlsEngine.AUTO);
+    return new ProxySettings(node, false, 16 * 1024, 8 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(5), 1 << 20, Duration.ofHours(1), TlsEngine.AUTO,
+        false);
   }
 }

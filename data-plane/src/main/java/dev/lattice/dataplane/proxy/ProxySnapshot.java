@@ -44,12 +44,12 @@ final class ProxySnapshot {
   static ProxySnapshot compile(ProxyConfig config, List<HttpFilterFactory> factories, boolean meshIdentity) {
     Map<String, UpstreamCluster> clusters = new LinkedHashMap<>();
     config.clusters().forEach((name, c) -> clusters.put(name, new UpstreamCluster(c)));
-    Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets = meshTargets(config);
+    Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets = config.settings().originateMtls() ? meshTargets(config) : Map.of();
     if (!meshTargets.isEmpty() && !meshIdentity && config.listeners().values().stream()
         .anyMatch(l -> l.getDirection() == TrafficDirection.OUTBOUND)) {
       String cluster = meshTargets.keySet().iterator().next();
       throw new ConfigFileException("cluster " + cluster + ": mtls to endpoints on mesh nodes needs the node's SVIDs"
-          + " (expected: an identity source, e.g. --svid/--bundle in file mode, or mtls: false)");
+          + " (expected: an identity source, e.g. --svid/--bundle in file mode, mtls: false, or settings.originateMtls: false)");
     }
     List<HttpFilterFactory> ordered = new ArrayList<>(factories);
     ordered.sort(Comparator.comparingInt(HttpFilterFactory::order).thenComparing(HttpFilterFactory::name));

@@ -74,7 +74,7 @@ class OutboundMtlsTest {
   /** Node A's config: outbound listener {@code out}, cluster {@code mesh} → B's inbound listener. */
   private String nodeA(String endpointExtra, String clusterExtra) {
     return """
-        settings: {node: node-a}
+        settings: {node: node-a, originateMtls: true}
         listeners:
           - {name: out, port: 0, direction: OUTBOUND, protocol: HTTP, routeConfig: r1}
         routes:
@@ -164,6 +164,12 @@ class OutboundMtlsTest {
     ProxyFixture a2 = fixture(identity(pki.client("web", WEB)));
     a2.start(nodeA(", node: node-b", "    mtls: false\n"));
     try (RawHttpClient c = new RawHttpClient(a2.address("out"))) {
+      assertThat(c.get("/x", "echo.default").status()).isEqualTo(503);
+    }
+    // originateMtls off (the default): plaintext even to mesh endpoints
+    ProxyFixture a3 = fixture(identity(pki.client("web", WEB)));
+    a3.start(nodeA(", node: node-b", "").replace("originateMtls: true", "originateMtls: false"));
+    try (RawHttpClient c = new RawHttpClient(a3.address("out"))) {
       assertThat(c.get("/x", "echo.default").status()).isEqualTo(503);
     }
     assertThat(backend.requests.get()).isZero();
