@@ -21,7 +21,7 @@ import dev.lattice.policy.api.KafkaDoor;
 import dev.lattice.policy.api.RecordSizeLimit;
 import dev.lattice.policy.api.ResourceRoutes;
 import dev.lattice.policy.api.ResourceStore;
-import dev.lattice.policy.compiler.CompiledChangePreview;
+import dev.lattice.policy.api.CompiledChangePreview;
 import dev.lattice.policy.compiler.CompilerOptions;
 import dev.lattice.policy.compiler.MeshSettings;
 import dev.lattice.policy.compiler.CompilerRunner;

@@ -1,6 +1,7 @@
 package dev.lattice.identity.attestation;
 
 import dev.lattice.identity.spiffe.SpiffeIds;
+import dev.lattice.kit.files.AtomicFiles;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import io.vertx.core.json.JsonArray;
@@ -8,11 +9,8 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -255,15 +253,7 @@ public final class JoinTokenStore {
         .put("expiresAt", s.expiresAt().toString())
         .put("burnedAt", s.burnedAt() == null ? null : s.burnedAt().toString())));
     try {
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.deleteIfExists(tmp);
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.writeString(tmp, new JsonObject().put("tokens", list).encodePrettily(), StandardCharsets.UTF_8);
-      try {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-      }
+      AtomicFiles.writePrivate(file, new JsonObject().put("tokens", list).encodePrettily());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
     }

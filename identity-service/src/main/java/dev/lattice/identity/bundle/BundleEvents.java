@@ -1,12 +1,13 @@
 package dev.lattice.identity.bundle;
 
+import com.google.protobuf.ByteString;
 import dev.lattice.events.AuthorityState;
 import dev.lattice.events.JwtAuthority;
 import dev.lattice.events.TrustBundle;
 import dev.lattice.events.X509Authority;
 import dev.lattice.identity.ca.CaAuthority;
+import dev.lattice.identity.ca.TrustBundleSnapshot;
 import dev.lattice.schemas.identity.v1.Bundle;
-import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;

@@ -1,5 +1,7 @@
 package dev.lattice.identity.bundle;
 
+import dev.lattice.identity.ca.JwtAuthority;
+import dev.lattice.identity.ca.TrustBundleSnapshot;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.math.BigInteger;

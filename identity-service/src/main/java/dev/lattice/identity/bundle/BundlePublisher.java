@@ -2,6 +2,7 @@ package dev.lattice.identity.bundle;
 
 import dev.lattice.events.TrustBundle;
 import dev.lattice.identity.ca.CertificateAuthority;
+import dev.lattice.identity.ca.TrustBundleSnapshot;
 import dev.lattice.kit.fold.TopicFold;
 import dev.lattice.kit.kafka.EventPublisher;
 import dev.lattice.kit.topic.Topic;

@@ -1,15 +1,14 @@
 package dev.lattice.identity.ca;
 
+import dev.lattice.kit.files.AtomicFiles;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
@@ -32,7 +31,6 @@ import java.util.Set;
  */
 public final class CaKeyStore {
 
-  private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
   private static final Set<PosixFilePermission> OWNER_DIR = PosixFilePermissions.fromString("rwx------");
 
   private final Path dir;
@@ -61,7 +59,7 @@ public final class CaKeyStore {
     if (!Files.exists(secret)) {
       byte[] random = new byte[24];
       CaKeys.random().nextBytes(random);
-      writeAtomically(secret, Base64.getUrlEncoder().withoutPadding().encode(random));
+      AtomicFiles.writePrivate(secret, Base64.getUrlEncoder().withoutPadding().encode(random));
     }
     return new CaKeyStore(dir, Files.readString(secret, StandardCharsets.US_ASCII).trim().toCharArray());
   }
@@ -125,8 +123,8 @@ public final class CaKeyStore {
       }
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       ks.store(out, password);
-      writeAtomically(keystorePath(), out.toByteArray());
-      writeAtomically(dir.resolve("ca-state.json"),
+      AtomicFiles.writePrivate(keystorePath(), out.toByteArray());
+      AtomicFiles.writePrivate(dir.resolve("ca-state.json"),
           new JsonObject().put("authorities", list).put("sequence", sequence).encodePrettily()
               .getBytes(StandardCharsets.UTF_8));
     } catch (GeneralSecurityException e) {
@@ -146,19 +144,4 @@ public final class CaKeyStore {
         a.jwtKey().getPrivate(), signer));
   }
 
-  private static void writeAtomically(Path target, byte[] bytes) throws IOException {
-    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
-    try {
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-    } catch (UnsupportedOperationException e) {
-      Files.createFile(tmp);
-    }
-    Files.write(tmp, bytes);
-    try {
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-    }
-  }
 }

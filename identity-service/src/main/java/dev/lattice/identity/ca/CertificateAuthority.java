@@ -1,7 +1,7 @@
 package dev.lattice.identity.ca;
 
-import dev.lattice.identity.bundle.JwtAuthority;
-import dev.lattice.identity.bundle.TrustBundleSnapshot;
+import dev.lattice.identity.ca.JwtAuthority;
+import dev.lattice.identity.ca.TrustBundleSnapshot;
 import io.spiffe.spiffeid.TrustDomain;
 import java.io.IOException;
 import java.io.UncheckedIOException;

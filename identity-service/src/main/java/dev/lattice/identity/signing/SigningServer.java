@@ -4,7 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.lattice.identity.attestation.AttestationException;
 import dev.lattice.identity.attestation.NodeAttestor;
 import dev.lattice.identity.bundle.BundleEvents;
-import dev.lattice.identity.bundle.TrustBundleSnapshot;
+import dev.lattice.identity.ca.TrustBundleSnapshot;
 import dev.lattice.identity.ca.CaKeys;
 import dev.lattice.identity.ca.CertificateAuthority;
 import dev.lattice.identity.ca.CertificateRequests;

@@ -10,7 +10,7 @@ import dev.lattice.identity.agent.authority.SignedX509Svid;
 import dev.lattice.identity.agent.authority.SvidAuthority;
 import dev.lattice.identity.agent.authority.TrustDomainBundle;
 import dev.lattice.identity.bundle.BundleJwks;
-import dev.lattice.identity.bundle.TrustBundleSnapshot;
+import dev.lattice.identity.ca.TrustBundleSnapshot;
 import dev.lattice.identity.ca.CaKeyStore;
 import dev.lattice.identity.ca.CertificateAuthority;
 import dev.lattice.identity.ca.IssuedX509Svid;

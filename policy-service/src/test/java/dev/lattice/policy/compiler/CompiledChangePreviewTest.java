@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.WorkloadEndpoint;
+import dev.lattice.policy.api.CompiledChangePreview;
 import dev.lattice.policy.model.Resource;
 import dev.lattice.policy.model.ResourceParser;
 import dev.lattice.policy.registry.RegistryIndex;

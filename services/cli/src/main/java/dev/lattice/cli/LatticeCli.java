@@ -1,5 +1,11 @@
 package dev.lattice.cli;
 
+import dev.lattice.cli.support.ApiClient;
+import dev.lattice.cli.support.ApiCommand;
+import dev.lattice.cli.support.CliContext;
+import dev.lattice.cli.support.CliException;
+import dev.lattice.cli.support.ExitCode;
+import dev.lattice.cli.support.ServiceEndpoints;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;

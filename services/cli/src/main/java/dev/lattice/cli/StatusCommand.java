@@ -1,5 +1,11 @@
 package dev.lattice.cli;
 
+import dev.lattice.cli.support.ApiClient;
+import dev.lattice.cli.support.ApiCommand;
+import dev.lattice.cli.support.CliException;
+import dev.lattice.cli.support.ExitCode;
+import dev.lattice.cli.support.ServiceEndpoints;
+import dev.lattice.cli.support.TableWriter;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;

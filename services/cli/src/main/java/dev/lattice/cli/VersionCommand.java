@@ -1,5 +1,7 @@
 package dev.lattice.cli;
 
+import dev.lattice.cli.support.ApiCommand;
+import dev.lattice.cli.support.ExitCode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Properties;

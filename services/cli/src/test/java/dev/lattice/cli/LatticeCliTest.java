@@ -3,6 +3,10 @@ package dev.lattice.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lattice.cli.support.ApiClient;
+import dev.lattice.cli.support.CliException;
+import dev.lattice.cli.support.ExitCode;
+import dev.lattice.cli.support.ServiceEndpoints;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.service.LatticeService;
 import dev.lattice.kit.service.RunningService;

@@ -1,12 +1,13 @@
 package dev.lattice.local;
 
-import dev.lattice.cli.ServiceEndpoints;
-import dev.lattice.cli.TableWriter;
+import dev.lattice.cli.support.ServiceEndpoints;
+import dev.lattice.cli.support.TableWriter;
 import dev.lattice.kafka.embedded.EmbeddedKafkaBroker;
 import dev.lattice.kit.admin.AdminTokenFile;
 import dev.lattice.kit.config.ConfigException;
 import dev.lattice.kit.config.ConfigKeys;
 import dev.lattice.kit.config.LatticeConfig;
+import dev.lattice.kit.files.AtomicFiles;
 import dev.lattice.kit.kafka.KafkaClientConfig;
 import dev.lattice.kit.service.LatticeService;
 import dev.lattice.kit.service.RunningService;
@@ -227,8 +228,8 @@ public final class LocalStack implements AutoCloseable {
             .POST(HttpRequest.BodyPublishers.ofString(body))));
     Path bundleFile = agentDir.resolve("bundle.pem");
     Path tokenFile = agentDir.resolve("join-token");
-    writePrivate(bundleFile, rootsPem);
-    writePrivate(tokenFile, token.getString("token") + "\n");
+    AtomicFiles.writePrivate(bundleFile, rootsPem);
+    AtomicFiles.writePrivate(tokenFile, token.getString("token") + "\n");
     out.println("Node agent: join token for " + token.getString("spiffeId") + " written to " + tokenFile);
     Map<String, String> agentDefaults = new LinkedHashMap<>();
     agentDefaults.put("agent.socket", agentDir.resolve("workload.sock").toString());
@@ -261,14 +262,6 @@ public final class LocalStack implements AutoCloseable {
     return r.body();
   }
 
-  private static void writePrivate(Path file, String content) throws IOException {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
-    Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(tmp, content, java.nio.charset.StandardCharsets.UTF_8);
-    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-  }
 
   private ProvisioningReport provisionTopics() throws Exception {
     Properties props = new Properties();

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.lattice.cli.ServiceEndpoints;
+import dev.lattice.cli.support.ServiceEndpoints;
 import dev.lattice.events.ConfigStatus;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.kit.service.RunningService;

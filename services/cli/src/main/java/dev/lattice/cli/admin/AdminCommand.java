@@ -1,7 +1,7 @@
 package dev.lattice.cli.admin;
 
-import dev.lattice.cli.CliException;
-import dev.lattice.cli.ExitCode;
+import dev.lattice.cli.support.CliException;
+import dev.lattice.cli.support.ExitCode;
 import dev.lattice.kit.admin.AdminTokenFile;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -44,7 +44,7 @@ public final class AdminCommand implements Runnable {
 
     @Override
     public Integer call() {
-      dev.lattice.cli.CliContext root = (dev.lattice.cli.CliContext) spec.root().userObject();
+      dev.lattice.cli.support.CliContext root = (dev.lattice.cli.support.CliContext) spec.root().userObject();
       Map<String, String> env = root.env();
       String fromEnv = env.get("LATTICE_ADMIN_TOKEN_FILE");
       AdminTokenFile file = fromEnv != null && !fromEnv.isBlank()

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lattice.cli.ApiCommand;
-import dev.lattice.cli.ExitCode;
-import dev.lattice.cli.TableWriter;
+import dev.lattice.cli.support.ApiCommand;
+import dev.lattice.cli.support.ExitCode;
+import dev.lattice.cli.support.TableWriter;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
@@ -127,7 +127,7 @@ public final class EntryCommand implements Runnable {
       }
       var response = api().delete("identity", url("identity", "/v1/entries/" + id));
       if (response.status() == 409) {
-        throw new dev.lattice.cli.CliException("Error from server (Conflict): " + response.serverMessage()
+        throw new dev.lattice.cli.support.CliException("Error from server (Conflict): " + response.serverMessage()
             + " (use 'lattice entry delete " + id + " --cascade' to delete them too)");
       }
       response.requireSuccess();

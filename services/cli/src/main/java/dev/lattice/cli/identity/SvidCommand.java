@@ -1,8 +1,8 @@
 package dev.lattice.cli.identity;
 
-import dev.lattice.cli.CliException;
-import dev.lattice.cli.ExitCode;
-import dev.lattice.cli.CliContext;
+import dev.lattice.cli.support.CliContext;
+import dev.lattice.cli.support.CliException;
+import dev.lattice.cli.support.ExitCode;
 import io.spiffe.svid.jwtsvid.JwtSvid;
 import io.spiffe.svid.x509svid.X509Svid;
 import io.spiffe.workloadapi.DefaultWorkloadApiClient;

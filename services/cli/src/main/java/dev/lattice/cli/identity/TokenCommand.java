@@ -1,8 +1,8 @@
 package dev.lattice.cli.identity;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lattice.cli.ApiCommand;
-import dev.lattice.cli.ExitCode;
+import dev.lattice.cli.support.ApiCommand;
+import dev.lattice.cli.support.ExitCode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

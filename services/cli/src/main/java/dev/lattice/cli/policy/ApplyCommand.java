@@ -1,9 +1,9 @@
 package dev.lattice.cli.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lattice.cli.ApiClient;
-import dev.lattice.cli.ApiCommand;
-import dev.lattice.cli.ExitCode;
+import dev.lattice.cli.support.ApiClient;
+import dev.lattice.cli.support.ApiCommand;
+import dev.lattice.cli.support.ExitCode;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Command;

@@ -1,12 +1,12 @@
 package dev.lattice.cli.policy;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import dev.lattice.cli.ApiClient;
-import dev.lattice.cli.ApiCommand;
-import dev.lattice.cli.CliException;
-import dev.lattice.cli.ExitCode;
+import dev.lattice.cli.support.ApiClient;
+import dev.lattice.cli.support.ApiCommand;
+import dev.lattice.cli.support.CliException;
+import dev.lattice.cli.support.ExitCode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

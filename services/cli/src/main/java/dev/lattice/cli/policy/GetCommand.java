@@ -2,11 +2,11 @@ package dev.lattice.cli.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.lattice.cli.ApiClient;
-import dev.lattice.cli.ApiCommand;
-import dev.lattice.cli.CliException;
-import dev.lattice.cli.ExitCode;
-import dev.lattice.cli.TableWriter;
+import dev.lattice.cli.support.ApiClient;
+import dev.lattice.cli.support.ApiCommand;
+import dev.lattice.cli.support.CliException;
+import dev.lattice.cli.support.ExitCode;
+import dev.lattice.cli.support.TableWriter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;

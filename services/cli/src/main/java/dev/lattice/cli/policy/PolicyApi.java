@@ -1,8 +1,8 @@
 package dev.lattice.cli.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lattice.cli.ApiClient;
-import dev.lattice.cli.CliException;
+import dev.lattice.cli.support.ApiClient;
+import dev.lattice.cli.support.CliException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URLEncoder;

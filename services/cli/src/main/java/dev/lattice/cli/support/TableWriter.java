@@ -1,4 +1,4 @@
-package dev.lattice.cli;
+package dev.lattice.cli.support;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;

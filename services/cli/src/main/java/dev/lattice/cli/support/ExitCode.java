@@ -1,4 +1,4 @@
-package dev.lattice.cli;
+package dev.lattice.cli.support;
 
 /**
  * The exit codes of every {@code lattice} subcommand, kubectl-style. Constants only.

@@ -1,7 +1,7 @@
-package dev.lattice.cli;
+package dev.lattice.cli.support;
 
 /**
- * A failure a subcommand reports to the user: {@link LatticeCli} prints {@link #getMessage()} on stderr
+ * A failure a subcommand reports to the user: {@code LatticeCli} prints {@link #getMessage()} on stderr
  * (no stack trace) and exits with {@link #exitCode()}. Messages read like kubectl's:
  * {@code Error from server (NotFound): …} or {@code error: cannot reach policy at …}.
  */

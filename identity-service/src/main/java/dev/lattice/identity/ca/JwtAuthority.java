@@ -1,4 +1,4 @@
-package dev.lattice.identity.bundle;
+package dev.lattice.identity.ca;
 
 import java.security.PublicKey;
 import java.time.Instant;

@@ -1,8 +1,9 @@
-package dev.lattice.policy.compiler;
+package dev.lattice.policy.api;
 
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.ResourceSource;
-import dev.lattice.policy.api.ChangePreview;
+import dev.lattice.policy.compiler.CompilerOptions;
+import dev.lattice.policy.compiler.MeshCompiler;
 import dev.lattice.policy.model.Resource;
 import dev.lattice.policy.model.ResourceEventMapper;
 import dev.lattice.policy.registry.RegisteredWorkload;

@@ -1,4 +1,4 @@
-package dev.lattice.identity.bundle;
+package dev.lattice.identity.ca;
 
 import io.spiffe.spiffeid.TrustDomain;
 import java.security.cert.X509Certificate;

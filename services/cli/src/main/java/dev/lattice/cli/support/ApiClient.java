@@ -1,4 +1,4 @@
-package dev.lattice.cli;
+package dev.lattice.cli.support;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

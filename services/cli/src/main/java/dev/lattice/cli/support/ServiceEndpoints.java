@@ -1,12 +1,12 @@
-package dev.lattice.cli;
+package dev.lattice.cli.support;
 
+import dev.lattice.kit.files.AtomicFiles;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -108,12 +108,9 @@ public record ServiceEndpoints(Map<String, URI> services, String kafka, String s
     props.setProperty("kafka", kafka);
     props.setProperty("services", String.join(",", services.keySet()));
     services.forEach((name, url) -> props.setProperty("service." + name, url.toString()));
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    try (OutputStream out = Files.newOutputStream(tmp)) {
-      props.store(out, "written by lattice up; deleted when it stops");
-    }
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    props.store(out, "written by lattice up; deleted when it stops");
+    AtomicFiles.write(file.toAbsolutePath(), out.toByteArray(), AtomicFiles.WORLD_READABLE); // no secrets in it
   }
 
   /** The base URL of {@code service}, or a usage error naming the known services. */

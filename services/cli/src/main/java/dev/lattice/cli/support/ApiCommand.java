@@ -1,4 +1,4 @@
-package dev.lattice.cli;
+package dev.lattice.cli.support;
 
 import java.io.PrintWriter;
 import java.net.URI;
@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
  *
  * <p>A subcommand implements {@link #run()} and returns an {@link ExitCode}; it reports failures by
  * throwing {@link CliException} (from {@link ApiClient.Response#requireSuccess()} or its own checks),
- * which {@link LatticeCli} prints without a stack trace. Example:
+ * which {@code LatticeCli} prints without a stack trace. Example:
  *
  * <pre>{@code
  * @Command(name = "get", description = "Show resources.")

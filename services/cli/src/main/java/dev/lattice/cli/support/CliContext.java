@@ -1,4 +1,4 @@
-package dev.lattice.cli;
+package dev.lattice.cli.support;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -7,7 +7,7 @@ import java.util.Optional;
 
 /**
  * What a subcommand may ask of the root {@code lattice} command: the global options, the environment,
- * the service endpoints, the HTTP client and the admin credential. {@link LatticeCli} implements it;
+ * the service endpoints, the HTTP client and the admin credential. {@code LatticeCli} implements it;
  * subcommands depend on this interface only, so the root command (which lists them) and the
  * subcommands do not depend on each other.
  */
