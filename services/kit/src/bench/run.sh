@@ -3,6 +3,7 @@
 # vs a raw KafkaProducer<byte[],byte[]> and Kafka's own ProducerPerformance (kafka-producer-perf-test),
 # TopicFold replay vs a raw byte-polling consumer — all on one embedded KRaft broker (loopback), one run.
 # Usage (from anywhere): services/kit/src/bench/run.sh [flows=200000] [resources=100000] [rounds=2]
+# Env: BENCH_SECTIONS=serde,publish,fold (any subset), BENCH_PERFTEST=0 skips kafka-producer-perf-test.
 set -euo pipefail
 FLOWS=${1:-200000}
 RESOURCES=${2:-100000}
@@ -37,4 +38,4 @@ java -Xmx1g -XX:+UseParallelGC -Djava.io.tmpdir="$OUT/tmp" \
   -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.lattice,java.lang,java.util,java.math \
   -Dlogback.configurationFile="$HERE/logback-bench.xml" \
   -cp "$OUT/classes:$CP" dev.lattice.kit.bench.FoundationBenchmark "$FLOWS" "$RESOURCES" "$ROUNDS" \
-  "$(cat "$OUT/tools-cp.txt")"
+  "$([ "${BENCH_PERFTEST:-1}" = 0 ] && echo - || cat "$OUT/tools-cp.txt")"

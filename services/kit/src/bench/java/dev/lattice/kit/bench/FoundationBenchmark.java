@@ -70,15 +70,22 @@ public final class FoundationBenchmark {
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 2;
     String toolsCp = args.length > 3 ? args[3] : "-";
 
-    serdeSection();
+    String sections = System.getenv().getOrDefault("BENCH_SECTIONS", "serde,publish,fold");
+    if (sections.contains("serde")) {
+      serdeSection();
+    }
 
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().build().start()) {
       String bootstrap = broker.bootstrapServers();
       out("broker %s", bootstrap);
       KafkaClientConfig config = KafkaClientConfig.of(bootstrap, "bench");
       try (Admin admin = Admin.create(config.admin("admin"))) {
-        publishSection(admin, config, flows, rounds, toolsCp);
-        foldSection(admin, config, resources, rounds);
+        if (sections.contains("publish")) {
+          publishSection(admin, config, flows, rounds, toolsCp);
+        }
+        if (sections.contains("fold")) {
+          foldSection(admin, config, resources, rounds);
+        }
       }
     }
     out("done: broker stopped");
@@ -210,14 +217,22 @@ public final class FoundationBenchmark {
       // Warm-up (not reported): 20k records each.
       publisher(vertx, admin, config, "bench.flows.warm.publisher", Math.min(flows, 20_000), events);
       raw(admin, config, "bench.flows.warm.raw", Math.min(flows, 20_000), keys, values);
+      rawSerializing(admin, config, "bench.flows.warm.rawser", Math.min(flows, 20_000), events);
+      publisherBefore(vertx, admin, config, "bench.flows.warm.before", Math.min(flows, 20_000), events);
       for (int r = 1; r <= rounds; r++) {
-        boolean rawFirst = r % 2 == 0;
-        if (rawFirst) {
-          report(r, "raw", raw(admin, config, "bench.flows.raw.r" + r, flows, keys, values));
-          report(r, "publisher", publisher(vertx, admin, config, "bench.flows.publisher.r" + r, flows, events));
-        } else {
-          report(r, "publisher", publisher(vertx, admin, config, "bench.flows.publisher.r" + r, flows, events));
-          report(r, "raw", raw(admin, config, "bench.flows.raw.r" + r, flows, keys, values));
+        // Interleaved, the order rotating per round so no contender always runs first.
+        List<String> order = List.of("publisher", "raw+serde", "publisher-before", "raw");
+        for (int k = 0; k < order.size(); k++) {
+          String who = order.get((k + r - 1) % order.size());
+          switch (who) {
+            case "publisher" -> report(r, who,
+                publisher(vertx, admin, config, "bench.flows.publisher.r" + r, flows, events));
+            case "publisher-before" -> report(r, who,
+                publisherBefore(vertx, admin, config, "bench.flows.before.r" + r, flows, events));
+            case "raw+serde" -> report(r, who,
+                rawSerializing(admin, config, "bench.flows.rawser.r" + r, flows, events));
+            default -> report(r, who, raw(admin, config, "bench.flows.raw.r" + r, flows, keys, values));
+          }
         }
         if (!"-".equals(toolsCp)) {
           producerPerformance(admin, config, "bench.flows.perf.r" + r, flows, recordSize, toolsCp, r);
@@ -275,9 +290,27 @@ public final class FoundationBenchmark {
   /** EventPublisher, driven from a Vert.x event-loop context, at most IN_FLIGHT unacknowledged. */
   private static PublishResult publisher(Vertx vertx, Admin admin, KafkaClientConfig config, String topicName,
       int count, FlowRecord[] events) throws Exception {
+    EventPublisher p = EventPublisher.create(vertx, config, "publisher-" + topicName);
+    return publisher(vertx, admin, topicName, count, events, p::publish, p::close);
+  }
+
+  /** The same run with main's EventPublisher before issue 13 (bench-only copy). */
+  private static PublishResult publisherBefore(Vertx vertx, Admin admin, KafkaClientConfig config, String topicName,
+      int count, FlowRecord[] events) throws Exception {
+    EventPublisherBefore p = EventPublisherBefore.create(vertx, config, "before-" + topicName);
+    return publisher(vertx, admin, topicName, count, events, p::publish, p::close);
+  }
+
+  @FunctionalInterface
+  private interface Publish {
+    io.vertx.core.Future<org.apache.kafka.clients.producer.RecordMetadata> publish(Topic<String, FlowRecord> topic,
+        String key, FlowRecord value);
+  }
+
+  private static PublishResult publisher(Vertx vertx, Admin admin, String topicName, int count, FlowRecord[] events,
+      Publish publisher, java.util.function.Supplier<io.vertx.core.Future<Void>> close) throws Exception {
     Topic<String, FlowRecord> topic = LatticeTopics.renamed(LatticeTopics.FLOWS, topicName);
     createTopic(admin, LatticeTopics.FLOWS, topicName);
-    EventPublisher publisher = EventPublisher.create(vertx, config, "publisher-" + topicName);
     long[] latency = new long[count];
     CompletableFuture<PublishResult> done = new CompletableFuture<>();
     long deadline = System.nanoTime() + PHASE_LIMIT.toNanos();
@@ -313,7 +346,7 @@ public final class FoundationBenchmark {
       }
     }.pump());
     PublishResult result = done.get(PHASE_LIMIT.toSeconds() + 30, TimeUnit.SECONDS);
-    awaitFuture(publisher.close());
+    awaitFuture(close.get());
     return result;
   }
 
@@ -341,6 +374,44 @@ public final class FoundationBenchmark {
             latency[acked.getAndIncrement()] = System.nanoTime() - t0;
           } else if (failed.incrementAndGet() == 1) {
             err("raw send failed: " + e);
+          }
+          window.release();
+        });
+      }
+      producer.flush();
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return new PublishResult(acked.get(), seconds, Arrays.copyOf(latency, acked.get()));
+  }
+
+  /**
+   * The peer a user of plain Kafka writes: a raw KafkaProducer with the same settings and the topic's own
+   * Kafka serializers (AvroSerde), encoding on the caller's thread; same in-flight bound.
+   */
+  private static PublishResult rawSerializing(Admin admin, KafkaClientConfig config, String topicName, int count,
+      FlowRecord[] events) throws Exception {
+    Topic<String, FlowRecord> topic = LatticeTopics.renamed(LatticeTopics.FLOWS, topicName);
+    createTopic(admin, LatticeTopics.FLOWS, topicName);
+    long[] latency = new long[count];
+    AtomicInteger acked = new AtomicInteger();
+    AtomicInteger failed = new AtomicInteger();
+    Semaphore window = new Semaphore(IN_FLIGHT);
+    long deadline = System.nanoTime() + PHASE_LIMIT.toNanos();
+    long start = System.nanoTime();
+    int issued = 0;
+    try (KafkaProducer<String, FlowRecord> producer = new KafkaProducer<>(config.producer("rawser-" + topicName),
+        topic.keySerde().serializer(), topic.valueSerde().serializer())) {
+      while (issued < count && System.nanoTime() < deadline) {
+        if (!window.tryAcquire(1, TimeUnit.SECONDS)) {
+          continue;
+        }
+        int i = issued++ & (SERDE_POOL - 1);
+        long t0 = System.nanoTime();
+        producer.send(new ProducerRecord<>(topicName, BenchEvents.flowKey(i), events[i]), (md, e) -> {
+          if (e == null) {
+            latency[acked.getAndIncrement()] = System.nanoTime() - t0;
+          } else if (failed.incrementAndGet() == 1) {
+            err("raw+serde send failed: " + e);
           }
           window.release();
         });
