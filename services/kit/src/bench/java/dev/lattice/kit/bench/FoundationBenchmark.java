@@ -224,16 +224,15 @@ public final class FoundationBenchmark {
         List<String> order = List.of("publisher", "raw+serde", "publisher-before", "raw");
         for (int k = 0; k < order.size(); k++) {
           String who = order.get((k + r - 1) % order.size());
-          switch (who) {
-            case "publisher" -> report(r, who,
-                publisher(vertx, admin, config, "bench.flows.publisher.r" + r, flows, events));
-            case "publisher-before" -> report(r, who,
-                publisherBefore(vertx, admin, config, "bench.flows.before.r" + r, flows, events));
-            case "raw+serde" -> report(r, who,
-                rawSerializing(admin, config, "bench.flows.rawser.r" + r, flows, events));
-            default -> report(r, who, raw(admin, config, "bench.flows.raw.r" + r, flows, keys, values));
-          }
+          runContender(vertx, admin, config, r, who, flows, events, keys, values);
         }
+        // The same contenders at a fixed offered load well below saturation: ack latency without queueing.
+        pacedRate = PACED_RATE;
+        for (int k = 0; k < order.size(); k++) {
+          String who = order.get((k + r - 1) % order.size());
+          runContender(vertx, admin, config, r, who, PACED_RATE * PACED_SECONDS, events, keys, values);
+        }
+        pacedRate = 0;
         if (!"-".equals(toolsCp)) {
           producerPerformance(admin, config, "bench.flows.perf.r" + r, flows, recordSize, toolsCp, r);
         }
@@ -245,6 +244,58 @@ public final class FoundationBenchmark {
   }
 
   private record PublishResult(int acked, double seconds, long[] latencyNanos) {}
+
+  /** Offered load of the current phase in records/s; 0 = as fast as the in-flight bound allows. */
+  private static volatile int pacedRate;
+
+  /** When record {@code i} of a paced phase is due, in System.nanoTime() terms (start = phase start). */
+  private static long due(long start, int i) {
+    return pacedRate == 0 ? start : start + (long) (i * (1e9 / pacedRate));
+  }
+
+  /** Waits (caller thread) until {@code due}; for the raw peers. */
+  private static void awaitDue(long due) {
+    long wait;
+    while ((wait = due - System.nanoTime()) > 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(wait);
+    }
+  }
+
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean()).getProcessCpuTime();
+  }
+
+  @FunctionalInterface
+  private interface Contender {
+    PublishResult run() throws Exception;
+  }
+
+  /** Runs one contender and prints its line with the whole process's CPU time per record (broker included). */
+  private static void timed(int round, String who, Contender contender) throws Exception {
+    long cpu0 = processCpuNanos();
+    PublishResult result = contender.run();
+    long cpu = processCpuNanos() - cpu0;
+    report(round, who + (pacedRate == 0 ? "" : " paced=" + pacedRate + "/s"), result);
+    out("  cpu %s: %.1f us per record (process, broker included)", who, cpu / 1e3 / Math.max(1, result.acked()));
+  }
+
+  private static final int PACED_RATE = 5_000;
+  private static final int PACED_SECONDS = 6;
+
+  private static void runContender(Vertx vertx, Admin admin, KafkaClientConfig config, int r, String who, int count,
+      FlowRecord[] events, byte[][] keys, byte[][] values) throws Exception {
+    String suffix = (pacedRate == 0 ? "" : "p") + ".r" + r;
+    switch (who) {
+      case "publisher" -> timed(r, who,
+          () -> publisher(vertx, admin, config, "bench.flows.publisher" + suffix, count, events));
+      case "publisher-before" -> timed(r, who,
+          () -> publisherBefore(vertx, admin, config, "bench.flows.before" + suffix, count, events));
+      case "raw+serde" -> timed(r, who,
+          () -> rawSerializing(admin, config, "bench.flows.rawser" + suffix, count, events));
+      default -> timed(r, who, () -> raw(admin, config, "bench.flows.raw" + suffix, count, keys, values));
+    }
+  }
 
   private static void report(int round, String who, PublishResult result) {
     long[] l = result.latencyNanos();
@@ -321,8 +372,20 @@ public final class FoundationBenchmark {
       int failed;
       final long start = System.nanoTime();
 
+      boolean timerSet;
+
       void pump() {
         while (issued < count && issued - acked - failed < IN_FLIGHT && System.nanoTime() < deadline) {
+          if (due(start, issued) > System.nanoTime()) {
+            if (!timerSet) {
+              timerSet = true;
+              vertx.setTimer(1, id -> {
+                timerSet = false;
+                pump();
+              });
+            }
+            return;
+          }
           int i = issued++;
           long t0 = System.nanoTime();
           publisher.publish(topic, BenchEvents.flowKey(i & (SERDE_POOL - 1)), events[i & (SERDE_POOL - 1)])
@@ -367,6 +430,7 @@ public final class FoundationBenchmark {
         if (!window.tryAcquire(1, TimeUnit.SECONDS)) {
           continue;
         }
+        awaitDue(due(start, issued));
         int i = issued++ & (SERDE_POOL - 1);
         long t0 = System.nanoTime();
         producer.send(new ProducerRecord<>(topicName, keys[i], values[i]), (md, e) -> {
@@ -405,6 +469,7 @@ public final class FoundationBenchmark {
         if (!window.tryAcquire(1, TimeUnit.SECONDS)) {
           continue;
         }
+        awaitDue(due(start, issued));
         int i = issued++ & (SERDE_POOL - 1);
         long t0 = System.nanoTime();
         producer.send(new ProducerRecord<>(topicName, BenchEvents.flowKey(i), events[i]), (md, e) -> {

@@ -82,6 +82,47 @@ class EventPublisherTest {
   }
 
   @Test
+  void aBurstFromTwoContextsCompletesEachOnItsOwnContextInCallOrder(KafkaCluster cluster) throws Exception {
+    Topic<String, ResourceEvent> topic = LatticeTopics.renamed(LatticeTopics.RESOURCES,
+        cluster.createTopic(cluster.uniqueTopic("publisher-burst"), 1, Map.of("cleanup.policy", "compact")));
+    EventPublisher publisher = EventPublisher.create(vertx,
+        KafkaClientConfig.of(cluster.bootstrapServers(), "test"), "burst");
+    int perContext = 1_000;
+    List<Context> contexts = List.of(vertx.getOrCreateContext(), vertx.getOrCreateContext());
+    List<CompletableFuture<List<Long>>> results = new java.util.ArrayList<>();
+    for (Context context : contexts) {
+      CompletableFuture<List<Long>> offsets = new CompletableFuture<>();
+      results.add(offsets);
+      context.runOnContext(v -> {
+        // Issued in one go: the sender thread and the acknowledgements are batched.
+        List<Future<RecordMetadata>> burst = new java.util.ArrayList<>();
+        for (int i = 0; i < perContext; i++) {
+          ResourceEvent event = resource("burst-" + i, 1);
+          burst.add(publisher.publish(topic, key(event), event).andThen(ar -> {
+            if (Vertx.currentContext() != context) {
+              offsets.completeExceptionally(new AssertionError("completed off the caller's context: "
+                  + Thread.currentThread().getName()));
+            }
+          }));
+        }
+        Future.all(burst).onComplete(ar -> {
+          if (ar.failed()) {
+            offsets.completeExceptionally(ar.cause());
+          } else {
+            offsets.complete(burst.stream().map(f -> f.result().offset()).toList());
+          }
+        });
+      });
+    }
+    for (CompletableFuture<List<Long>> offsets : results) {
+      List<Long> got = offsets.get(60, TimeUnit.SECONDS);
+      assertThat(got).hasSize(perContext).isSorted().doesNotHaveDuplicates();
+    }
+    assertThat(results.get(0).get()).doesNotContainAnyElementsOf(results.get(1).get());
+    onContext(contexts.get(0), publisher::close);
+  }
+
+  @Test
   void aClosedPublisherFailsSendsWithAClearMessage(KafkaCluster cluster) throws Exception {
     EventPublisher publisher = EventPublisher.create(vertx,
         KafkaClientConfig.of(cluster.bootstrapServers(), "test"), "closing");
