@@ -819,6 +819,22 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     return conn.localAddress().getPort();
   }
 
+  @Override
+  public String query() {
+    String uri = request.uri();
+    int q = uri.indexOf('?');
+    if (q < 0) {
+      return null;
+    }
+    int hash = uri.indexOf('#', q);
+    return uri.substring(q + 1, hash < 0 ? uri.length() : hash);
+  }
+
+  @Override
+  public String scheme() {
+    return conn.tls() ? "https" : "http";
+  }
+
   // ---- CompletedExchange ----
 
   @Override

@@ -6,6 +6,7 @@ import dev.lattice.dataplane.config.ProxyConfig;
 import dev.lattice.dataplane.filter.HttpFilterConfig;
 import dev.lattice.dataplane.filter.HttpFilterFactory;
 import dev.lattice.dataplane.route.RouteTable;
+import dev.lattice.dataplane.route.SourceLabels;
 import dev.lattice.dataplane.route.UpstreamCluster;
 import dev.lattice.events.config.AuthorizationConfig;
 import dev.lattice.events.config.ClusterConfig;
@@ -51,12 +52,13 @@ final class ProxySnapshot {
       throw new ConfigFileException("cluster " + cluster + ": mtls to endpoints on mesh nodes needs the node's SVIDs"
           + " (expected: an identity source, e.g. --svid/--bundle in file mode, mtls: false, or settings.originateMtls: false)");
     }
+    SourceLabels sources = SourceLabels.of(config.clusters().values());
     List<HttpFilterFactory> ordered = new ArrayList<>(factories);
     ordered.sort(Comparator.comparingInt(HttpFilterFactory::order).thenComparing(HttpFilterFactory::name));
     Map<String, ListenerRuntime> listeners = new LinkedHashMap<>();
     for (ListenerConfig l : config.listeners().values()) {
       RouteTable routes = l.getRouteConfig() == null ? RouteTable.empty()
-          : RouteTable.compile(config.routes().get(l.getRouteConfig()), clusters::get);
+          : RouteTable.compile(config.routes().get(l.getRouteConfig()), clusters::get, sources);
       List<HttpFilterConfig> filters = new ArrayList<>();
       List<String> names = new ArrayList<>();
       for (HttpFilterFactory f : ordered) {

@@ -1,16 +1,30 @@
 package dev.lattice.dataplane.route;
 
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A matched route: its name (for flow records) and its weighted clusters. Immutable.
+ * A matched route: its name (for flow records) and its weighted clusters. Immutable but for the split
+ * counter.
+ *
+ * <p>The weighted split walks the golden-ratio (Weyl) sequence {@code frac(k·φ)} instead of drawing a
+ * random number: it is equidistributed with a discrepancy of O(log n / n), so every window of requests
+ * honours the weights to within a fraction of a point (90/10 over 2,000 requests is 1,800/200 ± 1) while
+ * consecutive requests still interleave (no run of 90 to one cluster). One atomic increment per request,
+ * no allocation; a config swap builds a new Route and so starts a new sequence.
  *
  * @param timeoutMillis total request timeout, or 0 for none
  */
-public record Route(String name, List<UpstreamCluster> clusters, int[] cumulativeWeights, long timeoutMillis) {
+public record Route(String name, List<UpstreamCluster> clusters, int[] cumulativeWeights, long timeoutMillis,
+                    AtomicLong splitCounter) {
+  /** 2^64 / φ, the increment of the Weyl sequence in 64-bit fixed point. */
+  private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
-  /** The cluster for this request, by weight (a single cluster needs no random number). */
+  public Route(String name, List<UpstreamCluster> clusters, int[] cumulativeWeights, long timeoutMillis) {
+    this(name, clusters, cumulativeWeights, timeoutMillis, new AtomicLong());
+  }
+
+  /** The cluster for this request, by weight (a single cluster needs no counter). */
   public UpstreamCluster pickCluster() {
     if (clusters.size() == 1) {
       return clusters.get(0);
@@ -19,7 +33,8 @@ public record Route(String name, List<UpstreamCluster> clusters, int[] cumulativ
     if (total <= 0) {
       return clusters.get(0);
     }
-    int r = ThreadLocalRandom.current().nextInt(total);
+    long fraction = splitCounter.getAndIncrement() * GOLDEN; // frac(k·φ) as an unsigned 64-bit fraction
+    int r = (int) Math.multiplyHigh(fraction >>> 1, (long) total << 1);
     for (int i = 0; i < cumulativeWeights.length; i++) {
       if (r < cumulativeWeights[i]) {
         return clusters.get(i);

@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
 /**
  * A compiled route table: virtual host by Host/{@code :authority} (exact, then the longest
  * {@code *.suffix}, then {@code *}), then the first route whose match alternatives accept the
- * request (Istio's HTTPMatchRequest: uri, method, authority, headers, withoutHeaders, port). Built once
+ * request (Istio's HTTPMatchRequest: uri with ignoreUriCase, scheme, method, authority, headers,
+ * withoutHeaders, queryParams, port, sourceLabels). A bad regex fails the compile naming its route. Built once
  * per config snapshot; immutable and thread-safe.
  */
 public final class RouteTable {
@@ -33,6 +34,21 @@ public final class RouteTable {
     String header(String lowerCaseName);
 
     int port();
+
+    /** The raw query string after {@code ?} (not decoded, as Envoy compares it), or null. */
+    default String query() {
+      return null;
+    }
+
+    /** {@code http} or {@code https} as the proxy received it. */
+    default String scheme() {
+      return "http";
+    }
+
+    /** The caller's address (for {@code sourceLabels}), or null. */
+    default java.net.InetSocketAddress sourceAddress() {
+      return null;
+    }
   }
 
   private final Map<String, List<CompiledRoute>> exactHosts;
@@ -55,11 +71,16 @@ public final class RouteTable {
 
   /** Compiles {@code config}; {@code clusters} resolves cluster names (the snapshot guarantees they exist). */
   public static RouteTable compile(RouteConfig config, Function<String, UpstreamCluster> clusters) {
+    return compile(config, clusters, SourceLabels.none());
+  }
+
+  /** As {@link #compile(RouteConfig, Function)}, judging {@code sourceLabels} by the caller's IP in {@code sources}. */
+  public static RouteTable compile(RouteConfig config, Function<String, UpstreamCluster> clusters, SourceLabels sources) {
     Map<String, List<CompiledRoute>> exact = new HashMap<>();
     List<Map.Entry<String, List<CompiledRoute>>> suffix = new ArrayList<>();
     List<CompiledRoute> any = null;
     for (VirtualHost vh : config.getVirtualHosts()) {
-      List<CompiledRoute> routes = vh.getRoutes().stream().map(r -> CompiledRoute.of(r, clusters)).toList();
+      List<CompiledRoute> routes = vh.getRoutes().stream().map(r -> CompiledRoute.of(r, clusters, sources)).toList();
       for (String domain : vh.getDomains()) {
         String d = domain.toLowerCase(Locale.ROOT);
         if (d.equals("*")) {
@@ -110,7 +131,7 @@ public final class RouteTable {
   }
 
   private record CompiledRoute(Route route, List<Matcher> alternatives) {
-    static CompiledRoute of(RouteRule rule, Function<String, UpstreamCluster> clusters) {
+    static CompiledRoute of(RouteRule rule, Function<String, UpstreamCluster> clusters, SourceLabels sources) {
       List<UpstreamCluster> cs = new ArrayList<>();
       int[] cumulative = new int[rule.getClusters().size()];
       int sum = 0;
@@ -121,8 +142,14 @@ public final class RouteTable {
         cumulative[i] = sum;
       }
       long timeout = rule.getTimeout() == null ? 0 : rule.getTimeout();
-      return new CompiledRoute(new Route(rule.getName(), List.copyOf(cs), cumulative, timeout),
-          rule.getMatch().stream().map(Matcher::of).toList());
+      List<Matcher> alternatives;
+      try {
+        alternatives = rule.getMatch().stream().map(m -> Matcher.of(m, sources)).toList();
+      } catch (java.util.regex.PatternSyntaxException e) {
+        throw new IllegalArgumentException("route " + rule.getName() + ": bad regex " + e.getPattern()
+            + " (" + e.getDescription() + ")", e);
+      }
+      return new CompiledRoute(new Route(rule.getName(), List.copyOf(cs), cumulative, timeout), alternatives);
     }
 
     boolean matches(RouteTable.RequestView request) {
@@ -138,15 +165,20 @@ public final class RouteTable {
     }
   }
 
-  private record Matcher(StringTest uri, StringTest method, StringTest authority, Map<String, StringTest> headers,
-                         Map<String, StringTest> withoutHeaders, Integer port) {
-    static Matcher of(HttpMatchRequest m) {
+  private record Matcher(StringTest uri, StringTest scheme, StringTest method, StringTest authority,
+                         Map<String, StringTest> headers, Map<String, StringTest> withoutHeaders,
+                         Map<String, StringTest> queryParams, Integer port, Map<String, String> sourceLabels,
+                         SourceLabels sources) {
+    static Matcher of(HttpMatchRequest m, SourceLabels sources) {
       Map<String, StringTest> headers = new HashMap<>();
       m.getHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), StringTest.of(v)));
       Map<String, StringTest> without = new HashMap<>();
       m.getWithoutHeaders().forEach((k, v) -> without.put(k.toLowerCase(Locale.ROOT), StringTest.of(v)));
-      return new Matcher(StringTest.of(m.getUri()), StringTest.of(m.getMethod()), StringTest.of(m.getAuthority()),
-          Map.copyOf(headers), Map.copyOf(without), m.getPort());
+      Map<String, StringTest> query = new HashMap<>();
+      m.getQueryParams().forEach((k, v) -> query.put(k, StringTest.of(v)));
+      return new Matcher(StringTest.of(m.getUri(), m.getIgnoreUriCase()), StringTest.of(m.getScheme()),
+          StringTest.of(m.getMethod()), StringTest.of(m.getAuthority()), Map.copyOf(headers), Map.copyOf(without),
+          Map.copyOf(query), m.getPort(), Map.copyOf(m.getSourceLabels()), sources);
     }
 
     boolean matches(RouteTable.RequestView r) {
@@ -162,6 +194,9 @@ public final class RouteTable {
       if (authority != null && !authority.test(r.authority())) {
         return false;
       }
+      if (scheme != null && !scheme.test(r.scheme())) {
+        return false;
+      }
       for (Map.Entry<String, StringTest> h : headers.entrySet()) {
         String v = r.header(h.getKey());
         if (v == null || (h.getValue() != null && !h.getValue().test(v))) {
@@ -174,22 +209,77 @@ public final class RouteTable {
           return false;
         }
       }
+      if (!queryParams.isEmpty()) {
+        String q = r.query();
+        for (Map.Entry<String, StringTest> p : queryParams.entrySet()) {
+          String v = queryParam(q, p.getKey());
+          if (v == null || (p.getValue() != null && !p.getValue().test(v))) {
+            return false;
+          }
+        }
+      }
+      if (!sourceLabels.isEmpty()) {
+        java.net.InetSocketAddress src = r.sourceAddress();
+        String ip = src == null || src.getAddress() == null ? null : src.getAddress().getHostAddress();
+        if (!sources.matches(ip, sourceLabels)) {
+          return false;
+        }
+      }
       return true;
     }
   }
 
+  /** The first value of {@code name} in a raw query string ({@code ""} for a bare {@code name}), or null. */
+  static String queryParam(String query, String name) {
+    if (query == null || query.isEmpty()) {
+      return null;
+    }
+    int n = query.length();
+    int i = query.charAt(0) == '?' ? 1 : 0;
+    while (i <= n) {
+      int amp = query.indexOf('&', i);
+      int end = amp < 0 ? n : amp;
+      int eq = query.indexOf('=', i);
+      int keyEnd = eq < 0 || eq > end ? end : eq;
+      if (keyEnd - i == name.length() && query.regionMatches(i, name, 0, name.length())) {
+        return keyEnd == end ? "" : query.substring(keyEnd + 1, end);
+      }
+      if (amp < 0) {
+        break;
+      }
+      i = amp + 1;
+    }
+    return null;
+  }
+
   /** A StringMatch compiled once; null when the match sets nothing (presence only). */
-  private record StringTest(String exact, String prefix, Pattern regex) {
+  private record StringTest(String exact, String prefix, Pattern regex, boolean ignoreCase) {
     static StringTest of(StringMatch m) {
+      return of(m, false);
+    }
+
+    /** {@code ignoreCase} (Istio's ignoreUriCase) compares exact and prefix case-insensitively and the regex too. */
+    static StringTest of(StringMatch m, boolean ignoreCase) {
       if (m == null || (m.getExact() == null && m.getPrefix() == null && m.getRegex() == null)) {
         return null;
       }
-      return new StringTest(m.getExact(), m.getPrefix(), m.getRegex() == null ? null : Pattern.compile(m.getRegex()));
+      Pattern regex = m.getRegex() == null ? null
+          : Pattern.compile(m.getRegex(), ignoreCase ? Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE : 0);
+      return new StringTest(m.getExact(), m.getPrefix(), regex, ignoreCase);
     }
 
     boolean test(String value) {
       if (value == null) {
         return false;
+      }
+      if (ignoreCase) {
+        if (exact != null) {
+          return exact.equalsIgnoreCase(value);
+        }
+        if (prefix != null) {
+          return value.regionMatches(true, 0, prefix, 0, prefix.length());
+        }
+        return regex.matcher(value).matches();
       }
       if (exact != null) {
         return exact.equals(value);
