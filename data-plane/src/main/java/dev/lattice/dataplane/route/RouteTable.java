@@ -7,6 +7,7 @@ import dev.lattice.events.config.WeightedCluster;
 import dev.lattice.events.policy.HttpMatchRequest;
 import dev.lattice.events.policy.StringMatch;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -177,8 +178,10 @@ public final class RouteTable {
       Map<String, StringTest> query = new HashMap<>();
       m.getQueryParams().forEach((k, v) -> query.put(k, StringTest.of(v)));
       return new Matcher(StringTest.of(m.getUri(), m.getIgnoreUriCase()), StringTest.of(m.getScheme()),
-          StringTest.of(m.getMethod()), StringTest.of(m.getAuthority()), Map.copyOf(headers), Map.copyOf(without),
-          Map.copyOf(query), m.getPort(), Map.copyOf(m.getSourceLabels()), sources);
+          StringTest.of(m.getMethod()), StringTest.of(m.getAuthority()),
+          // a null value means "present, any value", so these maps keep nulls (Map.copyOf would not)
+          Collections.unmodifiableMap(headers), Collections.unmodifiableMap(without), Collections.unmodifiableMap(query),
+          m.getPort(), Map.copyOf(m.getSourceLabels()), sources);
     }
 
     boolean matches(RouteTable.RequestView r) {

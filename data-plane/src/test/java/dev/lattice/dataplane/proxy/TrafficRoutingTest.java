@@ -42,7 +42,6 @@ class TrafficRoutingTest {
   /** reviews.default: x-canary: 1 → v2, else split v1/v2 by the weights; the other routes exercise each match field. */
   private String config(String version, int w1, int w2) {
     return """
-        version: "%s"
         settings: {node: node-a}
         listeners:
           - {name: out, port: 0, direction: OUTBOUND, protocol: HTTP, routeConfig: r1}
@@ -105,7 +104,7 @@ class TrafficRoutingTest {
             port: 8080
             mtls: false
             endpoints: [{address: 127.0.0.1, port: 1, health: HEALTHY, labels: {app: frontend}}]
-        """.formatted(version, w1, w2, v1.port(), v2.port());
+        """.formatted(w1, w2, v1.port(), v2.port());
   }
 
   /** Sends {@code n} requests on one keep-alive connection; counts the answering backend; every answer must be 200. */
