@@ -15,9 +15,17 @@ import io.vertx.ext.web.Router;
  *     are already mounted
  * @param readiness where the service registers what must hold before it is ready
  * @param meters Prometheus-backed registry exposed on {@code /metrics}
+ * @param httpHost the host the service's HTTP server bound
+ * @param httpPort the port it actually bound (the real one when {@code <name>.http.port} was 0), or -1
+ *     when unknown
  */
-public record ServiceContext(
-    Vertx vertx, LatticeConfig config, Router router, Readiness readiness, MeterRegistry meters) {
+public record ServiceContext(Vertx vertx, LatticeConfig config, Router router, Readiness readiness,
+    MeterRegistry meters, String httpHost, int httpPort) {
+
+  /** A context whose HTTP address is unknown (embedding, tests). */
+  public ServiceContext(Vertx vertx, LatticeConfig config, Router router, Readiness readiness, MeterRegistry meters) {
+    this(vertx, config, router, readiness, meters, "127.0.0.1", -1);
+  }
 
   /** Kafka bootstrap servers for this run ({@code kafka.bootstrap.servers}). */
   public String kafkaBootstrapServers() {

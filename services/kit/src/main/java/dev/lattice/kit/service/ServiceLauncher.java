@@ -292,13 +292,13 @@ public final class ServiceLauncher implements AutoCloseable {
       readiness.registerCondition("started", () -> started, "service is starting");
       new HealthEndpoints(service.name(), readiness, vertx, checkTimeout, List.of(processMeters, meters))
           .mount(router);
-      ServiceContext context = new ServiceContext(vertx, config, router, readiness, meters);
       return vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port))
           .requestHandler(router)
           .listen()
           .compose(bound -> {
             server = bound;
-            return startService(context);
+            return startService(new ServiceContext(vertx, config, router, readiness, meters, host,
+                bound.actualPort()));
           })
           .onSuccess(v -> started = true);
     }
