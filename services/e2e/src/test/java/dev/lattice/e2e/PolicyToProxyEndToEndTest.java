@@ -194,10 +194,20 @@ class PolicyToProxyEndToEndTest {
         .listen(targetPort, WORKLOAD_IP).await(10, TimeUnit.SECONDS);
     register("ratings", WORKLOAD_IP, "node-b", httpPort(servicePort, targetPort));
     register("frontend", "127.0.0.62", NODE, new JsonArray());
+    // node-b runs no proxy here: ratings takes plaintext, so node-a must not originate mesh mTLS to it
+    HttpResponse<String> plaintext = send(policy, admin, "POST", "/v1/resources", """
+        apiVersion: lattice.dev/v1alpha1
+        kind: PeerAuthentication
+        metadata: {name: ratings-plaintext, namespace: shop}
+        spec:
+          selector: {matchLabels: {app: ratings}}
+          mtls: {mode: DISABLE}
+        """, "application/yaml");
+    assertThat(plaintext.statusCode()).as(plaintext.body()).isBetween(200, 201);
     startNodeProxy(kafka);
 
     await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> listeners(TrafficDirection.OUTBOUND) == 1
-        && client.acks() > 0);
+        && client.acks() > 0 && proxy.server().config().clusters().values().stream().noneMatch(c -> c.getMtls()));
     ListenerConfig outbound = outboundListener();
     assertThat(outbound.getName()).isEqualTo("outbound|" + servicePort + "|ratings.shop");
     String host = outboundRoute().getVirtualHosts().get(0).getDomains().get(0);
