@@ -48,7 +48,9 @@ import org.slf4j.LoggerFactory;
  *
  * Runs on its own thread with its own consumer group (one check per record across service instances);
  * offsets are committed after the batch's rejections and dead letters were acknowledged (at least
- * once). A broker outage only pauses it. Thread-safe; the creator closes it (bounded).
+ * once; a batch checked again writes no second dead letter: they carry the door's group and
+ * {@link DeadLetterPublisher} skips offsets the group already dead-lettered). The resources fold and
+ * the compiler dead-letter the same garbage under their own names: each of them skipped it. A broker outage only pauses it. Thread-safe; the creator closes it (bounded).
  */
 public final class KafkaDoor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KafkaDoor.class);
@@ -58,6 +60,7 @@ public final class KafkaDoor implements AutoCloseable {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final KafkaProducer<byte[], byte[]> producer;
   private final DeadLetterPublisher deadLetters;
+  private final String group;
   private final Clock clock;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicLong rejectedCount = new AtomicLong();
@@ -77,6 +80,10 @@ public final class KafkaDoor implements AutoCloseable {
     Map<String, Object> cc = new java.util.HashMap<>(consumerConfig);
     cc.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     cc.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    this.group = String.valueOf(cc.get(ConsumerConfig.GROUP_ID_CONFIG));
+    if (cc.get(ConsumerConfig.GROUP_ID_CONFIG) == null) {
+      throw new IllegalArgumentException("consumerConfig: the door needs a group.id");
+    }
     this.consumer = new KafkaConsumer<>(cc, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
     this.deadLetters = deadLetters;
@@ -124,7 +131,7 @@ public final class KafkaDoor implements AutoCloseable {
             check(record, sends);
           } catch (RuntimeException e) {
             LOG.error("kafka door: unexpected failure on {}-{}@{}; dead-lettering it", record.topic(), record.partition(), record.offset(), e);
-            sends.add(deadLetters.publish(record, "policy service could not check the record: " + e, e));
+            sends.add(deadLetters.publish(record, group, "policy service could not check the record: " + e, e));
           }
           checked.incrementAndGet();
         }
@@ -154,11 +161,11 @@ public final class KafkaDoor implements AutoCloseable {
       event = resources.valueSerde().deserializer().deserialize(record.topic(), record.value());
     } catch (UndecodableEventException e) {
       deadLettered.incrementAndGet();
-      sends.add(deadLetters.publish(record, e.getMessage(), e));
+      sends.add(deadLetters.publish(record, group, e.getMessage(), e));
       return;
     } catch (RuntimeException e) {
       deadLettered.incrementAndGet();
-      sends.add(deadLetters.publish(record, "not a ResourceEvent: " + e.getMessage(), e));
+      sends.add(deadLetters.publish(record, group, "not a ResourceEvent: " + e.getMessage(), e));
       return;
     }
     String key = record.key() == null ? null : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);

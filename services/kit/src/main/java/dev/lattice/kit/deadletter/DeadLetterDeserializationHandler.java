@@ -3,6 +3,7 @@ package dev.lattice.kit.deadletter;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.DeserializationExceptionHandler;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
 import org.slf4j.Logger;
@@ -18,23 +19,27 @@ import org.slf4j.LoggerFactory;
  * Kafka's stock option ({@code errors.dead.letter.queue.topic.name}) sends every source topic to one
  * topic with {@code __streams.errors.*} headers; Lattice needs per-topic companions and its own headers,
  * hence this class. Set it with {@code deserialization.exception.handler} (KafkaClientConfig does).
- * Stateless and thread-safe.
+ * The application id is the dead letters' {@link DeadLetters#GROUP}: Streams commits the source offset
+ * with the dead letter, so a restarted application does not write it again. Thread-safe once configured.
  */
 public final class DeadLetterDeserializationHandler implements DeserializationExceptionHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(DeadLetterDeserializationHandler.class);
+
+  private volatile String applicationId;
 
   @Override
   public Response handleError(ErrorHandlerContext context, ConsumerRecord<byte[], byte[]> record,
       Exception exception) {
     LOG.warn("Undecodable record {}-{}@{} (task {}) goes to {}.dlq: {}", record.topic(), record.partition(),
         record.offset(), context.taskId(), record.topic(), exception.getMessage());
-    return Response.resume(List.of(DeadLetters.record(record.topic(), record.partition(), record.offset(),
-        record.key(), record.value(), record.headers(), null, exception)));
+    return Response.resume(List.of(DeadLetters.record(record, applicationId, null, exception)));
   }
 
+  /** Takes the application id as the dead letters' consumer name; the topic follows from the source. */
   @Override
   public void configure(Map<String, ?> configs) {
-    // Nothing to configure: the dead-letter topic follows from the source topic.
+    Object id = configs.get(StreamsConfig.APPLICATION_ID_CONFIG);
+    applicationId = id == null ? null : id.toString();
   }
 }

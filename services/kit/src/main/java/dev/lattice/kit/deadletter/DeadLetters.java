@@ -3,6 +3,7 @@ package dev.lattice.kit.deadletter;
 import dev.lattice.kit.topic.TopicSpec;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -27,6 +28,11 @@ public final class DeadLetters {
   public static final String OFFSET = "lattice.dlq.offset";
   /** The exception class behind the reason ({@code none} when there was no exception). */
   public static final String ERROR = "lattice.dlq.error";
+  /**
+   * Which consumer could not use the record: its consumer group, a Streams application id, or a
+   * group-less fold's stable name. A record is dead-lettered at most once per consumer and offset.
+   */
+  public static final String GROUP = "lattice.dlq.group";
 
   private static final int MAX_REASON_CHARS = 2_000;
 
@@ -46,6 +52,25 @@ public final class DeadLetters {
    */
   public static ProducerRecord<byte[], byte[]> record(String sourceTopic, int partition, long offset,
       byte[] key, byte[] value, Headers originalHeaders, String reason, Throwable error) {
+    return record(null, sourceTopic, partition, offset, key, value, originalHeaders, reason, error);
+  }
+
+  /**
+   * The dead letter one consumer writes for a record it read.
+   *
+   * @param source the record as read, undecoded
+   * @param consumer the consumer's name ({@link #GROUP}); null leaves the header out
+   * @param reason human-readable reason; {@code error}'s message when null or blank
+   * @param error what failed (may be null)
+   */
+  public static ProducerRecord<byte[], byte[]> record(ConsumerRecord<byte[], byte[]> source, String consumer,
+      String reason, Throwable error) {
+    return record(consumer, source.topic(), source.partition(), source.offset(), source.key(), source.value(),
+        source.headers(), reason, error);
+  }
+
+  private static ProducerRecord<byte[], byte[]> record(String consumer, String sourceTopic, int partition,
+      long offset, byte[] key, byte[] value, Headers originalHeaders, String reason, Throwable error) {
     Objects.requireNonNull(sourceTopic, "sourceTopic");
     RecordHeaders headers = new RecordHeaders();
     if (originalHeaders != null) {
@@ -60,6 +85,9 @@ public final class DeadLetters {
     headers.add(PARTITION, utf8(Integer.toString(partition)));
     headers.add(OFFSET, utf8(Long.toString(offset)));
     headers.add(ERROR, utf8(error == null ? "none" : error.getClass().getName()));
+    if (consumer != null) {
+      headers.add(GROUP, utf8(consumer));
+    }
     return new ProducerRecord<>(TopicSpec.deadLetterTopicName(sourceTopic), null, null, key, value, headers);
   }
 

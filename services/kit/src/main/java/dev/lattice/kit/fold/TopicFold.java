@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * folds again.
  *
  * <p>Values are decoded with the topic's value serde; a record that does not decode goes to the topic's
- * dead-letter companion with the reason (via the given {@link DeadLetterPublisher}) and the fold moves
+ * dead-letter companion with the reason (via the given {@link DeadLetterPublisher}, once per
+ * {@link #consumerName()} and offset: a replay after a restart does not write it again) and the fold moves
  * on. {@link #caughtUp()} turns true once the fold has read up to the end offsets that existed when it
  * started — the signal for {@code /readyz}. Listener callbacks run on the given {@link Executor}, in
  * order; a Vert.x service passes {@code r -> context.runOnContext(v -> r.run())} to get them on its
@@ -59,6 +60,7 @@ public final class TopicFold<V> implements AutoCloseable {
   private final Topic<String, V> topic;
   private final Map<String, Object> consumerConfig;
   private final DeadLetterPublisher deadLetters;
+  private final String consumerName;
   private final Executor listenerExecutor;
   private final List<FoldListener<V>> listeners = new CopyOnWriteArrayList<>();
   private final Duration closeTimeout;
@@ -86,6 +88,8 @@ public final class TopicFold<V> implements AutoCloseable {
     // A fold must never create the topic it reads (it would get broker defaults, not its spec).
     config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     Object clientId = config.get(ConsumerConfig.CLIENT_ID_CONFIG);
+    this.consumerName = b.consumerName != null ? b.consumerName
+        : clientId != null ? clientId.toString() : "fold-" + b.topic.name();
     if (clientId != null) {
       config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId + "-fold-" + b.topic.name());
     }
@@ -158,7 +162,10 @@ public final class TopicFold<V> implements AutoCloseable {
     }
   }
 
-  /** How many records went to the dead-letter topic so far. */
+  /**
+   * How many unusable records this fold met so far (each goes to the dead-letter topic once per
+   * {@link #consumerName()}: a replay counts them again but does not write them again).
+   */
   public long deadLettered() {
     return deadLettered.get();
   }
@@ -166,6 +173,11 @@ public final class TopicFold<V> implements AutoCloseable {
   /** How many records (values and tombstones) were applied so far. */
   public long applied() {
     return applied.get();
+  }
+
+  /** The name its dead letters carry in {@code lattice.dlq.group}. */
+  public String consumerName() {
+    return consumerName;
   }
 
   /** The folded topic. */
@@ -348,7 +360,7 @@ public final class TopicFold<V> implements AutoCloseable {
   private void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason, Throwable error) {
     deadLettered.incrementAndGet();
     try {
-      deadLetters.publish(record, reason, error).get(DEAD_LETTER_ACK.toMillis(), TimeUnit.MILLISECONDS);
+      deadLetters.publish(record, consumerName, reason, error).get(DEAD_LETTER_ACK.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptException(e);
@@ -384,6 +396,7 @@ public final class TopicFold<V> implements AutoCloseable {
     private Executor listenerExecutor = Runnable::run;
     private final List<FoldListener<V>> listeners = new java.util.ArrayList<>();
     private Duration closeTimeout = Duration.ofSeconds(10);
+    private String consumerName;
 
     private Builder(Topic<String, V> topic, Map<String, Object> consumerConfig,
         DeadLetterPublisher deadLetters) {
@@ -407,6 +420,20 @@ public final class TopicFold<V> implements AutoCloseable {
     /** Adds a listener, registered before the first record is applied. */
     public Builder<V> listener(FoldListener<V> listener) {
       listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    /**
+     * The fold's stable name, written as {@code lattice.dlq.group} on its dead letters: a record is
+     * dead-lettered once per name and offset, however often the fold replays the topic. Default: the
+     * consumer config's {@code client.id} (e.g. {@code policy-resources-fold}), else
+     * {@code fold-<topic>}. Keep it stable across restarts.
+     */
+    public Builder<V> consumerName(String name) {
+      if (name == null || name.isBlank()) {
+        throw new IllegalArgumentException("consumerName: blank");
+      }
+      this.consumerName = name;
       return this;
     }
 
