@@ -246,7 +246,14 @@ public final class ConfigDistributorService implements LatticeService {
       rc.json(new JsonObject().put("instance", status.instance()).put("proxies", proxies));
     });
     context.router().get("/v1/nodes/:node").handler(rc -> {
-      NodeSnapshot s = cache.snapshot(rc.pathParam("node"));
+      String node = rc.pathParam("node");
+      if (!cache.nodes().contains(node)) {
+        rc.response().setStatusCode(404).putHeader("Content-Type", "application/json")
+            .end(new JsonObject().put("error", "node '" + node + "' has no config on lattice.config.v1 (nodes with config: "
+                + String.join(", ", cache.nodes().stream().sorted().limit(20).toList()) + ")").encode());
+        return;
+      }
+      NodeSnapshot s = cache.snapshot(node);
       JsonObject body = summary(s);
       JsonObject resources = new JsonObject();
       s.all().forEach((type, byName) -> {
@@ -272,6 +279,7 @@ public final class ConfigDistributorService implements LatticeService {
     }
     JsonObject out = new JsonObject().put("node", node).put("connected", st.getConnected())
         .put("connected_since", st.getConnectedSince() == null ? null : st.getConnectedSince().toString())
+        .put("updated_at", st.getUpdatedAt() == null ? null : st.getUpdatedAt().toString())
         .put("types", types);
     if (st.getNack() != null) {
       out.put("last_nack", new JsonObject().put("type", st.getNack().getType().name()).put("name", st.getNack().getName())

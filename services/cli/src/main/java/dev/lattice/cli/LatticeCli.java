@@ -49,6 +49,8 @@ import picocli.CommandLine.Spec;
         dev.lattice.cli.policy.DeleteCommand.class,
         dev.lattice.cli.policy.DiffCommand.class,
         dev.lattice.cli.policy.ExplainCommand.class,
+        // config distribution (dev.lattice.cli.distributor):
+        dev.lattice.cli.distributor.ConfigDumpCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class LatticeCli implements Callable<Integer>, CliContext {

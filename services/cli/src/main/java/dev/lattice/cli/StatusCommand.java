@@ -1,5 +1,6 @@
 package dev.lattice.cli;
 
+import dev.lattice.cli.distributor.ProxyStatusTable;
 import dev.lattice.cli.support.ApiClient;
 import dev.lattice.cli.support.ApiCommand;
 import dev.lattice.cli.support.CliException;
@@ -15,19 +16,24 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code lattice status}: probes Kafka (TCP connect) and every service's {@code /readyz}, prints one row
- * each, and exits 0 only when all of them are up and ready.
+ * each, and exits 0 only when all of them are up and ready. When the distributor is ready, a second table shows
+ * the proxies' config state per type (SYNCED / STALE / NACKED, acked version, connected, age) from its
+ * {@code GET /v1/proxies}.
  */
 @Command(name = "status", description = {
-    "Show whether Kafka and each service are up and ready.",
+    "Show whether Kafka and each service are up and ready, then each proxy's config state (SYNCED/STALE/NACKED per type).",
     "Services come from the running stack's endpoints file (.lattice/endpoints.properties), else the fixed local ports.",
     "Exit code 0 when everything is ready, 1 otherwise."})
 final class StatusCommand extends ApiCommand {
+
+  private static final String DISTRIBUTOR = "distributor";
 
   @Override
   protected int run() {
     ServiceEndpoints endpoints = endpoints();
     TableWriter table = new TableWriter("service", "url", "status", "detail");
     boolean allReady = true;
+    boolean distributorReady = false;
 
     String kafkaState = probeKafka(endpoints.kafka());
     allReady &= kafkaState.isEmpty();
@@ -36,9 +42,22 @@ final class StatusCommand extends ApiCommand {
     for (Map.Entry<String, URI> e : endpoints.services().entrySet()) {
       String[] result = probeService(e.getKey(), e.getValue());
       allReady &= result[0].equals("ready");
+      distributorReady |= e.getKey().equals(DISTRIBUTOR) && result[0].equals("ready");
       table.row(e.getKey(), e.getValue(), result[0], result[1]);
     }
     table.print(out());
+    URI distributor = endpoints.services().get(DISTRIBUTOR);
+    if (distributor != null && distributorReady) {
+      // the proxies' config state, like istioctl proxy-status
+      try {
+        ApiClient.Response proxies = api().get(DISTRIBUTOR, distributor.resolve("/v1/proxies")).requireSuccess();
+        out().println();
+        ProxyStatusTable.print(proxies.json(), root().clock().instant(), out());
+      } catch (CliException e) {
+        err().println("proxies: " + e.getMessage());
+        err().flush();
+      }
+    }
     if (root().verbose()) {
       out().println("(endpoints from " + endpoints.source() + ")");
       out().flush();

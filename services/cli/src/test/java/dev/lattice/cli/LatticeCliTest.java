@@ -134,7 +134,7 @@ class LatticeCliTest {
         "--data-dir=" + dataDir, "--timeout=1s", "status");
     assertThat(r.out()).containsPattern("policy\\s+" + readyService.baseUrl() + "\\s+ready");
     assertThat(r.out()).containsPattern("kafka\\s+\\S+\\s+down");
-    assertThat(r.out()).contains("identity", "config-distributor", "telemetry", "data-plane");
+    assertThat(r.out()).contains("identity", "distributor", "telemetry", "data-plane");
     assertThat(r.exitCode()).isEqualTo(ExitCode.ERROR);
   }
 

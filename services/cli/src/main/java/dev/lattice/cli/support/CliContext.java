@@ -31,6 +31,11 @@ public interface CliContext {
   /** The shared HTTP client; it sends the admin credential when one is found. */
   ApiClient apiClient();
 
+  /** The clock ages are counted on (the system clock). */
+  default java.time.Clock clock() {
+    return java.time.Clock.systemUTC();
+  }
+
   /** The admin credential the CLI sends, if it found one (see docs/operations.md#admin-credential). */
   Optional<String> adminToken();
 }

@@ -44,7 +44,7 @@ public record ServiceEndpoints(Map<String, URI> services, String kafka, String s
     ports.put("identity", 7070);
     ports.put("node-agent", 7075);
     ports.put("policy", 7080);
-    ports.put("config-distributor", 7090);
+    ports.put("distributor", 7090);
     ports.put("telemetry", 7100);
     ports.put("data-plane", 15000);
     return java.util.Collections.unmodifiableMap(ports);
