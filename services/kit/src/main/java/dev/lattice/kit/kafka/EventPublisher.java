@@ -8,14 +8,11 @@ import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -34,9 +31,7 @@ import org.slf4j.LoggerFactory;
  * so every send, serialization included, runs on this publisher's own single sender thread, in call
  * order (records for one partition keep their order). The returned future completes on the caller's
  * Vert.x context once the broker acknowledged the record (idempotent, {@code acks=all}) or the send
- * failed. Both hops are batched: the sender thread is woken once per burst of publishes and drains all
- * of them, and the acknowledgements Kafka reports for one batch reach each caller context in one task
- * (per record, only its send and its completion cross threads, never a thread wake-up each). At most {@code maxPending} sends wait for the thread; beyond that a publish fails at once with
+ * failed. At most {@code maxPending} sends wait for the thread; beyond that a publish fails at once with
  * a clear message instead of queueing without bound.
  *
  * <p>Kafka away: a publisher made {@link #forRequests} asks its {@link KafkaAvailability} before every
@@ -62,14 +57,6 @@ public final class EventPublisher {
   private final Producer<byte[], byte[]> producer;
   private final String name;
   private final ThreadPoolExecutor sender;
-  /** Sends, flushes and connects waiting for the sender thread, in call order. */
-  private final Queue<Runnable> queued = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger queuedCount = new AtomicInteger();
-  /** Work-in-progress counter: the publish that takes it from 0 wakes the sender thread. */
-  private final AtomicInteger drainWip = new AtomicInteger();
-  private final int maxPending;
-  /** Key of this publisher's {@link ContextCompletions} in each caller context's data. */
-  private final Object completionsKey = new Object();
   private final KafkaAvailability availability;
   private volatile Duration answerWithin;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -97,9 +84,7 @@ public final class EventPublisher {
     if (maxPending < 1) {
       throw new IllegalArgumentException("maxPending: " + maxPending + " (expected: >= 1)");
     }
-    this.maxPending = maxPending;
-    // The executor only ever holds drain tasks (one at a time); the bound is on `queued`.
-    this.sender = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
+    this.sender = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(maxPending),
         r -> {
           Thread t = new Thread(r, "lattice-publisher-" + name);
           t.setDaemon(true);
@@ -154,7 +139,7 @@ public final class EventPublisher {
   public <K, V> Future<RecordMetadata> publish(Topic<K, V> topic, K key, V value, Iterable<Header> headers) {
     Objects.requireNonNull(topic, "topic");
     return submit(() -> {
-      RecordHeaders h = headers == null ? new RecordHeaders() : new RecordHeaders(toArray(headers));
+      RecordHeaders h = new RecordHeaders(headers == null ? new Header[0] : toArray(headers));
       byte[] k = key == null ? null : topic.keySerde().serializer().serialize(topic.name(), h, key);
       byte[] v = value == null ? null : topic.valueSerde().serializer().serialize(topic.name(), h, value);
       return new ProducerRecord<>(topic.name(), null, null, k, v, h);
@@ -176,17 +161,18 @@ public final class EventPublisher {
   public Future<Void> connect(Topic<?, ?>... topics) {
     Context context = vertx.getOrCreateContext();
     Promise<Void> promise = Promise.promise();
-    boolean accepted = enqueue(() -> {
-      for (Topic<?, ?> topic : topics) {
-        try {
-          producer.partitionsFor(topic.name());
-        } catch (RuntimeException e) {
-          LOG.debug("Publisher {}: no metadata for {} yet: {}", name, topic.name(), e.toString());
+    try {
+      sender.execute(() -> {
+        for (Topic<?, ?> topic : topics) {
+          try {
+            producer.partitionsFor(topic.name());
+          } catch (RuntimeException e) {
+            LOG.debug("Publisher {}: no metadata for {} yet: {}", name, topic.name(), e.toString());
+          }
         }
-      }
-      context.runOnContext(v -> promise.tryComplete());
-    }, () -> context.runOnContext(v -> promise.tryComplete()));
-    if (!accepted) {
+        context.runOnContext(v -> promise.tryComplete());
+      });
+    } catch (RejectedExecutionException e) {
       promise.tryComplete();
     }
     return promise.future();
@@ -196,16 +182,17 @@ public final class EventPublisher {
   public Future<Void> flush() {
     Context context = vertx.getOrCreateContext();
     Promise<Void> promise = Promise.promise();
-    boolean accepted = enqueue(() -> {
-      try {
-        producer.flush();
-        context.runOnContext(v -> promise.tryComplete());
-      } catch (RuntimeException e) {
-        context.runOnContext(v -> promise.tryFail(e));
-      }
-    }, () -> context.runOnContext(v -> promise.tryFail(closedException())));
-    if (!accepted) {
-      promise.fail(closed.get() ? closedException() : rejected());
+    try {
+      sender.execute(() -> {
+        try {
+          producer.flush();
+          context.runOnContext(v -> promise.tryComplete());
+        } catch (RuntimeException e) {
+          context.runOnContext(v -> promise.tryFail(e));
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      promise.fail(rejected());
     }
     return promise.future();
   }
@@ -238,7 +225,6 @@ public final class EventPublisher {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      abandonQueued();
       long left = Math.max(0, deadline - System.nanoTime());
       try {
         producer.close(Duration.ofNanos(left));
@@ -280,141 +266,37 @@ public final class EventPublisher {
       });
       promise.future().onComplete(ar -> vertx.cancelTimer(timer));
     }
-    ContextCompletions completions = completions(context);
-    boolean accepted = enqueue(() -> {
-      try {
-        ProducerRecord<byte[], byte[]> record = builder.build();
-        Thread sending = Thread.currentThread();
-        producer.send(record, (metadata, error) -> {
-          // Called on this thread = from inside send() (e.g. no metadata within max.block.ms):
-          // the record never reached the producer's buffer.
-          boolean sent = Thread.currentThread() != sending;
-          if (error != null) {
-            completions.add(() -> promise.tryFail(unavailableIfRetriable(error, sent)));
-          } else {
-            completions.add(() -> promise.tryComplete(metadata));
-          }
-        });
-      } catch (RuntimeException e) {
-        // send() throws a TimeoutException when max.block.ms passed without metadata: nothing was sent.
-        completions.add(() -> promise.tryFail(unavailableIfRetriable(e, false)));
-      }
-    }, () -> completions.add(() -> promise.tryFail(closedException())));
-    if (!accepted) {
-      promise.fail(closed.get() ? closedException() : rejected());
+    try {
+      sender.execute(() -> {
+        try {
+          ProducerRecord<byte[], byte[]> record = builder.build();
+          Thread sending = Thread.currentThread();
+          producer.send(record, (metadata, error) -> {
+            // Called on this thread = from inside send() (e.g. no metadata within max.block.ms):
+            // the record never reached the producer's buffer.
+            boolean sent = Thread.currentThread() != sending;
+            context.runOnContext(v -> {
+              if (error != null) {
+                promise.tryFail(unavailableIfRetriable(error, sent));
+              } else {
+                promise.tryComplete(metadata);
+              }
+            });
+          });
+        } catch (RuntimeException e) {
+          // send() throws a TimeoutException when max.block.ms passed without metadata: nothing was sent.
+          context.runOnContext(v -> promise.tryFail(unavailableIfRetriable(e, false)));
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      promise.fail(closed.get() ? new IllegalStateException("event publisher " + name + " is closed")
+          : rejected());
     }
     return promise.future();
   }
 
-  private IllegalStateException closedException() {
-    return new IllegalStateException("event publisher " + name + " is closed");
-  }
-
-  /**
-   * Queues {@code task} for the sender thread, waking it only if it is not already draining. False when
-   * the bound is reached or the thread is gone; {@code abandon} runs for a task accepted but never run.
-   */
-  private boolean enqueue(Runnable task, Runnable abandon) {
-    if (queuedCount.incrementAndGet() > maxPending) {
-      queuedCount.decrementAndGet();
-      return false;
-    }
-    queued.offer(new SenderTask(task, abandon));
-    if (drainWip.getAndIncrement() == 0) {
-      try {
-        sender.execute(this::drain);
-      } catch (RejectedExecutionException e) {
-        abandonQueued();
-        return true;
-      }
-    }
-    return true;
-  }
-
-  /** On the sender thread: runs everything queued, until nothing more arrived meanwhile. */
-  private void drain() {
-    int missed = 1;
-    do {
-      Runnable task;
-      while ((task = queued.poll()) != null) {
-        queuedCount.decrementAndGet();
-        task.run();
-      }
-      missed = drainWip.addAndGet(-missed);
-    } while (missed != 0);
-  }
-
-  /** The sender thread is gone (closed): what is still queued fails instead of waiting forever. */
-  private void abandonQueued() {
-    Runnable task;
-    while ((task = queued.poll()) != null) {
-      queuedCount.decrementAndGet();
-      if (task instanceof SenderTask t) {
-        t.abandon().run();
-      }
-    }
-  }
-
-  private record SenderTask(Runnable task, Runnable abandon) implements Runnable {
-    @Override
-    public void run() {
-      task.run();
-    }
-  }
-
-  /** This publisher's completion batcher for {@code context}, kept in the context's data. */
-  private ContextCompletions completions(Context context) {
-    ContextCompletions completions = context.get(completionsKey);
-    if (completions == null) {
-      synchronized (completionsKey) {
-        completions = context.get(completionsKey);
-        if (completions == null) {
-          completions = new ContextCompletions(context);
-          context.put(completionsKey, completions);
-        }
-      }
-    }
-    return completions;
-  }
-
-  /**
-   * Completions for one caller context, run there in batches: the Kafka I/O thread reports a whole
-   * batch's acknowledgements in a row, and only the first of them schedules a task on the context.
-   */
-  private static final class ContextCompletions {
-    private final Context context;
-    private final Queue<Runnable> pending = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger wip = new AtomicInteger();
-
-    ContextCompletions(Context context) {
-      this.context = context;
-    }
-
-    void add(Runnable completion) {
-      pending.offer(completion);
-      if (wip.getAndIncrement() == 0) {
-        context.runOnContext(v -> runAll());
-      }
-    }
-
-    private void runAll() {
-      int missed = 1;
-      do {
-        Runnable completion;
-        while ((completion = pending.poll()) != null) {
-          try {
-            completion.run();
-          } catch (RuntimeException e) {
-            LOG.warn("Publisher completion handler failed: {}", e.toString());
-          }
-        }
-        missed = wip.addAndGet(-missed);
-      } while (missed != 0);
-    }
-  }
-
   private KafkaUnavailableException rejected() {
-    return new KafkaUnavailableException("event publisher " + name + ": " + queuedCount.get()
+    return new KafkaUnavailableException("event publisher " + name + ": " + sender.getQueue().size()
         + " sends already waiting (expected: fewer than the bound; is the broker reachable?)",
         availability.retryAfter(), false, null);
   }
