@@ -1,5 +1,6 @@
 package dev.lattice.dataplane.telemetry;
 
+import dev.lattice.dataplane.filter.trace.TraceContext;
 import dev.lattice.events.FlowDirection;
 import dev.lattice.events.FlowEndpoint;
 import dev.lattice.events.FlowRecord;

@@ -3,6 +3,7 @@ package dev.lattice.dataplane.telemetry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.lattice.dataplane.filter.trace.TraceContext;
 import dev.lattice.events.FlowRecord;
 import dev.lattice.events.FlowVerdict;
 import dev.lattice.kafka.embedded.EmbeddedKafkaBroker;

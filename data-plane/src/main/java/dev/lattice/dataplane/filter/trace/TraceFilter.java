@@ -4,7 +4,6 @@ import dev.lattice.dataplane.filter.FilterAction;
 import dev.lattice.dataplane.filter.HttpExchange;
 import dev.lattice.dataplane.filter.HttpFilter;
 import dev.lattice.dataplane.filter.StateKey;
-import dev.lattice.dataplane.telemetry.TraceContext;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.util.concurrent.CompletionStage;

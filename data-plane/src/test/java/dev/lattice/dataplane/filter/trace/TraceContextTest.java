@@ -1,4 +1,4 @@
-package dev.lattice.dataplane.telemetry;
+package dev.lattice.dataplane.filter.trace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.lattice.dataplane.telemetry;
+package dev.lattice.dataplane.filter.trace;
 
 import java.util.random.RandomGenerator;
 
