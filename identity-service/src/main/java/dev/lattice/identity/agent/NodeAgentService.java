@@ -8,6 +8,7 @@ import dev.lattice.identity.agent.attestor.WorkloadAttestor;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import dev.lattice.identity.agent.authority.GrpcSvidAuthority;
+import dev.lattice.identity.agent.delegated.DataPlaneNodeSvid;
 import dev.lattice.identity.agent.delegated.DelegatedIdentityServer;
 import dev.lattice.identity.agent.delegated.DelegatedIdentitySettings;
 import dev.lattice.identity.agent.authority.NodeAttestationMaterial;
@@ -59,7 +60,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code agent.delegated.authorized.uids} (comma-separated) and/or
  *       {@code agent.delegated.authorized.spiffe.ids}: who may call the Delegated Identity API (the node's
  *       data plane); served on {@code agent.delegated.socket} (default {@code .lattice/agent/admin.sock})
- *       only when one of them is set
+ *       only when one of them is set; the same socket then serves {@code lattice.agent.v1.NodeIdentity}: the
+ *       node SVID for the data plane, on a key of its own made here (never the agent's node key)
  *   <li>{@code agent.attest.backoff.initial} (1s) / {@code agent.attest.backoff.max} (5m): a failed node
  *       attestation is retried after the initial wait, doubling up to the max
  *   <li>{@code agent.k8s.enabled} (false) and {@code agent.k8s.node.name}: adds {@code k8s:*} selectors
@@ -87,6 +89,7 @@ public final class NodeAgentService implements LatticeService {
   private volatile KubernetesClient kubernetes;
   private volatile NodeAgent agent;
   private volatile DelegatedIdentityServer delegated;
+  private volatile DataPlaneNodeSvid dataPlaneNodeSvid;
 
   @Override
   public String name() {
@@ -136,7 +139,12 @@ public final class NodeAgentService implements LatticeService {
           register(context, built);
           return built.start();
         })
-        .compose(v -> delegated == null ? Future.succeededFuture() : delegated.listen());
+        .compose(v -> delegated == null ? Future.succeededFuture() : delegated.listen())
+        .onSuccess(v -> {
+          if (dataPlaneNodeSvid != null) {
+            dataPlaneNodeSvid.start(config.getDuration("agent.refresh.period", Duration.ofSeconds(1)));
+          }
+        });
   }
 
   private NodeAgent build(Vertx shared, LatticeConfig config) throws Exception {
@@ -155,7 +163,8 @@ public final class NodeAgentService implements LatticeService {
     }
     Optional<DelegatedIdentitySettings> delegation = delegatedSettings(config);
     client = SigningClient.create(vertx, server, trustDomain, bootstrap);
-    NodeAgent built = new NodeAgent(vertx, new GrpcSvidAuthority(client, Clock.systemUTC()), attestation,
+    GrpcSvidAuthority authority = new GrpcSvidAuthority(client, Clock.systemUTC());
+    NodeAgent built = new NodeAgent(vertx, authority, attestation,
         attestors, ProcessTable.system(), Clock.systemUTC(),
         new NodeAgent.Settings(Path.of(config.get("agent.socket", ".lattice/agent/workload.sock")),
             config.getDuration("agent.refresh.period", Duration.ofSeconds(1)),
@@ -163,8 +172,11 @@ public final class NodeAgentService implements LatticeService {
             new dev.lattice.identity.agent.svid.AttestationBackoff(
                 config.getDuration("agent.attest.backoff.initial", Duration.ofSeconds(1)),
                 config.getDuration("agent.attest.backoff.max", Duration.ofMinutes(5)))));
+    // the data plane's node SVID: its own key, signed with the node credential (RenewNodeSvid)
+    dataPlaneNodeSvid = delegation.map(d -> new DataPlaneNodeSvid(vertx, authority, built.node()::current,
+        Clock.systemUTC())).orElse(null);
     delegated = delegation.map(d -> new DelegatedIdentityServer(vertx, built.svids(), attestors,
-        ProcessTable.system(), d)).orElse(null);
+        ProcessTable.system(), d, dataPlaneNodeSvid)).orElse(null);
     return built;
   }
 
@@ -273,6 +285,9 @@ public final class NodeAgentService implements LatticeService {
 
   @Override
   public Future<Void> stop() {
+    if (dataPlaneNodeSvid != null) {
+      dataPlaneNodeSvid.close();
+    }
     Future<Void> stopped = (delegated == null ? Future.<Void>succeededFuture() : delegated.close())
         .eventually(() -> agent == null ? Future.succeededFuture() : agent.stop());
     // The agent's futures may be bound to its own Vert.x: close that Vert.x only after the last of

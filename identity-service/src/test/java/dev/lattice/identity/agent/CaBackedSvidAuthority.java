@@ -55,7 +55,9 @@ final class CaBackedSvidAuthority implements SvidAuthority {
   private final Duration nodeTtl;
   private final Set<String> joinTokens = ConcurrentHashMap.newKeySet();
   private final Map<String, AgentEntry> entries = new ConcurrentHashMap<>();
-  private final Map<String, String> nodeSerials = new ConcurrentHashMap<>();
+  // every node SVID issued, by node: like the real server, any unexpired one authenticates (the agent's
+  // own and the data plane's, DataPlaneNodeSvid, are both valid at once)
+  private final Map<String, java.util.Set<String>> nodeSerials = new ConcurrentHashMap<>();
   private final List<Stream> streams = new CopyOnWriteArrayList<>();
   private final AtomicLong revision = new AtomicLong();
   private final AtomicInteger nodeCounter = new AtomicInteger();
@@ -133,7 +135,7 @@ final class CaBackedSvidAuthority implements SvidAuthority {
 
   private void authenticate(NodeCredential node) {
     String id = node.svid().spiffeId();
-    if (!node.svid().leaf().getSerialNumber().toString(16).equals(nodeSerials.get(id))
+    if (!nodeSerials.getOrDefault(id, java.util.Set.of()).contains(node.svid().leaf().getSerialNumber().toString(16))
         || node.expiredAt(clock.instant())) {
       throw new IllegalStateException("UNAUTHENTICATED: node SVID of " + id + " is not current");
     }
@@ -150,7 +152,7 @@ final class CaBackedSvidAuthority implements SvidAuthority {
 
   private SignedX509Svid node(String nodeId, byte[] csrDer) throws Exception {
     IssuedX509Svid issued = ca.issue(new X509SvidRequest(SpiffeId.parse(nodeId), publicKeyOf(csrDer), nodeTtl, List.of()));
-    nodeSerials.put(nodeId, issued.serialHex());
+    nodeSerials.computeIfAbsent(nodeId, k -> ConcurrentHashMap.newKeySet()).add(issued.serialHex());
     return new SignedX509Svid(nodeId, issued.chain(), "");
   }
 

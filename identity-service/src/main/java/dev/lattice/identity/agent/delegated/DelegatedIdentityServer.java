@@ -10,6 +10,9 @@ import dev.lattice.identity.agent.svid.AgentState;
 import dev.lattice.identity.agent.svid.SvidManager;
 import dev.lattice.identity.agent.svid.WorkloadX509Svid;
 import dev.lattice.identity.agent.workload.AuthorityRewriter;
+import dev.lattice.schemas.agent.v1.NodeIdentityGrpcService;
+import dev.lattice.schemas.agent.v1.SubscribeToNodeX509SVIDRequest;
+import dev.lattice.schemas.agent.v1.SubscribeToNodeX509SVIDResponse;
 import dev.lattice.schemas.delegated.v1.DelegatedIdentityGrpcService;
 import dev.lattice.schemas.delegated.v1.FetchJWTSVIDsRequest;
 import dev.lattice.schemas.delegated.v1.FetchJWTSVIDsResponse;
@@ -57,7 +60,9 @@ import org.slf4j.LoggerFactory;
  * message on every change (rotation, a new or removed entry, a bundle update).
  *
  * <p>Served: {@code SubscribeToX509SVIDs}, {@code SubscribeToX509Bundles}, {@code FetchJWTSVIDs},
- * {@code SubscribeToJWTBundles}. The by-pid variants answer UNIMPLEMENTED. Every call is authorized by
+ * {@code SubscribeToJWTBundles}. The by-pid variants answer UNIMPLEMENTED. With a {@link DataPlaneNodeSvid}, also
+ * Lattice's {@code lattice.agent.v1.NodeIdentity/SubscribeToNodeX509SVID}: the node SVID (own key) the data
+ * plane presents to the config distributor, streamed again on every rotation. Every call is authorized by
  * {@link DelegatedIdentitySettings}: the connection's peer uid (epoll peer credentials) or the SPIFFE ID
  * the caller's own process attests to; anyone else gets PERMISSION_DENIED. A caller authorized by
  * SPIFFE ID is checked again on every change and its streams end with PERMISSION_DENIED once its entry
@@ -78,12 +83,20 @@ public final class DelegatedIdentityServer {
   private final List<WorkloadAttestor> attestors;
   private final ProcessTable processes;
   private final DelegatedIdentitySettings settings;
+  private final DataPlaneNodeSvid nodeSvid;
   private final AtomicInteger openStreams = new AtomicInteger();
   private HttpServer server;
   private Path socket;
 
   public DelegatedIdentityServer(Vertx vertx, SvidManager svids, List<WorkloadAttestor> attestors,
       ProcessTable processes, DelegatedIdentitySettings settings) {
+    this(vertx, svids, attestors, processes, settings, null);
+  }
+
+  /** @param nodeSvid the data plane's node SVID to serve on NodeIdentity (null: that service is not served) */
+  public DelegatedIdentityServer(Vertx vertx, SvidManager svids, List<WorkloadAttestor> attestors,
+      ProcessTable processes, DelegatedIdentitySettings settings, DataPlaneNodeSvid nodeSvid) {
+    this.nodeSvid = nodeSvid;
     this.vertx = vertx;
     this.svids = svids;
     this.attestors = List.copyOf(attestors);
@@ -104,6 +117,9 @@ public final class DelegatedIdentityServer {
     grpc.callHandler(DelegatedIdentityGrpcService.SubscribeToX509Bundles, this::subscribeToX509Bundles);
     grpc.callHandler(DelegatedIdentityGrpcService.SubscribeToJWTBundles, this::subscribeToJwtBundles);
     grpc.callHandler(DelegatedIdentityGrpcService.FetchJWTSVIDs, this::fetchJwtSvids);
+    if (nodeSvid != null) {
+      grpc.callHandler(NodeIdentityGrpcService.SubscribeToNodeX509SVID, this::subscribeToNodeX509Svid);
+    }
     HttpServer http = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true))
         .connectionHandler(this::onConnection)
         .requestHandler(grpc);
@@ -272,6 +288,23 @@ public final class DelegatedIdentityServer {
         .onFailure(err -> fail(request, err));
   }
 
+  private void subscribeToNodeX509Svid(
+      GrpcServerRequest<SubscribeToNodeX509SVIDRequest, SubscribeToNodeX509SVIDResponse> request) {
+    request.last()
+        .compose(message -> authorize(request))
+        .onSuccess(delegate -> stream(request, delegate, state -> {
+          var held = nodeSvid.current();
+          var bundle = state.bundle();
+          // nothing to send until both exist: the proxy cannot use an SVID it cannot verify the peer with
+          if (held.isEmpty() || bundle.isEmpty()) {
+            return null;
+          }
+          return new Versioned<>(List.of(held.get(), bundle.get()),
+              () -> DelegatedResponses.nodeSvid(held.get(), bundle.get()));
+        }, changed -> nodeSvid.addListener(c -> changed.run())))
+        .onFailure(err -> fail(request, err));
+  }
+
   private static <R> Function<AgentState, Versioned<R>> bundles(
       Function<List<dev.lattice.identity.agent.authority.TrustDomainBundle>, R> build) {
     return state -> {
@@ -314,10 +347,22 @@ public final class DelegatedIdentityServer {
    */
   private <Req, Resp extends Message> void stream(GrpcServerRequest<Req, Resp> request, Delegate delegate,
       Function<AgentState, Versioned<Resp>> view) {
+    stream(request, delegate, view, null);
+  }
+
+  /** @param alsoOn registers a callback for changes the view reads outside the agent state; returns its removal */
+  private <Req, Resp extends Message> void stream(GrpcServerRequest<Req, Resp> request, Delegate delegate,
+      Function<AgentState, Versioned<Resp>> view, Function<Runnable, Runnable> alsoOn) {
     Context context = vertx.getOrCreateContext();
     Channel channel = ((ConnectionBase) request.connection()).channel();
     Subscription<Req, Resp> subscription = new Subscription<>(request, delegate, view);
-    Runnable unsubscribe = svids.addListener(state -> context.runOnContext(v -> subscription.offer(state)));
+    Runnable unsubscribeState = svids.addListener(state -> context.runOnContext(v -> subscription.offer(state)));
+    Runnable unsubscribeOther = alsoOn == null ? () -> { }
+        : alsoOn.apply(() -> context.runOnContext(v -> subscription.offer(svids.state())));
+    Runnable unsubscribe = () -> {
+      unsubscribeState.run();
+      unsubscribeOther.run();
+    };
     io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>> onClose =
         f -> context.runOnContext(v -> subscription.end());
     channel.closeFuture().addListener(onClose);

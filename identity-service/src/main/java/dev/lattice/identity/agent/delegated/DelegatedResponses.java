@@ -39,6 +39,19 @@ final class DelegatedResponses {
     return response.build();
   }
 
+  static dev.lattice.schemas.agent.v1.SubscribeToNodeX509SVIDResponse nodeSvid(
+      dev.lattice.identity.agent.authority.NodeCredential credential, TrustDomainBundle bundle) {
+    String id = credential.svid().spiffeId();
+    X509SVID.Builder cert = X509SVID.newBuilder().setId(spiffeId(id))
+        .setExpiresAt(credential.svid().notAfter().getEpochSecond());
+    for (X509Certificate c : credential.svid().chain()) {
+      cert.addCertChain(der(c, id));
+    }
+    return dev.lattice.schemas.agent.v1.SubscribeToNodeX509SVIDResponse.newBuilder().setSvid(cert)
+        .setSvidKey(ByteString.copyFrom(credential.key().getEncoded()))
+        .setBundle(ByteString.copyFrom(bundle.x509AuthoritiesDer())).build();
+  }
+
   static SubscribeToX509BundlesResponse x509Bundles(List<TrustDomainBundle> bundles) {
     SubscribeToX509BundlesResponse.Builder response = SubscribeToX509BundlesResponse.newBuilder();
     for (TrustDomainBundle b : bundles) {
