@@ -21,6 +21,7 @@ import java.util.Base64;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -39,7 +40,9 @@ import java.util.regex.Pattern;
  * that met a Kafka outage can attest again with the same token. While claimed, the token is refused to
  * every other attestation (no two nodes from one token).
  *
- * <p>Thread-safe (synchronized). Methods do disk I/O: call them off the event loop.
+ * <p>Thread-safe: writers are synchronized and do disk I/O (call them off the event loop);
+ * {@link #pendingNodes} reads an immutable snapshot published after each write, so it never waits for
+ * the lock a writer holds while the file is written.
  */
 public final class JoinTokenStore {
 
@@ -84,6 +87,8 @@ public final class JoinTokenStore {
   private final Map<String, Stored> tokens = new LinkedHashMap<>();
   /** Hashes of tokens claimed by an attestation in progress; outside the lock so a release never waits for disk. */
   private final Set<String> claimed = ConcurrentHashMap.newKeySet();
+  /** Immutable copy of {@link #tokens} taken under the lock after each change; read without the lock. */
+  private volatile List<Stored> snapshot = List.of();
 
   private JoinTokenStore(Path file, Clock clock) {
     this.file = file;
@@ -103,6 +108,7 @@ public final class JoinTokenStore {
             t.getString("burnedAt") == null ? null : Instant.parse(t.getString("burnedAt"))));
       }
     }
+    store.publish();
     return store;
   }
 
@@ -146,6 +152,7 @@ public final class JoinTokenStore {
     Instant expiresAt = clock.instant().plus(ttl);
     tokens.put(sha256(token), new Stored(nodeId, expiresAt, null));
     save();
+    publish();
     return new IssuedJoinToken(token, nodeId, expiresAt);
   }
 
@@ -167,6 +174,7 @@ public final class JoinTokenStore {
     });
     if (revoked[0] > 0) {
       save();
+      publish();
     }
     return revoked[0];
   }
@@ -227,6 +235,7 @@ public final class JoinTokenStore {
       tokens.put(claim.hash, stored);
       throw e;
     }
+    publish();
     claimed.remove(claim.hash);
   }
 
@@ -236,15 +245,20 @@ public final class JoinTokenStore {
   }
 
   /** Node SPIFFE IDs of tokens that are neither used nor expired (they may parent entries already). */
-  public synchronized Set<SpiffeId> pendingNodes(TrustDomain trustDomain) {
+  public Set<SpiffeId> pendingNodes(TrustDomain trustDomain) {
     Instant now = clock.instant();
     Set<SpiffeId> out = new HashSet<>();
-    for (Stored s : tokens.values()) {
+    for (Stored s : snapshot) {
       if (s.burnedAt() == null && now.isBefore(s.expiresAt())) {
         out.add(SpiffeIds.node(trustDomain, s.nodeId()));
       }
     }
     return out;
+  }
+
+  /** Called under the lock (or before the store is shared) once a change is on disk. */
+  private void publish() {
+    snapshot = List.copyOf(tokens.values());
   }
 
   private void save() {

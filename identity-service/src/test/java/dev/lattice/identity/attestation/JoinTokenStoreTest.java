@@ -12,6 +12,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -102,5 +105,38 @@ class JoinTokenStoreTest {
     store.release(again); // after a burn: a no-op
     assertThatThrownBy(() -> store.claim(token.token())).hasMessageContaining("already used");
     assertThatThrownBy(() -> JoinTokenStore.open(dir, clock).claim(token.token())).hasMessageContaining("already used");
+  }
+
+  @Test
+  void pendingNodesDoesNotWaitForAWriterHoldingTheLock() throws Exception {
+    JoinTokenStore store = JoinTokenStore.open(dir, clock);
+    JoinTokenStore.IssuedJoinToken token = store.create(Duration.ofMinutes(10), Optional.of("n1"));
+    // a writer holds the store's lock (as create/burn do while the file is written)
+    CountDownLatch held = new CountDownLatch(1);
+    CountDownLatch done = new CountDownLatch(1);
+    Thread writer = new Thread(() -> {
+      synchronized (store) {
+        held.countDown();
+        try {
+          done.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+    writer.start();
+    try {
+      assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+      // a reader (the registry on the event loop) still gets the pending nodes, without the lock
+      var pending = CompletableFuture.supplyAsync(() -> store.pendingNodes(TrustDomains.parse("lattice.local")))
+          .get(10, TimeUnit.SECONDS);
+      assertThat(pending).containsExactly(SpiffeIds.node(TrustDomains.parse("lattice.local"), token.nodeId()));
+    } finally {
+      done.countDown();
+      writer.join(10_000);
+    }
+    // a burn's result is visible to the lock-free read once the burn returns
+    store.burn(token.token());
+    assertThat(store.pendingNodes(TrustDomains.parse("lattice.local"))).isEmpty();
   }
 }
