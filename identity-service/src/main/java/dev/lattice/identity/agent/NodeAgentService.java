@@ -85,6 +85,8 @@ public final class NodeAgentService implements LatticeService {
       List.of("agent.join.token", "agent.join.token.file", "agent.k8s.psat.file");
 
   private volatile Vertx ownVertx;
+  /** The launcher's Vert.x, for blocking work in {@link #stop()} (null before start). */
+  private volatile Vertx shared;
   private volatile SigningClient client;
   private volatile KubernetesClient kubernetes;
   private volatile NodeAgent agent;
@@ -121,6 +123,7 @@ public final class NodeAgentService implements LatticeService {
 
   @Override
   public Future<Void> start(ServiceContext context) {
+    shared = context.vertx();
     LatticeConfig config = context.config();
     if (ATTESTATION_KEYS.stream().noneMatch(k -> config.find(k).isPresent())) {
       // Discovered by the local stack without being configured: stay out of the way, visibly.
@@ -296,14 +299,27 @@ public final class NodeAgentService implements LatticeService {
     io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
     stopped
         .eventually(() -> client == null ? Future.succeededFuture() : client.close())
-        .eventually(() -> {
-          if (kubernetes != null) {
-            kubernetes.close();
-          }
-          return Future.succeededFuture();
-        })
+        .eventually(this::closeKubernetes)
         .onComplete(ar -> closeOwnVertx().onComplete(closed -> done.handle(ar)));
     return done.future();
+  }
+
+  /** fabric8's close shuts down its HTTP client and executor and may wait: never on the event loop. */
+  private Future<Void> closeKubernetes() {
+    KubernetesClient k = kubernetes;
+    kubernetes = null;
+    Vertx v = shared;
+    if (k == null) {
+      return Future.succeededFuture();
+    }
+    if (v == null) {
+      k.close();
+      return Future.succeededFuture();
+    }
+    return v.executeBlocking(() -> {
+      k.close();
+      return null;
+    }, false).mapEmpty();
   }
 
   private Future<Void> closeOwnVertx() {
