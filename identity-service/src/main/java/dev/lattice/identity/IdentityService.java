@@ -85,6 +85,8 @@ public final class IdentityService implements LatticeService {
   private BundleEndpoint bundleEndpoint;
   private BundlePublisher bundlePublisher;
   private Admin admin;
+  /** Built off the event loop in start (fabric8's build reads kubeconfig and service-account files). */
+  private KubernetesClient kubernetes;
   private PemKeyCertOptions endpointCert;
   private long rotationTimer = -1;
   private volatile int signingPort = -1;
@@ -189,16 +191,30 @@ public final class IdentityService implements LatticeService {
           CaKeyStore.open(dataDir, config.get("identity.ca.keystore.password", "")), clock);
       tokens = JoinTokenStore.open(dataDir, clock);
       endpointCert = bundleEndpointCert(config, dataDir, clock);
+      if (config.getBoolean("identity.attestation.k8s.enabled", false)) {
+        kubernetes = new KubernetesClientBuilder().build();
+      }
+      // Kafka client construction resolves addresses and loads TLS material: off the loop too.
+      admin = Admin.create(kafka.admin("provisioner"));
       return null;
     }, false)).compose(v -> {
-      admin = Admin.create(kafka.admin("provisioner"));
+      if (kubernetes != null) {
+        closeables.add(kubernetes);
+      }
       List<TopicSpec> specs = new ArrayList<>();
       for (Topic<String, ?> t : List.<Topic<String, ?>>of(entriesTopic, bundlesTopic, auditTopic)) {
         specs.add(t.spec());
         specs.add(t.spec().deadLetter());
       }
       return Future.fromCompletionStage(new TopicProvisioner(admin).ensure(specs), ctx);
-    }).compose(report -> {
+    }).compose(report -> vertx.executeBlocking(() -> {
+      deadLetters = DeadLetterPublisher.create(kafka.producer("dlq"));
+      entryFold = TopicFold.builder(entriesTopic, kafka.consumer(null, "entries"), deadLetters)
+          .listenerExecutor(r -> ctx.runOnContext(x -> r.run())).build();
+      bundleFold = TopicFold.builder(bundlesTopic, kafka.consumer(null, "bundles"), deadLetters)
+          .listenerExecutor(r -> ctx.runOnContext(x -> r.run())).build();
+      return null;
+    }, false)).compose(built -> {
       publisher = EventPublisher.create(vertx, kafka, "events");
       // Kafka away: /readyz says so, API writes (entries, attestation) fail at once with 503/UNAVAILABLE;
       // bundles and audit events keep the default producer, which buffers and retries.
@@ -207,11 +223,6 @@ public final class IdentityService implements LatticeService {
       context.readiness().register("kafka", kafkaCheck);
       requestPublisher = EventPublisher.forRequests(vertx, kafka, "requests", kafkaCheck);
       requestPublisher.connect(entriesTopic);
-      deadLetters = DeadLetterPublisher.create(kafka.producer("dlq"));
-      entryFold = TopicFold.builder(entriesTopic, kafka.consumer(null, "entries"), deadLetters)
-          .listenerExecutor(r -> ctx.runOnContext(x -> r.run())).build();
-      bundleFold = TopicFold.builder(bundlesTopic, kafka.consumer(null, "bundles"), deadLetters)
-          .listenerExecutor(r -> ctx.runOnContext(x -> r.run())).build();
       closeables.add(entryFold);
       closeables.add(bundleFold);
       closeables.add(deadLetters);
@@ -242,8 +253,7 @@ public final class IdentityService implements LatticeService {
 
       KubernetesTokenAttestor k8s = null;
       if (config.getBoolean("identity.attestation.k8s.enabled", false)) {
-        KubernetesClient client = new KubernetesClientBuilder().build();
-        closeables.add(client);
+        KubernetesClient client = kubernetes;
         Set<String> allowed = Arrays.stream(config.get("identity.attestation.k8s.service.accounts", "").split(","))
             .map(String::strip).filter(s -> !s.isEmpty()).collect(Collectors.toSet());
         k8s = new KubernetesTokenAttestor(client, config.get("identity.attestation.k8s.audience", "lattice-identity"), allowed);
