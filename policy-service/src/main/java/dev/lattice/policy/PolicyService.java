@@ -76,8 +76,8 @@ public final class PolicyService implements LatticeService {
   private KafkaDoor door;
   private RecordSizeLimit sizeLimit;
   private CompilerRunner compiler;
-  private KubernetesClient kubernetesClient;
-  private KubernetesSource kubernetes;
+  private volatile KubernetesClient kubernetesClient;
+  private volatile KubernetesSource kubernetes;
 
   /** For {@code ServiceLoader}. */
   public PolicyService() {
@@ -188,13 +188,21 @@ public final class PolicyService implements LatticeService {
     // After every route: an unknown /v1 path fails 404 into this service's failure handler (not the kit's shape).
     context.router().route("/v1/*").handler(rc -> rc.fail(404));
 
+    Future<Void> kubernetesStarted = Future.succeededFuture();
     if (config.getBoolean("policy.kubernetes.enabled", false)) {
-      kubernetesClient = new KubernetesClientBuilder().build();
-      kubernetes = new KubernetesSource(kubernetesClient, KafkaSinks.resources(publisher, resources),
-          KafkaSinks.registry(publisher, registryTopic), trustDomain, clock).start();
-      context.readiness().registerCondition("policy-kubernetes", kubernetes::synced, "Kubernetes informers are listing");
+      context.readiness().registerCondition("policy-kubernetes", () -> {
+        KubernetesSource k = kubernetes;
+        return k != null && k.synced();
+      }, "Kubernetes informers are listing");
+      // fabric8's build reads kubeconfig files and inform(...) blocks for the initial list: off the loop.
+      kubernetesStarted = vertx.executeBlocking(() -> {
+        kubernetesClient = new KubernetesClientBuilder().build();
+        kubernetes = new KubernetesSource(kubernetesClient, KafkaSinks.resources(publisher, resources),
+            KafkaSinks.registry(publisher, registryTopic), trustDomain, clock).start();
+        return null;
+      }, false);
     }
-    return admin.compose(loaded -> CompilerRunner.start(context)).map(runner -> {
+    return kubernetesStarted.compose(k -> admin).compose(loaded -> CompilerRunner.start(context)).map(runner -> {
       compiler = runner;
       LOG.info("policy service started (resources={}, door={}, compiler={}, kubernetes={})", resources.name(),
           door != null, runner != null, kubernetes != null);
