@@ -1,13 +1,21 @@
 package dev.lattice.policy.compiler;
 
 import dev.lattice.events.ResourceEvent;
+import dev.lattice.events.WorkloadHealth;
 import dev.lattice.events.config.AuthorizationConfig;
+import dev.lattice.events.config.ClusterConfig;
+import dev.lattice.events.config.ClusterEndpoint;
 import dev.lattice.events.config.CompiledAuthorizationPolicy;
 import dev.lattice.events.config.ConfigType;
 import dev.lattice.events.config.ListenerConfig;
+import dev.lattice.events.config.ListenerProtocol;
 import dev.lattice.events.config.PeerAuthenticationConfig;
 import dev.lattice.events.config.RateLimitConfig;
+import dev.lattice.events.config.RouteConfig;
+import dev.lattice.events.config.RouteRule;
 import dev.lattice.events.config.TrafficDirection;
+import dev.lattice.events.config.VirtualHost;
+import dev.lattice.events.config.WeightedCluster;
 import dev.lattice.events.policy.AuthorizationPolicySpec;
 import dev.lattice.events.policy.RateLimit;
 import dev.lattice.events.policy.RateLimitPolicySpec;
@@ -24,6 +32,12 @@ import java.util.TreeMap;
  * ({@code AUTHORIZATION/inbound|<instance key>}: every AuthorizationPolicy selecting it, DENY/ALLOW/AUDIT
  * with dry-run marked), its local rate limits if any ({@code RATE_LIMIT/inbound|<instance key>}) and one
  * inbound listener per served port ({@code LISTENER/inbound|<port>|<instance key>}) tying them together.
+ * Each listener binds the instance's address and target port, as a sidecar's inbound listener takes the
+ * pod IP, and forwards to the workload on {@code 127.0.0.1:<targetPort>} through the inbound cluster
+ * ({@code CLUSTER/inbound|<port>||<instance key>}, Envoy's naming): HTTP ports through a route table of one
+ * catch-all virtual host ({@code ROUTE/inbound|<port>|<instance key>}), TCP ports directly. An instance whose
+ * address is loopback-localhost or unspecified gets no inbound listener: the proxy could not take its address
+ * without colliding with the workload itself.
  *
  * <p>Stateless; pure functions of {@link MeshState}.
  */
@@ -42,6 +56,23 @@ public final class InboundCompiler {
   /** Name of the inbound listener of {@code workloadKey} on {@code port}. */
   public static String listenerName(int port, String workloadKey) {
     return "inbound|" + port + "|" + workloadKey;
+  }
+
+  /** Name of the inbound cluster of {@code workloadKey} on {@code port}: the workload on 127.0.0.1. */
+  public static String clusterName(int port, String workloadKey) {
+    return "inbound|" + port + "||" + workloadKey;
+  }
+
+  /**
+   * Whether the proxy can take {@code address} for an inbound listener: not unspecified ({@code 0.0.0.0},
+   * {@code ::}) and not the host's own loopback ({@code 127.0.0.1}, {@code ::1}, {@code localhost}), where
+   * the workload is reached. Other loopback addresses (127.0.0.x, one per local workload) are bindable.
+   */
+  public static boolean bindable(String address) {
+    if (address == null || address.isBlank()) return false;
+    String a = address.trim().toLowerCase(java.util.Locale.ROOT);
+    return !(a.equals("0.0.0.0") || a.equals("::") || a.equals("[::]") || a.equals("127.0.0.1")
+        || a.equals("::1") || a.equals("[::1]") || a.equals("localhost"));
   }
 
   /** A workload's compiled authorization table and the resources it came from ({@code kind/ns/name}). */
@@ -104,20 +135,39 @@ public final class InboundCompiler {
           limitSources);
     }
 
+    if (!bindable(w.address())) return out;
     // The listener only names the tables above; their own sources say which resources decided.
     List<String> listenerSources = List.of();
     for (ServicePort p : w.ports()) {
       String listener = listenerName(p.port(), w.key());
-      OutboundCompiler.put(out, ConfigType.LISTENER, listener, ListenerConfig.newBuilder()
+      String cluster = clusterName(p.port(), w.key());
+      ListenerProtocol protocol = OutboundCompiler.protocolOf(p.protocol());
+      OutboundCompiler.put(out, ConfigType.CLUSTER, cluster, ClusterConfig.newBuilder()
+          .setName(cluster).setHost(w.key()).setPort(p.port())
+          .setEndpoints(List.of(ClusterEndpoint.newBuilder().setAddress("127.0.0.1").setPort(p.targetPort())
+              .setLabels(w.labels()).setHealth(WorkloadHealth.valueOf(w.health())).setWeight(1).build()))
+          .setMtls(false).build(), List.of());
+      ListenerConfig.Builder lc = ListenerConfig.newBuilder()
           .setName(listener)
           .setAddress(w.address())
           .setPort(p.targetPort())
           .setDirection(TrafficDirection.INBOUND)
-          .setProtocol(OutboundCompiler.protocolOf(p.protocol()))
+          .setProtocol(protocol)
           .setPeerAuthentication(name)
           .setAuthorization(name)
-          .setRateLimit(rateLimited ? name : null)
-          .build(), listenerSources);
+          .setRateLimit(rateLimited ? name : null);
+      if (protocol == ListenerProtocol.HTTP || protocol == ListenerProtocol.HTTP2 || protocol == ListenerProtocol.GRPC) {
+        OutboundCompiler.put(out, ConfigType.ROUTE, listener, RouteConfig.newBuilder().setName(listener)
+            .setVirtualHosts(List.of(VirtualHost.newBuilder().setName("inbound").setDomains(List.of("*"))
+                .setRoutes(List.of(RouteRule.newBuilder().setName("default")
+                    .setClusters(List.of(new WeightedCluster(cluster, 100))).build()))
+                .build()))
+            .build(), List.of());
+        lc.setRouteConfig(listener);
+      } else {
+        lc.setTcpClusters(List.of(new WeightedCluster(cluster, 100)));
+      }
+      OutboundCompiler.put(out, ConfigType.LISTENER, listener, lc.build(), listenerSources);
     }
     return out;
   }

@@ -137,7 +137,7 @@ class CompilerIntegrationTest {
       assertThat(((RouteConfig) compacted().get("node-a/" + REVIEWS_ROUTE).getPayload()).getVirtualHosts()
           .get(0).getRoutes().get(0).getClusters().get(0).getWeight()).isEqualTo(80);
     });
-    assertThat(compacted()).hasSize(2 * (9 + 2) + 12);
+    assertThat(compacted()).hasSize(2 * (9 + 2) + 4 * 5);
 
     // edit: only the two route tables change
     int before = seen.size();

@@ -71,8 +71,23 @@ class CompilerTopologyTest {
         "node-a/PEER_AUTHENTICATION/inbound|default/reviews/reviews-v1",
         "node-b/LISTENER/inbound|9080|default/ratings/ratings-1");
     assertThat(d.compacted.keySet()).noneMatch(k -> k.startsWith("node-b/") && k.contains("productpage-1"));
-    assertThat(d.compacted.keySet().stream().filter(k -> k.startsWith("node-a/"))).hasSize(9 + 6);
-    assertThat(d.compacted.keySet().stream().filter(k -> k.startsWith("node-b/"))).hasSize(9 + 6);
+    assertThat(d.compacted.keySet().stream().filter(k -> k.startsWith("node-a/"))).hasSize(9 + 10);
+    assertThat(d.compacted.keySet().stream().filter(k -> k.startsWith("node-b/"))).hasSize(9 + 10);
+
+    // inbound: the listener takes the instance's address and routes to the workload on 127.0.0.1
+    ListenerConfig ratingsIn = (ListenerConfig) d.compacted.get("node-b/LISTENER/inbound|9080|default/ratings/ratings-1")
+        .getPayload();
+    assertThat(ratingsIn.getRouteConfig()).isEqualTo("inbound|9080|default/ratings/ratings-1");
+    RouteConfig inboundRoute = (RouteConfig) d.compacted.get("node-b/ROUTE/inbound|9080|default/ratings/ratings-1")
+        .getPayload();
+    assertThat(inboundRoute.getVirtualHosts().get(0).getDomains()).containsExactly("*");
+    assertThat(inboundRoute.getVirtualHosts().get(0).getRoutes().get(0).getClusters().get(0).getCluster())
+        .isEqualTo("inbound|9080||default/ratings/ratings-1");
+    ClusterConfig local = (ClusterConfig) d.compacted.get("node-b/CLUSTER/inbound|9080||default/ratings/ratings-1")
+        .getPayload();
+    assertThat(local.getMtls()).isFalse();
+    assertThat(local.getEndpoints()).extracting(ClusterEndpoint::getAddress).containsExactly("127.0.0.1");
+    assertThat(local.getEndpoints().get(0).getPort()).isEqualTo(ratingsIn.getPort());
 
     ClusterConfig reviews = (ClusterConfig) d.compacted.get("node-a/" + REVIEWS_CLUSTER).getPayload();
     assertThat(reviews.getEndpoints()).extracting(ClusterEndpoint::getAddress)
@@ -297,11 +312,25 @@ class CompilerTopologyTest {
   }
 
   @Test
+  void anInstanceOnTheHostsOwnLoopbackGetsNoInboundListenerTheProxyCouldNotBind() {
+    WorkloadEndpoint local = MeshFixtures.workload("default", "details", "details-1", "details", "127.0.0.1",
+        9080, "HTTP", "node-c", Map.of("app", "details"));
+    Map<String, ConfigResource> out = CompilerDriver.byKey(d.register(local));
+    assertThat(out).containsKey("node-c/AUTHORIZATION/inbound|default/details/details-1");
+    assertThat(out.keySet()).noneMatch(k -> k.contains("inbound|9080|"));
+    assertThat(InboundCompiler.bindable("127.0.0.12")).isTrue();
+    assertThat(InboundCompiler.bindable("10.0.0.7")).isTrue();
+    assertThat(InboundCompiler.bindable("0.0.0.0")).isFalse();
+    assertThat(InboundCompiler.bindable("::1")).isFalse();
+    assertThat(InboundCompiler.bindable("")).isFalse();
+  }
+
+  @Test
   void aNodeThatAppearsGetsTheWholeOutboundSet() {
     WorkloadEndpoint onC = MeshFixtures.workload("default", "details", "details-1", "details", "10.0.0.9",
         9080, "HTTP", "node-c", Map.of("app", "details"));
     Map<String, ConfigResource> out = CompilerDriver.byKey(d.register(onC));
-    assertThat(out.keySet().stream().filter(k -> k.startsWith("node-c/"))).hasSize(4 * 3 + 3);
+    assertThat(out.keySet().stream().filter(k -> k.startsWith("node-c/"))).hasSize(4 * 3 + 5);
     assertThat(out.keySet().stream().filter(k -> !k.startsWith("node-c/")))
         .containsExactlyInAnyOrder("node-a/LISTENER/outbound|9080|details.default",
             "node-a/ROUTE/outbound|9080|details.default", "node-a/CLUSTER/outbound|9080||details.default",

@@ -241,13 +241,15 @@ class PolicyToProxyEndToEndTest {
   }
 
   @Test
-  @org.junit.jupiter.api.Disabled("blocked: the node NACKs the compiler's INBOUND listener (\"neither routeConfig nor tcpClusters\")"
-      + " — InboundCompiler names no route to the local workload; see docs/e2e.md")
   void anAppliedPolicyDecidesRealTrafficOnTheNodeProxyAndEveryDecisionIsAFlowRecord(KafkaCluster kafka) throws Exception {
     startControlPlane(kafka);
     int servicePort = freePort("127.0.0.1");
     int targetPort = freePort(WORKLOAD_IP);
     register("ratings", WORKLOAD_IP, NODE, httpPort(servicePort, targetPort));
+    // the workload itself, behind the node's inbound listener (which takes WORKLOAD_IP:targetPort)
+    io.vertx.core.http.HttpServer workload = vertx.createHttpServer()
+        .requestHandler(req -> req.response().end("ratings " + req.path()))
+        .listen(targetPort, "127.0.0.1").await(10, TimeUnit.SECONDS);
     HttpResponse<String> applied = send(policy, admin, "POST", "/v1/resources", """
         apiVersion: lattice.dev/v1alpha1
         kind: AuthorizationPolicy
@@ -269,8 +271,7 @@ class PolicyToProxyEndToEndTest {
     await().atMost(WAIT).pollInterval(Duration.ofMillis(200))
         .until(() -> get(out, host, "/admin/users", "e2e-denied-" + UUID.randomUUID()) == 403);
     String allowedId = "e2e-allowed-" + UUID.randomUUID();
-    assertThat(get(out, host, "/ratings/1", allowedId))
-        .as("authorized; the compiled inbound listener has no route to the workload yet").isEqualTo(404);
+    assertThat(get(out, host, "/ratings/1", allowedId)).as("authorized, and served by the workload").isEqualTo(200);
     String deniedId = "e2e-denied-final";
     assertThat(get(out, host, "/admin/users", deniedId)).isEqualTo(403);
 
@@ -300,12 +301,15 @@ class PolicyToProxyEndToEndTest {
     assertThat(allowedIn.getVerdict()).isNotEqualTo(FlowVerdict.DROPPED);
     assertThat(allowedIn.getPolicy()).isNull();
     assertThat(allowedIn.getPolicyReason()).isEqualTo("no_allow_policies");
+    assertThat(allowedIn.getL7().getHttpStatus()).isEqualTo(200);
+    assertThat(direction(byRequest.get(allowedId), FlowDirection.OUTBOUND).getL7().getHttpStatus()).isEqualTo(200);
 
     // deleting the policy reaches the proxy without a restart: /admin/* is let through too
     assertThat(send(policy, admin, "DELETE", "/v1/resources/authorizationpolicy/shop/deny-admin", null, null).statusCode())
         .isBetween(200, 204);
     await().atMost(WAIT).pollInterval(Duration.ofMillis(200))
-        .until(() -> get(out, host, "/admin/users", "e2e-after-" + UUID.randomUUID()) == 404);
+        .until(() -> get(out, host, "/admin/users", "e2e-after-" + UUID.randomUUID()) == 200);
+    workload.close().await(10, TimeUnit.SECONDS);
   }
 
   private Future<Void> apply(ConfigSnapshot snapshot, ProxySettings settings) {
