@@ -11,7 +11,7 @@ import java.util.List;
  *
  * @param attribute what the patterns match
  * @param patterns for {@link Attribute#PORT} empty; else each EXACT, PREFIX or SUFFIX with a literal, or a
- *     TEMPLATE (filed under its literal prefix)
+ *     TEMPLATE (filed under its literal head or tail, see {@link #literal})
  * @param ports for {@link Attribute#PORT}
  */
 record IndexHint(Attribute attribute, List<StringPattern> patterns, int[] ports) {
@@ -45,11 +45,31 @@ record IndexHint(Attribute attribute, List<StringPattern> patterns, int[] ports)
     return best;
   }
 
-  /** The literal a pattern is filed under: a template's text before its first operator. */
+  /**
+   * The literal a pattern is filed under; for a template the longer of its head (the text before its first
+   * operator) and its tail (after its last operator) — a matching path starts with the one and ends with the
+   * other, and templates of one API tend to share their head ({@code /api/{*}/...}) but not their tail.
+   */
   static String literal(StringPattern p) {
     if (p.kind != StringPattern.Kind.TEMPLATE) return p.text;
+    String head = head(p);
+    String tail = tail(p);
+    return tail.length() > head.length() ? tail : head;
+  }
+
+  /** Whether a template is filed under its tail: {@link #literal} is a suffix the path must end with. */
+  static boolean filedByTail(StringPattern p) {
+    return p.kind == StringPattern.Kind.TEMPLATE && tail(p).length() > head(p).length();
+  }
+
+  private static String head(StringPattern p) {
     int brace = p.text.indexOf('{');
     return brace < 0 ? p.text : p.text.substring(0, brace);
+  }
+
+  private static String tail(StringPattern p) {
+    int brace = p.text.lastIndexOf('}');
+    return brace < 0 ? "" : p.text.substring(brace + 1);
   }
 
   /** How selective the weakest pattern is; 0 when one cannot be indexed (then the attribute is no hint). */

@@ -14,7 +14,8 @@ import java.util.TreeMap;
  * group {@link #scan} finds the matching rule with the lowest order — the same answer as a linear scan — or,
  * for a collecting group (AUDIT), every matching rule. Each rule is filed under its {@link IndexHint}: the
  * peer principal, the peer namespace or the path it requires (exact values in a hash map, prefixes and
- * template literals in a trie walked along the value, suffixes in a trie walked back from its end), else the
+ * template heads in a trie walked along the value, suffixes and template tails in a trie walked back from its
+ * end), else the
  * ports it requires; a rule without a hint is always tried. Lookups allocate nothing but the list of a
  * collecting group's matches. Immutable and thread-safe.
  */
@@ -280,12 +281,21 @@ final class RuleIndex {
         for (StringPattern p : patterns) {
           switch (p.kind) {
             case EXACT -> addOnce(exact.computeIfAbsent(exactKeyPrefix + p.text, k -> new ArrayList<>()), e);
-            case PREFIX, TEMPLATE -> addOnce(prefixes.computeIfAbsent(IndexHint.literal(p), k -> new ArrayList<>()), e);
-            case SUFFIX -> addOnce(suffixes.computeIfAbsent(new StringBuilder(p.text).reverse().toString(),
-                k -> new ArrayList<>()), e);
+            case PREFIX, TEMPLATE -> {
+              if (IndexHint.filedByTail(p)) {
+                addOnce(suffixes.computeIfAbsent(reversed(IndexHint.literal(p)), k -> new ArrayList<>()), e);
+              } else {
+                addOnce(prefixes.computeIfAbsent(IndexHint.literal(p), k -> new ArrayList<>()), e);
+              }
+            }
+            case SUFFIX -> addOnce(suffixes.computeIfAbsent(reversed(p.text), k -> new ArrayList<>()), e);
             default -> throw new IllegalArgumentException("not indexable: " + p);
           }
         }
+      }
+
+      private static String reversed(String s) {
+        return new StringBuilder(s).reverse().toString();
       }
 
       PatternIndex build() {

@@ -49,11 +49,16 @@ final class StringPattern {
       case PRESENCE:
         return len > 0;
       case EXACT:
-        return len == text.length() && s.regionMatches(ignoreCase, offset, text, 0, text.length());
+        if (len != text.length()) return false;
+        // IDs and paths that share a long head usually differ in their last characters: fail there first
+        if (!ignoreCase) return len == 0 || s.charAt(s.length() - 1) == text.charAt(len - 1) && s.startsWith(text, offset);
+        return s.regionMatches(true, offset, text, 0, len);
       case PREFIX:
-        return len >= text.length() && s.regionMatches(ignoreCase, offset, text, 0, text.length());
+        if (len < text.length()) return false;
+        return ignoreCase ? s.regionMatches(true, offset, text, 0, text.length()) : s.startsWith(text, offset);
       case SUFFIX:
-        return len >= text.length() && s.regionMatches(ignoreCase, s.length() - text.length(), text, 0, text.length());
+        if (len < text.length()) return false;
+        return ignoreCase ? s.regionMatches(true, s.length() - text.length(), text, 0, text.length()) : s.endsWith(text);
       default:
         return offset == 0 && template.matches(s);
     }

@@ -131,6 +131,8 @@ class AuthorizationSemanticsTest {
       AP §Operation.paths: template {**} || {**} matches the rest of the path || ALLOW shop/a: to.paths=/files/{**} || GET path=/files/a/b/c.txt || ALLOW allow_matched shop/a#0
       AP §Operation.paths: template {**} empty || {**} matches nothing after the slash || ALLOW shop/a: to.paths=/files/{**} || GET path=/files/ || ALLOW allow_matched shop/a#0
       AP §Operation.paths: template {**} boundary || /files does not match /files/{**} || ALLOW shop/a: to.paths=/files/{**} || GET path=/files || DENY no_allow_match
+      AP §Operation.paths: template tail || {**} then a literal tail (indexed by the tail) || ALLOW shop/a: to.paths=/files/{**}/archive.zip || GET path=/files/a/b/archive.zip || ALLOW allow_matched shop/a#0
+      AP §Operation.paths: template tail at the end || the tail must end the path || ALLOW shop/a: to.paths=/files/{**}/archive.zip || GET path=/files/a/archive.zip.bak || DENY no_allow_match
       AP §Operation.paths: templates combined || {*} then {**} || ALLOW shop/a: to.paths=/u/{*}/docs/{**} || GET path=/u/7/docs/a/b || ALLOW allow_matched shop/a#0
       AP §Operation.notPaths || a listed path is excluded || DENY shop/d: to.notPaths=/public/* || GET path=/private || DENY deny_matched shop/d#0
       AP §Operation.notPaths: listed passes || a listed path passes the DENY || DENY shop/d: to.notPaths=/public/* || GET path=/public/a || ALLOW no_allow_policies

@@ -19,7 +19,8 @@ class IndexDifferentialTest {
   private static final String[] PRINCIPALS = {"lattice.local/ns/shop/sa/web", "lattice.local/ns/shop/sa/cart",
       "lattice.local/ns/ops/sa/admin", "lattice.local/ns/shop/*", "*/sa/web", "*"};
   private static final String[] NAMESPACES = {"shop", "ops", "sh*", "*"};
-  private static final String[] PATHS = {"/", "/api/*", "/api/items", "/admin*", "*.png", "/api/{*}/x", "/files/{**}", "*"};
+  private static final String[] PATHS = {"/", "/api/*", "/api/items", "/admin*", "*.png", "/api/{*}/x", "/files/{**}", "*",
+      "/{*}/reports/export.csv", "/files/{**}/archive.zip"}; // the last two are filed by their tail
   private static final String[] PORTS = {"8080", "9090", "5432"};
   private static final String[] METHODS = {"GET", "POST", "DELETE"};
   private static final String[] ACTIONS = {"ALLOW", "ALLOW", "DENY", "AUDIT"};
@@ -84,7 +85,8 @@ class IndexDifferentialTest {
       b.from(pick(random, peers));
     }
     if (random.nextInt(5) != 0) {
-      String[] paths = {"/", "/api/items", "/api/v1/x", "/api/other", "/admin", "/adminx", "/img/a.png", "/files/a/b"};
+      String[] paths = {"/", "/api/items", "/api/v1/x", "/api/other", "/admin", "/adminx", "/img/a.png", "/files/a/b",
+          "/v2/reports/export.csv", "/v2/x/reports/export.csv", "/files/a/archive.zip", "/files/archive.zip"};
       b.method(pick(random, METHODS)).path(pick(random, paths));
       if (random.nextBoolean()) b.header("x-a", random.nextBoolean() ? "1" : "2");
     }
