@@ -2,6 +2,7 @@ package dev.lattice.telemetry.aggregate;
 
 import dev.lattice.events.EdgeMetrics;
 import dev.lattice.events.FlowRecord;
+import dev.lattice.telemetry.flow.FlowSignals;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
@@ -22,6 +23,8 @@ import org.apache.kafka.streams.state.WindowStore;
 /**
  * The aggregation topology: {@code lattice.flows.v1} → golden signals per {@link MetricsScope} and
  * {@link WindowSize} in named window stores ({@link #storeName}) → {@code lattice.metrics.v1}.
+ *
+ * <p>Only records {@link FlowSignals#counted} count: a request both proxies report counts once.
  *
  * <p>Flows are keyed by source workload on the input; each scope re-keys explicitly (a named repartition
  * topic per scope, {@code <application.id>-telemetry-<scope>-repartition}), so every key's flows meet in
@@ -57,8 +60,12 @@ public final class TelemetryTopology {
             .withName("telemetry-flows"))
         // A tombstone carries no flow; nothing to count.
         .filter((key, flow) -> flow != null, Named.as("telemetry-flows-present"));
+    // A request between two proxies is reported by both: count it once (before repartitioning, which
+    // also halves what goes through the repartition topics).
+    KStream<String, FlowRecord> counted = flows.filter((key, flow) -> FlowSignals.counted(flow),
+        Named.as("telemetry-flows-counted"));
     for (MetricsScope scope : MetricsScope.values()) {
-      KGroupedStream<String, FlowRecord> grouped = flows.groupBy(
+      KGroupedStream<String, FlowRecord> grouped = counted.groupBy(
           (key, flow) -> MetricsKey.of(scope, flow).text(),
           Grouped.with("telemetry-" + scope.label(), KEYS, topics.flows().valueSerde()));
       for (WindowSize window : options.windows()) {

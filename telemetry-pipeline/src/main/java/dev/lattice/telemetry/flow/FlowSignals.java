@@ -1,11 +1,13 @@
 package dev.lattice.telemetry.flow;
 
+import dev.lattice.events.FlowDirection;
 import dev.lattice.events.FlowEndpoint;
 import dev.lattice.events.FlowRecord;
 import dev.lattice.events.FlowVerdict;
 import dev.lattice.events.L7Flow;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * What one {@link FlowRecord} means for the golden signals: who the graph nodes are, its response-code
@@ -23,7 +25,47 @@ public final class FlowSignals {
   /** Prefix of a destination outside the mesh. */
   public static final String EXTERNAL_PREFIX = "external/";
 
+  /**
+   * Response flags with which the reporting proxy answered the request itself: it never reached the
+   * destination, so no destination proxy reports it.
+   */
+  private static final Set<String> LOCAL_REPLY_FLAGS = Set.of("UH", "UF", "UO", "NR", "NC", "FI", "RL", "DR", "OM",
+      "DPE", "RBAC", "UAEX");
+
   private FlowSignals() {}
+
+  /**
+   * Whether the golden signals count this record. A request between two proxied workloads is reported
+   * twice — OUTBOUND by the caller's proxy (Istio's {@code reporter="source"}) and INBOUND by the
+   * destination's ({@code reporter="destination"}) — and must count once. Like Kiali, the destination's
+   * report wins (it carries the deciding policy of a denial and the server-side latency): every INBOUND
+   * record counts, and an OUTBOUND one only when no destination proxy can report the request — the
+   * destination is outside the mesh (no workload), or the caller's proxy answered it itself (a
+   * local-reply response flag such as UF, UH, NR, RL, FI) or dropped it.
+   */
+  public static boolean counted(FlowRecord flow) {
+    if (flow.getDirection() == FlowDirection.INBOUND) {
+      return true;
+    }
+    FlowEndpoint d = flow.getDestination();
+    if (d == null || d.getWorkload() == null || d.getWorkload().isBlank()) {
+      return true;
+    }
+    if (flow.getVerdict() == FlowVerdict.DROPPED) {
+      return true;
+    }
+    for (String flag : flow.getResponseFlags()) {
+      if (LOCAL_REPLY_FLAGS.contains(flag)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Istio's {@code reporter} label: {@code destination} for an INBOUND record, else {@code source}. */
+  public static String reporter(FlowRecord flow) {
+    return flow.getDirection() == FlowDirection.INBOUND ? "destination" : "source";
+  }
 
   /** The source node: {@code namespace/workload}, or {@value #UNKNOWN}. */
   public static String source(FlowRecord flow) {

@@ -143,11 +143,37 @@ class TelemetryTopologyTest {
     }
   }
 
+  @Test
+  void aRequestReportedByBothProxiesCountsOnce() {
+    try (TelemetryDriver d = new TelemetryDriver(TelemetryOptions.defaults())) {
+      FlowRecord inbound = flow("shop", "a", "shop", "b", T0.plusSeconds(1), 200, 2_000);
+      FlowRecord outbound = FlowRecord.newBuilder(inbound).setDirection(dev.lattice.events.FlowDirection.OUTBOUND)
+          .setLatencyMicros(2_500).build();
+      FlowRecord failed = FlowRecord.newBuilder(outbound).setL7(L7Flow.newBuilder(outbound.getL7())
+          .setHttpStatus(503).build()).setResponseFlags(List.of("UF")).setVerdict(FlowVerdict.ERROR).build();
+      d.pipe(outbound);
+      d.pipe(inbound);
+      d.pipe(failed); // the caller's proxy could not connect: only it reports
+      WindowStore<String, FlowStats> edges = d.driver.getWindowStore(
+          TelemetryTopology.storeName(MetricsScope.EDGE, WindowSize.TEN_SECONDS));
+      FlowStats ab = edges.fetch(MetricsKey.edge("shop/a", "shop/b").text(), T0.toEpochMilli());
+      assertThat(ab.requests()).isEqualTo(2);
+      assertThat(ab.errors5xx()).isEqualTo(1);
+      assertThat(ab.latency().maxMicros()).isEqualTo(2_500); // the failed one; the pair counted its inbound 2 ms
+      WindowStore<String, FlowStats> services = d.driver.getWindowStore(
+          TelemetryTopology.storeName(MetricsScope.SERVICE, WindowSize.TEN_SECONDS));
+      assertThat(services.fetch(MetricsKey.service("shop/b").text(), T0.toEpochMilli()).requests()).isEqualTo(2);
+    }
+  }
+
   // --- brute force -------------------------------------------------------------------------------
 
   static Map<String, List<FlowRecord>> bruteForce(List<FlowRecord> flows, List<WindowSize> windows) {
     Map<String, List<FlowRecord>> out = new TreeMap<>();
     for (FlowRecord f : flows) {
+      if (!FlowSignals.counted(f)) {
+        continue;
+      }
       long t = FlowSignals.completedAtMillis(f);
       for (MetricsScope scope : MetricsScope.values()) {
         for (WindowSize w : windows) {
@@ -196,7 +222,7 @@ class TelemetryTopologyTest {
       long latencyMicros) {
     return FlowRecord.newBuilder()
         .setTime(completedAt.minusNanos(latencyMicros * 1000))
-        .setDirection(dev.lattice.events.FlowDirection.OUTBOUND)
+        .setDirection(dev.lattice.events.FlowDirection.INBOUND)
         .setSource(FlowEndpoint.newBuilder().setNamespace(srcNs).setWorkload(src).setIp("10.0.0.1").setPort(40000)
             .build())
         .setDestination(FlowEndpoint.newBuilder().setNamespace(dstNs).setWorkload(dst).setIp("10.0.0.2")

@@ -56,4 +56,27 @@ class FlowSignalsTest {
     assertThat(FlowSignals.tcp(f)).isTrue();
     assertThat(FlowSignals.destination(f)).isEqualTo(destination);
   }
+
+  @ParameterizedTest(name = "{0} to workload {1}, verdict {2}, flags [{3}] → counted {4}")
+  @CsvSource(delimiter = ';', nullValues = "null", value = {
+      "INBOUND; true; FORWARDED; ; true",
+      "INBOUND; false; FORWARDED; ; true",
+      "OUTBOUND; true; FORWARDED; ; false",       // the destination's proxy reports it
+      "OUTBOUND; true; ERROR; URX; false",        // retried 5xx: the destination saw (and reported) it
+      "OUTBOUND; true; ERROR; UF; true",          // never reached the destination
+      "OUTBOUND; true; ERROR; UH; true",
+      "OUTBOUND; true; FORWARDED; RL; true",      // rate limited by the caller's proxy
+      "OUTBOUND; true; DROPPED; ; true",          // dropped by the caller's proxy
+      "OUTBOUND; false; FORWARDED; ; true"})      // external destination: nobody else reports it
+  void countsARequestOnceWhateverReportsIt(FlowDirection direction, boolean meshDestination, FlowVerdict verdict,
+      String flags, boolean counted) {
+    FlowRecord f = FlowRecord.newBuilder(flow(200, verdict, null, null,
+            flags == null ? List.of() : List.of(flags.split(",")), false))
+        .setDirection(direction)
+        .setDestination(FlowEndpoint.newBuilder().setIp("10.0.0.2").setPort(8080)
+            .setNamespace(meshDestination ? "shop" : null).setWorkload(meshDestination ? "cart" : null).build())
+        .build();
+    assertThat(FlowSignals.counted(f)).isEqualTo(counted);
+    assertThat(FlowSignals.reporter(f)).isEqualTo(direction == FlowDirection.INBOUND ? "destination" : "source");
+  }
 }
