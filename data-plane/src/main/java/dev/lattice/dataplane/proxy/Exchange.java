@@ -14,6 +14,8 @@ import dev.lattice.dataplane.filter.StateKey;
 import dev.lattice.dataplane.route.Route;
 import dev.lattice.dataplane.route.RouteTable;
 import dev.lattice.dataplane.route.UpstreamCluster;
+import dev.lattice.dataplane.upstream.resilience.RetryBudget;
+import dev.lattice.dataplane.upstream.resilience.RetryPolicy;
 import dev.lattice.events.config.ListenerConfig;
 import dev.lattice.events.config.TrafficDirection;
 import io.netty.buffer.Unpooled;
@@ -49,6 +51,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,6 +69,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private static final long MAX_DISCARD = 64 * 1024;
   static final String UPSTREAM_RESET = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
   static final String UPSTREAM_CONNECT_FAILED = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+  static final String UPSTREAM_TIMEOUT = "upstream request timeout";
+  /** Request body bytes kept for replay on a retry (Envoy's default buffer limit); a larger body is not retried. */
+  static final int MAX_REPLAY = 64 * 1024;
 
   private final DownstreamHandler conn;
   private final ListenerRuntime runtime;
@@ -98,6 +105,20 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private long bytesOut;
   private long discarded;
   private int retries;
+
+  // retries and timeouts (upstream.resilience): a try is one attempt on one upstream connection
+  private RetryPolicy retryPolicy;
+  /** Retries the route's policy made (the pooled-connection resend does not count against it). */
+  private int policyRetries;
+  /** Bumped when a try starts or is abandoned: callbacks of an older try see a different number and back off. */
+  private int tryNo;
+  private InetSocketAddress failedAddress;
+  /** Copies of the request body chunks sent so far, for a retry; null when retries are off or the body was too large. */
+  private ArrayDeque<HttpContent> replay;
+  private int replayBytes;
+  private boolean replayOverflow;
+  private io.netty.util.concurrent.ScheduledFuture<?> routeTimer;
+  private io.netty.util.concurrent.ScheduledFuture<?> tryTimer;
 
   private boolean http10;
   private boolean keepAlive;
@@ -284,10 +305,12 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       return;
     }
     cluster = route.pickCluster();
-    upstreamAddress = cluster.pick();
-    if (upstreamAddress == null) {
-      sendLocal(503, "no healthy upstream", "UH");
-      return;
+    retryPolicy = route.retryPolicy();
+    if (retryPolicy != null && retryPolicy.numRetries() > 0) {
+      RetryBudget budget = cluster.retryBudget();
+      if (budget != null) {
+        budget.recordRequest();
+      }
     }
     HttpHeaders h = request.headers();
     ForwardingHeaders.removeHopByHop(h);
@@ -306,12 +329,147 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       h.set(HttpHeaderNames.HOST, cluster.name());
     }
     request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    if (route.timeoutMillis() > 0) {
+      // Envoy's route timeout: from the request being routed to the end of the response, across every try
+      routeTimer = conn.channel().eventLoop().schedule(this::routeTimedOut, route.timeoutMillis(), TimeUnit.MILLISECONDS);
+    }
+    startTry();
+  }
+
+  /** One try: an endpoint (not the one that just failed, when there is another), a connection, the request. */
+  private void startTry() {
+    int t = ++tryNo;
+    upstreamAddress = policyRetries == 0 ? cluster.pick() : cluster.pick(a -> !a.equals(failedAddress));
+    if (upstreamAddress == null) {
+      sendLocal(503, "no healthy upstream", "UH");
+      return;
+    }
+    upstreamReused = false;
     meshTarget = runtime.meshTarget(cluster.name(), upstreamAddress);
+    if (retryPolicy != null && retryPolicy.perTryTimeoutMillis() > 0) {
+      tryTimer = conn.channel().eventLoop().schedule(() -> perTryTimedOut(t), retryPolicy.perTryTimeoutMillis(), TimeUnit.MILLISECONDS);
+    }
     Channel pooled = conn.pool().poll(meshTarget != null ? meshTarget : upstreamAddress);
     if (pooled != null) {
       attach(pooled, true);
     } else {
       connect();
+    }
+  }
+
+  private void perTryTimedOut(int t) {
+    if (done || responseStarted || t != tryNo) {
+      return;
+    }
+    dropUpstream();
+    tryFailed(RetryPolicy.Failure.PER_TRY_TIMEOUT, 504, UPSTREAM_TIMEOUT, "UT");
+  }
+
+  private void routeTimedOut() {
+    if (done || responseComplete) {
+      return;
+    }
+    tryNo++; // whatever is still connecting belongs to no try now
+    if (!responseStarted) {
+      sendLocal(504, UPSTREAM_TIMEOUT, "UT");
+    } else {
+      dropUpstream();
+      abort("UT");
+    }
+  }
+
+  /** A try failed before a response was forwarded: retry when the policy, the attempts left and the budget allow, else answer. */
+  private void tryFailed(RetryPolicy.Failure failure, int code, String body, String flag) {
+    String denied = null;
+    if (retryPolicy != null && retryPolicy.retriable(failure)) {
+      denied = retry();
+      if (denied == null) {
+        return;
+      }
+    }
+    sendLocal(code, body, denied == null || denied.isEmpty() ? flag : flag + "," + denied);
+  }
+
+  /**
+   * Schedules the next try after the backoff. Returns null when scheduled, else why not: {@code URX} (no
+   * attempts left), {@code UO} (the retry budget is spent) or "" (the body was too large to replay).
+   */
+  private String retry() {
+    if (policyRetries >= retryPolicy.numRetries()) {
+      return retryPolicy.numRetries() > 0 ? "URX" : "";
+    }
+    if (replayOverflow) {
+      return "";
+    }
+    RetryBudget budget = cluster.retryBudget();
+    if (budget != null && !budget.tryAcquireRetry()) {
+      return "UO";
+    }
+    policyRetries++;
+    retries++;
+    failedAddress = upstreamAddress;
+    int t = ++tryNo;
+    cancel(tryTimer);
+    lastForwarded = false;
+    if (replay != null && !replay.isEmpty()) {
+      // what the last try was sent goes first, then whatever arrived since
+      ArrayDeque<HttpContent> again = replay;
+      replay = new ArrayDeque<>(Math.max(4, again.size()));
+      replayBytes = 0;
+      if (pendingBody != null) {
+        again.addAll(pendingBody);
+      }
+      pendingBody = again;
+    }
+    conn.pause(DownstreamHandler.PAUSE_PENDING);
+    long delay = retryPolicy.backoff().delay(policyRetries, n -> ThreadLocalRandom.current().nextLong(n)).toMillis();
+    conn.channel().eventLoop().schedule(() -> {
+      if (!done && !responseStarted && t == tryNo) {
+        startTry();
+      }
+    }, delay, TimeUnit.MILLISECONDS);
+    return null;
+  }
+
+  /** Keeps a copy of a request body chunk about to be sent, for a retry. */
+  private void keepForReplay(HttpContent c) {
+    if (retryPolicy == null || retryPolicy.numRetries() == 0 || replayOverflow) {
+      return;
+    }
+    int n = c.content().readableBytes();
+    if (replayBytes + n > MAX_REPLAY) {
+      replayOverflow = true; // Envoy: a body past the buffer limit is streamed and not retried
+      releaseReplay();
+      return;
+    }
+    if (replay == null) {
+      replay = new ArrayDeque<>(4);
+    }
+    replay.add(c.retainedDuplicate());
+    replayBytes += n;
+  }
+
+  private void releaseReplay() {
+    if (replay != null) {
+      replay.forEach(ReferenceCountUtil::release);
+      replay = null;
+    }
+  }
+
+  private static void cancel(io.netty.util.concurrent.ScheduledFuture<?> timer) {
+    if (timer != null) {
+      timer.cancel(false);
+    }
+  }
+
+  /** Detaches and closes the upstream connection of the current try. */
+  private void dropUpstream() {
+    Channel ch = upstream;
+    if (ch != null) {
+      upstream = null;
+      ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+      ch.close();
+      conn.resume(DownstreamHandler.PAUSE_UPSTREAM);
     }
   }
 
@@ -321,9 +479,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       connectMesh();
       return;
     }
+    int t = tryNo;
     ChannelFuture f = conn.pool().connect(upstreamAddress, (int) Math.min(Integer.MAX_VALUE, runtime.settings().connectTimeout().toMillis()));
     f.addListener(x -> {
-      if (done || responseStarted) {
+      if (done || responseStarted || t != tryNo) {
         if (f.isSuccess()) {
           conn.pool().release(f.channel()); // unused and healthy: the next request takes it
         }
@@ -332,7 +491,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       if (f.isSuccess()) {
         attach(f.channel(), false);
       } else {
-        sendLocal(503, UPSTREAM_CONNECT_FAILED, "UF");
+        tryFailed(RetryPolicy.Failure.CONNECT_FAILURE, 503, UPSTREAM_CONNECT_FAILED, "UF");
       }
     });
   }
@@ -347,9 +506,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       return;
     }
     int timeout = (int) Math.min(Integer.MAX_VALUE, runtime.settings().connectTimeout().toMillis());
+    int t = tryNo;
     io.netty.util.concurrent.Future<Channel> f = conn.pool().connect(target, tls, timeout);
     f.addListener(x -> {
-      if (done || responseStarted) {
+      if (done || responseStarted || t != tryNo) {
         if (f.isSuccess()) {
           conn.pool().release(f.getNow());
         }
@@ -360,9 +520,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       } else if (f.cause() instanceof UpstreamPool.UpstreamTlsException e) {
         LOG.warn("listener {}: mTLS to {} (cluster {}, node {}) failed: {}", runtime.name(), target.address(), cluster.name(),
             target.node(), e.getMessage());
-        sendLocal(503, UPSTREAM_CONNECT_FAILED + ", transport failure reason: " + e.getMessage(), "UF");
+        tryFailed(RetryPolicy.Failure.CONNECT_FAILURE, 503, UPSTREAM_CONNECT_FAILED + ", transport failure reason: " + e.getMessage(), "UF");
       } else {
-        sendLocal(503, UPSTREAM_CONNECT_FAILED, "UF");
+        tryFailed(RetryPolicy.Failure.CONNECT_FAILURE, 503, UPSTREAM_CONNECT_FAILED, "UF");
       }
     });
   }
@@ -378,6 +538,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
         if (c instanceof LastHttpContent) {
           lastForwarded = true;
         }
+        keepForReplay(c);
         ch.write(c, ch.voidPromise());
       }
     }
@@ -436,6 +597,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       if (last) {
         lastForwarded = true;
       }
+      keepForReplay(c);
       upstream.write(c, upstream.voidPromise());
       if (!conn.inRead()) {
         upstream.flush();
@@ -484,6 +646,19 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
         }
         return;
       }
+      if (retryPolicy != null && !responseStarted && retryPolicy.retriableResponse(code, r.headers().get("grpc-status"))) {
+        String denied = retry();
+        if (denied == null) {
+          ReferenceCountUtil.release(o);
+          dropUpstream(); // Envoy resets the stream of a response it retries: HTTP/1.1 can only close
+          return;
+        }
+        if (!denied.isEmpty()) {
+          flag(denied);
+        }
+      }
+      cancel(tryTimer);
+      releaseReplay();
       firstByteNanos = System.nanoTime();
       status = code;
       responseStarted = true;
@@ -520,6 +695,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       if (c instanceof LastHttpContent) {
         conn.flush();
         responseComplete = true;
+        cancel(routeTimer);
         releaseUpstream();
         maybeFinish();
       }
@@ -595,7 +771,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
         connect();
         return;
       }
-      sendLocal(503, UPSTREAM_RESET, "UC");
+      tryFailed(RetryPolicy.Failure.RESET, 503, UPSTREAM_RESET, "UC");
     } else {
       abort("UC");
     }
@@ -702,7 +878,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     }
     done = true;
     endNanos = System.nanoTime();
+    cancel(routeTimer);
+    cancel(tryTimer);
     releasePendingBody();
+    releaseReplay();
     for (int i = filtersStarted - 1; i >= 0; i--) {
       try {
         filters[i].onComplete(this);

@@ -82,7 +82,8 @@ public final class ProxyServer {
       return Future.failedFuture(new IllegalStateException("config " + config.version() + " refused: the proxy is draining"));
     }
     // compiling reads files (TLS certificates): never on an event loop
-    return vertx.<ProxySnapshot>executeBlocking(() -> ProxySnapshot.compile(config, options.filterFactories(), meshTls != null))
+    return vertx.<ProxySnapshot>executeBlocking(() -> ProxySnapshot.compile(config, options.filterFactories(), meshTls != null,
+        options.clock(), snapshot))
         .compose(next -> swap(config, next));
   }
 

@@ -43,8 +43,18 @@ final class ProxySnapshot {
 
   /** Compiles {@code config}; a filter that cannot configure itself fails the whole snapshot (the old one keeps serving). */
   static ProxySnapshot compile(ProxyConfig config, List<HttpFilterFactory> factories, boolean meshIdentity) {
+    return compile(config, factories, meshIdentity, java.time.Clock.systemUTC(), null);
+  }
+
+  /** As above; clusters carry their retry budgets over from {@code previous} (or null) while unchanged. */
+  static ProxySnapshot compile(ProxyConfig config, List<HttpFilterFactory> factories, boolean meshIdentity, java.time.Clock clock,
+      ProxySnapshot previous) {
     Map<String, UpstreamCluster> clusters = new LinkedHashMap<>();
-    config.clusters().forEach((name, c) -> clusters.put(name, new UpstreamCluster(c)));
+    try {
+      config.clusters().forEach((name, c) -> clusters.put(name, new UpstreamCluster(c, clock, previous == null ? null : previous.clusters.get(name))));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigFileException(e.getMessage(), e);
+    }
     Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets = config.settings().originateMtls() ? meshTargets(config) : Map.of();
     if (!meshTargets.isEmpty() && !meshIdentity && config.listeners().values().stream()
         .anyMatch(l -> l.getDirection() == TrafficDirection.OUTBOUND)) {

@@ -1,5 +1,6 @@
 package dev.lattice.dataplane.route;
 
+import dev.lattice.dataplane.upstream.resilience.RetryPolicy;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -14,14 +15,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * no allocation; a config swap builds a new Route and so starts a new sequence.
  *
  * @param timeoutMillis total request timeout, or 0 for none
+ * @param retryPolicy   retries and per-try timeout, or null for none
  */
 public record Route(String name, List<UpstreamCluster> clusters, int[] cumulativeWeights, long timeoutMillis,
-                    AtomicLong splitCounter) {
+                    AtomicLong splitCounter, RetryPolicy retryPolicy) {
   /** 2^64 / φ, the increment of the Weyl sequence in 64-bit fixed point. */
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
   public Route(String name, List<UpstreamCluster> clusters, int[] cumulativeWeights, long timeoutMillis) {
-    this(name, clusters, cumulativeWeights, timeoutMillis, new AtomicLong());
+    this(name, clusters, cumulativeWeights, timeoutMillis, new AtomicLong(), null);
+  }
+
+  public Route(String name, List<UpstreamCluster> clusters, int[] cumulativeWeights, long timeoutMillis, RetryPolicy retryPolicy) {
+    this(name, clusters, cumulativeWeights, timeoutMillis, new AtomicLong(), retryPolicy);
   }
 
   /** The cluster for this request, by weight (a single cluster needs no counter). */

@@ -143,6 +143,15 @@ public final class RouteTable {
         cumulative[i] = sum;
       }
       long timeout = rule.getTimeout() == null ? 0 : rule.getTimeout();
+      if (timeout < 0) {
+        throw new IllegalArgumentException("route " + rule.getName() + ": timeout " + timeout + " (expected: >= 0 ms, 0 = none)");
+      }
+      dev.lattice.dataplane.upstream.resilience.RetryPolicy retry;
+      try {
+        retry = dev.lattice.dataplane.upstream.resilience.RetryPolicy.of(rule.getRetries());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("route " + rule.getName() + ": retries." + e.getMessage(), e);
+      }
       List<Matcher> alternatives;
       try {
         alternatives = rule.getMatch().stream().map(m -> Matcher.of(m, sources)).toList();
@@ -150,7 +159,7 @@ public final class RouteTable {
         throw new IllegalArgumentException("route " + rule.getName() + ": bad regex " + e.getPattern()
             + " (" + e.getDescription() + ")", e);
       }
-      return new CompiledRoute(new Route(rule.getName(), List.copyOf(cs), cumulative, timeout), alternatives);
+      return new CompiledRoute(new Route(rule.getName(), List.copyOf(cs), cumulative, timeout, retry), alternatives);
     }
 
     boolean matches(RouteTable.RequestView request) {

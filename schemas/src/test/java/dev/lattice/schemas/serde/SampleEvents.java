@@ -123,7 +123,8 @@ final class SampleEvents {
                 .setHeaders(Headers.newBuilder().setRequest(ops).build()).build()))
         .setRewrite(HttpRewrite.newBuilder().setUri("/v2/api/").build())
         .setTimeout(1500L)
-        .setRetries(HttpRetry.newBuilder().setAttempts(3).setPerTryTimeout(500L).setRetryOn("5xx,reset").build())
+        .setRetries(HttpRetry.newBuilder().setAttempts(3).setPerTryTimeout(500L).setRetryOn("5xx,reset")
+            .setBackoffBaseInterval(10L).setBackoffMaxInterval(200L).build())
         .setFault(HttpFaultInjection.newBuilder()
             .setDelay(FaultDelay.newBuilder().setFixedDelay(200L).setPercentage(5.0).build())
             .setAbort(FaultAbort.newBuilder().setHttpStatus(503).setPercentage(1.5).build())
@@ -154,6 +155,8 @@ final class SampleEvents {
             .build())
         .setOutlierDetection(OutlierDetection.newBuilder().setConsecutive5xxErrors(5).setConsecutiveGatewayErrors(3)
             .setInterval(10_000L).setBaseEjectionTime(30_000L).setMaxEjectionPercent(50).build())
+        .setRetryBudget(dev.lattice.events.policy.RetryBudget.newBuilder().setRetryRatio(0.25).setMinRetriesPerSecond(5)
+            .setTtl(5_000L).build())
         .build();
   }
 
