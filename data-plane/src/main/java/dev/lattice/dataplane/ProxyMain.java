@@ -5,6 +5,9 @@ import dev.lattice.dataplane.config.ConfigFileException;
 import dev.lattice.dataplane.config.ProxyConfig;
 import dev.lattice.dataplane.config.ProxyConfigFile;
 import dev.lattice.dataplane.identity.FileIdentitySource;
+import dev.lattice.dataplane.identity.IdentitySources;
+import dev.lattice.dataplane.identity.WorkloadIdentitySource;
+import dev.lattice.dataplane.identity.WorkloadSelectors;
 import dev.lattice.dataplane.proxy.ProxyServerOptions;
 import dev.lattice.dataplane.telemetry.AccessLog;
 import dev.lattice.kit.admin.AdminTokenFile;
@@ -12,6 +15,7 @@ import dev.lattice.kit.kafka.KafkaClientConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,8 +35,12 @@ public final class ProxyMain {
   private static final String USAGE = """
       usage: lattice proxy --config <file.yaml> [--event-loops N] [--kafka host:port] [--admin-port N]
                            [--admin-token-file F] [--access-log on|off] [--drain-grace 5s]
+                           [--agent-socket <admin.sock> [--workload <type:value,...>]...]
                            [--svid <chain.pem>,<key.pem>]... [--bundle <trust-domain>=<ca.pem>]...
         Serves the listeners, routes, clusters and policies of a compiled-model config file (docs/data-plane.md).
+        --agent-socket      the node agent's admin socket: the workloads' SVIDs and the bundles over its Delegated
+                            Identity API (or LATTICE_AGENT_SOCKET); --workload names one workload by its selectors
+        --svid, --bundle    file mode instead: the node's SVID and the trust bundles from PEM files
         --kafka (or LATTICE_KAFKA_BOOTSTRAP_SERVERS)  a flow record per request to lattice.flows.v1
         --admin-port        admin API and Istio metrics on 127.0.0.1 (default 15000; 0 = ephemeral, -1 = both off)
         --admin-token-file  token admin writes need (default .lattice/admin.token, created if missing)
@@ -44,6 +52,10 @@ public final class ProxyMain {
     int loops = 0;
     List<FileIdentitySource.SvidFiles> svids = new ArrayList<>();
     Map<String, Path> bundles = new LinkedHashMap<>();
+    String agentEnv = System.getenv("LATTICE_AGENT_SOCKET");
+    Path agentSocket = agentEnv == null || agentEnv.isBlank() ? null : Path.of(agentEnv);
+    boolean agentFlag = false;
+    List<WorkloadSelectors> workloads = new ArrayList<>();
     String kafka = System.getenv("LATTICE_KAFKA_BOOTSTRAP_SERVERS");
     int adminPort = 15000;
     Path tokenFile = Path.of(".lattice", AdminTokenFile.FILE_NAME);
@@ -67,6 +79,17 @@ public final class ProxyMain {
             fail("--bundle: '" + args[i] + "' (expected: <trust-domain>=<ca.pem>)");
           }
           bundles.put(v[0], Path.of(v[1]));
+        }
+        case "--agent-socket" -> {
+          agentSocket = Path.of(value(args, ++i, "--agent-socket"));
+          agentFlag = true;
+        }
+        case "--workload" -> {
+          try {
+            workloads.add(WorkloadSelectors.parse(value(args, ++i, "--workload")));
+          } catch (IllegalArgumentException e) {
+            fail("--workload: " + e.getMessage());
+          }
         }
         case "--kafka" -> kafka = value(args, ++i, "--kafka");
         case "--admin-port" -> adminPort = number(value(args, ++i, "--admin-port"), "--admin-port");
@@ -100,19 +123,35 @@ public final class ProxyMain {
       fail(e.getMessage());
       return;
     }
-    ProxyServerOptions options = ProxyServerOptions.defaults();
-    if (!svids.isEmpty() || !bundles.isEmpty()) {
-      try {
-        options = options.withIdentitySource(FileIdentitySource.load(svids, bundles));
-      } catch (IllegalArgumentException e) {
-        fail(e.getMessage());
-      }
+    if (!agentFlag && (!svids.isEmpty() || !bundles.isEmpty())) {
+      agentSocket = null; // --svid/--bundle on the command line win over LATTICE_AGENT_SOCKET from the environment
+    }
+    IdentitySources.Settings identitySettings;
+    try {
+      identitySettings = new IdentitySources.Settings(agentSocket, workloads, svids, bundles, Duration.ofSeconds(30));
+    } catch (IllegalArgumentException e) {
+      fail(e.getMessage());
+      return;
     }
     VertxOptions vo = new VertxOptions().setPreferNativeTransport(true);
     if (loops > 0) {
       vo.setEventLoopPoolSize(loops);
     }
     Vertx vertx = Vertx.vertx(vo);
+    WorkloadIdentitySource identity;
+    try {
+      identity = IdentitySources.start(vertx, identitySettings, Clock.systemUTC()).await(35, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      vertx.close();
+      fail("identity: " + e.getMessage());
+      return;
+    }
+    ProxyServerOptions options = ProxyServerOptions.defaults();
+    if (identity != null) {
+      options = options.withIdentitySource(identity);
+      System.out.println("lattice proxy: identity from " + (agentSocket != null ? "the node agent at " + agentSocket
+          : "files") + ": " + new java.util.TreeSet<>(identity.current().svids().keySet()));
+    }
     NodeProxy.Options nodeOptions = NodeProxy.Options.admin(adminPort, AdminTokenFile.at(tokenFile))
         .withServer(options)
         .withKafka(kafka == null || kafka.isBlank() ? null : KafkaClientConfig.of(kafka, "data-plane"))
@@ -122,6 +161,9 @@ public final class ProxyMain {
     try {
       node = NodeProxy.start(vertx, cfg, nodeOptions).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
+      if (identity != null) {
+        identity.close();
+      }
       vertx.close();
       fail(e.getMessage() + (e.getMessage() != null && e.getMessage().startsWith("admin API") ? " (--admin-port -1 turns it off)" : ""));
       return;
@@ -140,7 +182,12 @@ public final class ProxyMain {
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
-        node.close().compose(v -> vertx.close()).await(15, TimeUnit.SECONDS);
+        node.close().eventually(() -> {
+          if (identity != null) {
+            identity.close();
+          }
+          return vertx.close();
+        }).await(15, TimeUnit.SECONDS);
       } catch (Exception ignored) {
         // exiting anyway
       }

@@ -23,6 +23,8 @@ import java.util.Map;
  *                    it names none or uses {@code tls})
  * @param meshTargets cluster name → endpoint address → how it is reached over mTLS; only the endpoints
  *                    of mtls clusters that name their node, and only on outbound listeners
+ * @param workload    on an inbound listener, the SPIFFE ID of the workload behind it (what its clusters'
+ *                    endpoints name, when they all name the same one): the SVID its mesh mTLS presents; else null
  */
 record ListenerRuntime(
     String version,
@@ -34,7 +36,8 @@ record ListenerRuntime(
     PathNormalization pathNormalization,
     SslContext tls,
     MtlsMode peerMode,
-    Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets) {
+    Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets,
+    String workload) {
 
   ListenerRuntime {
     filters = List.copyOf(filters);

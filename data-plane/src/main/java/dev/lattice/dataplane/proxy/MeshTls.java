@@ -13,14 +13,16 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The mesh's mTLS contexts. Server side, on inbound listeners (PeerAuthentication STRICT, and PERMISSIVE
- * when the client speaks TLS): presents the node's X.509-SVID from the {@link WorkloadIdentitySource}
- * and requires the peer's, verified against the trust bundles (RFC 5280 path, SPIFFE leaf rules).
+ * when the client speaks TLS): one context per held SVID; a listener in front of a workload (its inbound
+ * cluster's endpoints name the workload's {@code spiffeId}) presents that workload's X.509-SVID from the
+ * {@link WorkloadIdentitySource}; a listener naming none, or whose workload's SVID is not held while the
+ * source holds only the node's SVID ({@code /lattice/node/}, file mode), presents the node's; requires the
+ * peer's, verified against the trust bundles (RFC 5280 path, SPIFFE leaf rules).
  * Client side, to clusters with {@code mtls} (see {@link MeshTarget}): one context per held SVID,
  * verifying the server against the same bundles (its expected SPIFFE ID is checked after the handshake).
  * A rotation builds new contexts on the source's thread; new handshakes use them, established
@@ -31,9 +33,8 @@ final class MeshTls {
   private static final Logger LOG = LoggerFactory.getLogger(MeshTls.class);
   private final WorkloadIdentitySource source;
   private final TlsEngine engine;
-  private final AtomicReference<SslContext> server = new AtomicReference<>();
+  private volatile Map<String, SslContext> servers = Map.of();
   private volatile Map<String, SslContext> clients = Map.of();
-  private volatile String problem = "no identity snapshot yet";
 
   MeshTls(WorkloadIdentitySource source, TlsEngine engine) {
     this.source = source;
@@ -44,26 +45,28 @@ final class MeshTls {
 
   private void rebuild(IdentitySnapshot snapshot) {
     rebuildClients(snapshot);
-    if (snapshot.svids().size() != 1) {
-      // ambient mode will pick the destination workload's SVID; file mode serves the node's one
-      problem = "the identity source holds " + snapshot.svids().size() + " SVIDs (expected: exactly one, the node's)";
-      LOG.warn("inbound mTLS: {}; keeping the previous certificate", problem);
-      return;
+    Map<String, SslContext> previous = servers;
+    Map<String, SslContext> next = new HashMap<>();
+    for (HeldSvid svid : snapshot.svids().values()) {
+      try {
+        next.put(svid.spiffeId(), SslContextBuilder.forServer(svid.privateKey(), svid.chain().toArray(X509Certificate[]::new))
+            .sslProvider(engine.provider())
+            .protocols("TLSv1.3", "TLSv1.2")
+            .trustManager(new SvidTrustManager(this::anchors, id -> true, "an X.509-SVID of a trust domain in the node's bundles"))
+            .clientAuth(ClientAuth.REQUIRE)
+            .build());
+      } catch (Exception e) {
+        LOG.warn("inbound mTLS: cannot build the TLS context from {}: {}; keeping the previous certificate", svid, e.getMessage());
+        SslContext old = previous.get(svid.spiffeId());
+        if (old != null) {
+          next.put(svid.spiffeId(), old);
+        }
+      }
     }
-    HeldSvid svid = snapshot.svids().values().iterator().next();
-    try {
-      SslContext ctx = SslContextBuilder.forServer(svid.privateKey(), svid.chain().toArray(X509Certificate[]::new))
-          .sslProvider(engine.provider())
-          .protocols("TLSv1.3", "TLSv1.2")
-          .trustManager(new SvidTrustManager(this::anchors, id -> true, "an X.509-SVID of a trust domain in the node's bundles"))
-          .clientAuth(ClientAuth.REQUIRE)
-          .build();
-      server.set(ctx);
-      problem = null;
-    } catch (Exception e) {
-      problem = "cannot build the TLS context from " + svid + ": " + e.getMessage();
-      LOG.warn("inbound mTLS: {}; keeping the previous certificate", problem);
+    if (next.isEmpty() && !previous.isEmpty() && !snapshot.svids().isEmpty()) {
+      return; // nothing built: keep serving what we had
     }
+    servers = Map.copyOf(next);
   }
 
   private void rebuildClients(IdentitySnapshot snapshot) {
@@ -112,12 +115,35 @@ final class MeshTls {
     return all;
   }
 
-  /** The context for a new handshake, or null with {@link #problem()} saying why there is none. */
-  SslContext serverContext() {
-    return server.get();
+  /**
+   * The context for a new handshake on an inbound listener in front of {@code workload} (its SPIFFE ID; null when
+   * the listener names none: the node's only SVID), or null with {@link #problem(String)} saying why there is none.
+   */
+  SslContext serverContext(String workload) {
+    Map<String, SslContext> s = servers;
+    SslContext own = workload == null ? null : s.get(workload);
+    if (own != null || s.size() != 1) {
+      return own;
+    }
+    // file mode: the node's only SVID serves every inbound listener; never another workload's identity
+    Map.Entry<String, SslContext> only = s.entrySet().iterator().next();
+    return workload == null || isNodeId(only.getKey()) ? only.getValue() : null;
   }
 
-  String problem() {
-    return problem;
+  /** A node SVID ({@code spiffe://<td>/lattice/node/<name>}), as opposed to a workload's. */
+  private static boolean isNodeId(String spiffeId) {
+    int path = spiffeId.indexOf('/', "spiffe://".length());
+    return path > 0 && spiffeId.startsWith("/lattice/node/", path);
+  }
+
+  /** Why {@link #serverContext(String)} has nothing for {@code workload} (logs). */
+  String problem(String workload) {
+    Map<String, SslContext> s = servers;
+    if (workload != null) {
+      return "the identity source holds no SVID for " + workload + " nor only the node's (it holds "
+          + new java.util.TreeSet<>(s.keySet()) + ")";
+    }
+    return "the listener names no workload SPIFFE ID and the identity source holds " + s.size()
+        + " SVIDs (expected: exactly one, the node's, or the inbound cluster's endpoint naming its spiffeId)";
   }
 }

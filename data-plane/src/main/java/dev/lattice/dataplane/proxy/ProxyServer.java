@@ -175,9 +175,9 @@ public final class ProxyServer {
               tls.setHandshakeTimeoutMillis(handshakeMillis);
               ch.pipeline().addLast("tls", tls);
             } else if (runtime.peerMode() == MtlsMode.STRICT || runtime.peerMode() == MtlsMode.PERMISSIVE) {
-              SslContext mesh = meshTls.serverContext();
+              SslContext mesh = meshTls.serverContext(runtime.workload());
               if (mesh == null && runtime.peerMode() == MtlsMode.STRICT) {
-                LOG.warn("listener {}: STRICT mTLS but {}; connection refused", runtime.name(), meshTls.problem());
+                LOG.warn("listener {}: STRICT mTLS but {}; connection refused", runtime.name(), meshTls.problem(runtime.workload()));
                 countTlsHandshakeFailure();
                 ch.close();
                 return;

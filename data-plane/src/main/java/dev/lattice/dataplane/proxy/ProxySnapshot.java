@@ -91,7 +91,8 @@ final class ProxySnapshot {
       }
       listeners.put(l.getName(), new ListenerRuntime(config.version(), l, config.settings(), routes, filters, names,
           normalization(config, l), tls, peerMode,
-          l.getDirection() == TrafficDirection.OUTBOUND ? meshTargets : Map.of()));
+          l.getDirection() == TrafficDirection.OUTBOUND ? meshTargets : Map.of(),
+          l.getDirection() == TrafficDirection.INBOUND ? workload(config, l) : null));
     }
     return new ProxySnapshot(config, Map.copyOf(clusters), listeners);
   }
@@ -119,6 +120,28 @@ final class ProxySnapshot {
       }
     }
     return out;
+  }
+
+  /**
+   * The SPIFFE ID of the workload behind inbound listener {@code l}: the one its clusters' endpoints name (the
+   * compiler's {@code inbound|port||instance} cluster names the instance's), or null when they name none or several.
+   */
+  private static String workload(ProxyConfig config, ListenerConfig l) {
+    java.util.Set<String> ids = new java.util.TreeSet<>();
+    List<String> names = new ArrayList<>();
+    l.getTcpClusters().forEach(wc -> names.add(wc.getCluster()));
+    if (l.getRouteConfig() != null) {
+      config.routes().get(l.getRouteConfig()).getVirtualHosts().forEach(vh -> vh.getRoutes()
+          .forEach(rule -> rule.getClusters().forEach(wc -> names.add(wc.getCluster()))));
+    }
+    for (String name : names) {
+      for (ClusterEndpoint e : config.clusters().get(name).getEndpoints()) {
+        if (e.getSpiffeId() != null && !e.getSpiffeId().isEmpty()) {
+          ids.add(e.getSpiffeId());
+        }
+      }
+    }
+    return ids.size() == 1 ? ids.iterator().next() : null;
   }
 
   /** The effective mode of the listener's port: the port-level override, else the config's mode. */

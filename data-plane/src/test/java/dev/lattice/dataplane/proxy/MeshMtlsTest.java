@@ -119,6 +119,50 @@ class MeshMtlsTest {
   }
 
   @Test
+  void aListenerInFrontOfAWorkloadServesTheNodesSvidWhenTheSourceHoldsOnlyThat() throws Exception {
+    // the compiler's inbound cluster endpoint names the workload's SPIFFE ID; file mode holds only the node's SVID
+    pki = null;
+    InetSocketAddress proxy = startWithEndpointIdentity("spiffe://lattice.local/ns/default/sa/echo");
+    try (RawHttpClient c = RawHttpClient.tls(proxy, pki.clientContext(pki.client("web", "spiffe://lattice.local/ns/default/sa/web")))) {
+      X509Certificate served = (X509Certificate) ((SSLSocket) c.socket()).getSession().getPeerCertificates()[0];
+      assertThat(served.getSerialNumber()).isEqualTo(nodeSvid.cert().getSerialNumber());
+      assertThat(xfcc(c.get("/w", "echo.default"))).startsWith("By=spiffe://lattice.local/lattice/node/node-b;");
+    }
+  }
+
+  @Test
+  void aListenerInFrontOfAWorkloadNeverPresentsAnotherWorkloadsSvid() throws Exception {
+    // the only SVID held is a workload's (not the node's): a listener in front of another workload refuses
+    pki = new TestPki(dir, "lattice-local");
+    nodeSvid = pki.client("api", "spiffe://lattice.local/ns/default/sa/api");
+    InetSocketAddress proxy = startWithEndpointIdentity("spiffe://lattice.local/ns/default/sa/echo");
+    assertThatThrownBy(() -> {
+      try (RawHttpClient c = RawHttpClient.tls(proxy, pki.clientContext(pki.client("web", "spiffe://lattice.local/ns/default/sa/web")))) {
+        c.get("/w", "echo.default");
+      }
+    }).isInstanceOf(IOException.class);
+    assertThat(backend.requests.get()).isZero();
+  }
+
+  /** STRICT on {@code in}, whose cluster's endpoint names {@code spiffeId}; the source holds {@link #nodeSvid} (made here if null). */
+  private InetSocketAddress startWithEndpointIdentity(String spiffeId) throws Exception {
+    if (pki == null) {
+      pki = new TestPki(dir, "lattice-local");
+      nodeSvid = pki.client("node-b", "spiffe://lattice.local/lattice/node/node-b");
+    }
+    identity = FileIdentitySource.load(List.of(new FileIdentitySource.SvidFiles(nodeSvid.certFile(), nodeSvid.keyFile())),
+        Map.of("lattice.local", pki.caFile));
+    fx.identity = identity;
+    backend = new EchoBackend(fx.vertx, "b1");
+    String yaml = ProxyFixture.singleRoute(backend.port(), "")
+        .replace("    direction: INBOUND\n", "    direction: INBOUND\n    peerAuthentication: pa\n")
+        .replace("port: " + backend.port() + ", health: HEALTHY}", "port: " + backend.port() + ", spiffeId: \"" + spiffeId + "\", health: HEALTHY}")
+        + "peerAuthentication:\n  - {name: pa, mode: STRICT}\n";
+    fx.start(yaml);
+    return fx.address("in");
+  }
+
+  @Test
   void permissiveAcceptsPlaintextWithoutAnIdentityAndMtlsWithOne() throws Exception {
     InetSocketAddress proxy = start("PERMISSIVE", "", "");
     try (RawHttpClient plain = new RawHttpClient(proxy)) {

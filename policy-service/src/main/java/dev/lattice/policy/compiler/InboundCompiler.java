@@ -144,7 +144,9 @@ public final class InboundCompiler {
       ListenerProtocol protocol = OutboundCompiler.protocolOf(p.protocol());
       OutboundCompiler.put(out, ConfigType.CLUSTER, cluster, ClusterConfig.newBuilder()
           .setName(cluster).setHost(w.key()).setPort(p.port())
+          // the endpoint names the instance's SPIFFE ID: the data plane presents that SVID on the inbound listener
           .setEndpoints(List.of(ClusterEndpoint.newBuilder().setAddress("127.0.0.1").setPort(p.targetPort())
+              .setSpiffeId(w.spiffeId().isEmpty() ? null : w.spiffeId())
               .setLabels(w.labels()).setHealth(WorkloadHealth.valueOf(w.health())).setWeight(1).build()))
           .setMtls(false).build(), List.of());
       ListenerConfig.Builder lc = ListenerConfig.newBuilder()

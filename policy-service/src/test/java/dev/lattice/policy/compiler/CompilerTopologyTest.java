@@ -88,6 +88,8 @@ class CompilerTopologyTest {
     assertThat(local.getMtls()).isFalse();
     assertThat(local.getEndpoints()).extracting(ClusterEndpoint::getAddress).containsExactly("127.0.0.1");
     assertThat(local.getEndpoints().get(0).getPort()).isEqualTo(ratingsIn.getPort());
+    // the inbound endpoint names the instance's identity: the SVID the node proxy presents on that listener
+    assertThat(local.getEndpoints().get(0).getSpiffeId()).isEqualTo("spiffe://lattice.local/ns/default/sa/ratings");
 
     ClusterConfig reviews = (ClusterConfig) d.compacted.get("node-a/" + REVIEWS_CLUSTER).getPayload();
     assertThat(reviews.getEndpoints()).extracting(ClusterEndpoint::getAddress)
