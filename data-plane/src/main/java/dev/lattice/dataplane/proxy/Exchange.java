@@ -12,6 +12,7 @@ import dev.lattice.dataplane.filter.HttpFilterConfig;
 import dev.lattice.dataplane.filter.LocalResponse;
 import dev.lattice.dataplane.filter.StateKey;
 import dev.lattice.dataplane.route.Route;
+import dev.lattice.dataplane.route.RouteAction;
 import dev.lattice.dataplane.route.RouteTable;
 import dev.lattice.dataplane.route.UpstreamCluster;
 import dev.lattice.dataplane.upstream.resilience.RetryBudget;
@@ -91,6 +92,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   private Route route;
   private boolean routeMatched;
+  /** Set once routing acted on the matched route: from then on its response header operations apply (Envoy's router). */
+  private boolean routed;
+  /** Index of {@link #cluster} among the route's clusters (its per-destination headers), or -1. */
+  private int clusterIndex = -1;
   private UpstreamCluster cluster;
   private InetSocketAddress upstreamAddress;
   /** Set when the endpoint is reached over the mesh's mTLS (a cluster with mtls, from an outbound listener). */
@@ -304,7 +309,22 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       sendLocal(404, "", "NR");
       return;
     }
-    cluster = route.pickCluster();
+    RouteAction action = route.action();
+    routed = true;
+    if (action.answersLocally()) {
+      RouteAction.LocalAnswer answer = action.localAnswer(this, request.uri());
+      if (answer.location() != null) {
+        responseHeaders().set(HttpHeaderNames.LOCATION, answer.location());
+      }
+      sendLocal(answer.status(), answer.body(), null);
+      return;
+    }
+    clusterIndex = route.pickIndex();
+    if (clusterIndex < 0) {
+      sendLocal(503, "no cluster", "NC");
+      return;
+    }
+    cluster = route.clusters().get(clusterIndex);
     retryPolicy = route.retryPolicy();
     if (retryPolicy != null && retryPolicy.numRetries() > 0) {
       RetryBudget budget = cluster.retryBudget();
@@ -328,6 +348,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     if (authority == null) {
       h.set(HttpHeaderNames.HOST, cluster.name());
     }
+    action.applyRequest(request, clusterIndex);
     request.setProtocolVersion(HttpVersion.HTTP_1_1);
     if (route.timeoutMillis() > 0) {
       // Envoy's route timeout: from the request being routed to the end of the response, across every try
@@ -704,6 +725,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   private void finishResponseHead(HttpResponse r) {
     HttpHeaders h = r.headers();
+    if (routed && route.action().changesResponse()) {
+      route.action().applyResponse(h, clusterIndex);
+    }
     if (responseHeaders != null) {
       h.add(responseHeaders);
     }

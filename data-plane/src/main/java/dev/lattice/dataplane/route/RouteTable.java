@@ -124,14 +124,16 @@ public final class RouteTable {
       routes = anyHost;
     }
     for (CompiledRoute r : routes) {
-      if (r.matches(request)) {
-        return r.route;
+      Route matched = r.match(request);
+      if (matched != null) {
+        return matched;
       }
     }
     return null;
   }
 
-  private record CompiledRoute(Route route, List<Matcher> alternatives) {
+  /** A route and its match alternatives, each with the Route (its own action) a match by it yields. */
+  private record CompiledRoute(Route route, List<Matcher> alternatives, List<Route> byAlternative) {
     static CompiledRoute of(RouteRule rule, Function<String, UpstreamCluster> clusters, SourceLabels sources) {
       List<UpstreamCluster> cs = new ArrayList<>();
       int[] cumulative = new int[rule.getClusters().size()];
@@ -159,19 +161,22 @@ public final class RouteTable {
         throw new IllegalArgumentException("route " + rule.getName() + ": bad regex " + e.getPattern()
             + " (" + e.getDescription() + ")", e);
       }
-      return new CompiledRoute(new Route(rule.getName(), List.copyOf(cs), cumulative, timeout, retry), alternatives);
+      RouteAction action = RouteAction.of(rule);
+      Route route = new Route(rule.getName(), List.copyOf(cs), cumulative, timeout, retry).withAction(action);
+      List<Route> byAlternative = rule.getMatch().stream().map(m -> route.withAction(action.forAlternative(m.getUri()))).toList();
+      return new CompiledRoute(route, alternatives, byAlternative);
     }
 
-    boolean matches(RouteTable.RequestView request) {
+    Route match(RouteTable.RequestView request) {
       if (alternatives.isEmpty()) {
-        return true;
+        return route;
       }
-      for (Matcher m : alternatives) {
-        if (m.matches(request)) {
-          return true;
+      for (int i = 0; i < alternatives.size(); i++) {
+        if (alternatives.get(i).matches(request)) {
+          return byAlternative.get(i);
         }
       }
-      return false;
+      return null;
     }
   }
 

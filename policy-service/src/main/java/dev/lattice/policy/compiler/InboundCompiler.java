@@ -162,12 +162,12 @@ public final class InboundCompiler {
         OutboundCompiler.put(out, ConfigType.ROUTE, listener, RouteConfig.newBuilder().setName(listener)
             .setVirtualHosts(List.of(VirtualHost.newBuilder().setName("inbound").setDomains(List.of("*"))
                 .setRoutes(List.of(RouteRule.newBuilder().setName("default")
-                    .setClusters(List.of(new WeightedCluster(cluster, 100))).build()))
+                    .setClusters(List.of(new WeightedCluster(cluster, 100, null))).build()))
                 .build()))
             .build(), List.of());
         lc.setRouteConfig(listener);
       } else {
-        lc.setTcpClusters(List.of(new WeightedCluster(cluster, 100)));
+        lc.setTcpClusters(List.of(new WeightedCluster(cluster, 100, null)));
       }
       OutboundCompiler.put(out, ConfigType.LISTENER, listener, lc.build(), listenerSources);
     }

@@ -181,8 +181,10 @@ public final class OutboundCompiler {
         List<HttpRouteDestination> dests = r.getRoute();
         for (int d = 0; d < dests.size(); d++) {
           HttpRouteDestination dest = dests.get(d);
-          clusters.add(weighted(state, route, dest.getDestination(), dest.getWeight(), host, port,
-              dests.size(), d, dependsOn));
+          WeightedCluster wc = weighted(state, route, dest.getDestination(), dest.getWeight(), host, port,
+              dests.size(), d, dependsOn);
+          wc.setHeaders(dest.getHeaders()); // Istio's per-destination headers apply when this one is picked
+          clusters.add(wc);
         }
         String mirror = null;
         if (r.getMirror() != null) {
@@ -193,6 +195,9 @@ public final class OutboundCompiler {
                 + (r.getName() != null ? r.getName() : Integer.toString(i)))
             .setMatch(matches)
             .setClusters(clusters)
+            .setRewrite(r.getRewrite())
+            .setRedirect(r.getRedirect())
+            .setDirectResponse(r.getDirectResponse())
             .setTimeout(r.getTimeout())
             .setRetries(r.getRetries())
             .setFault(r.getFault())
@@ -205,7 +210,7 @@ public final class OutboundCompiler {
     }
     if (rules.isEmpty()) {
       rules.add(RouteRule.newBuilder().setName("default")
-          .setClusters(List.of(new WeightedCluster(clusterName(port, null, host), 100))).build());
+          .setClusters(List.of(new WeightedCluster(clusterName(port, null, host), 100, null))).build());
     }
     return rules;
   }
@@ -226,7 +231,7 @@ public final class OutboundCompiler {
         if (!clusters.isEmpty()) return clusters;
       }
     }
-    return List.of(new WeightedCluster(clusterName(port, null, host), 100));
+    return List.of(new WeightedCluster(clusterName(port, null, host), 100, null));
   }
 
   private static WeightedCluster weighted(MeshState state, ResourceEvent route, Destination dest,
@@ -238,7 +243,7 @@ public final class OutboundCompiler {
       // Unweighted destinations share 100 evenly; the first ones take the remainder.
       w = 100 / count + (index < 100 % count ? 1 : 0);
     }
-    return new WeightedCluster(clusterFor(state, route, dest, host, port, dependsOn), w);
+    return new WeightedCluster(clusterFor(state, route, dest, host, port, dependsOn), w, null);
   }
 
   private static String clusterFor(MeshState state, ResourceEvent route, Destination dest, String host,

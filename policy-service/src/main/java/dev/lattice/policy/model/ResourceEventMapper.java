@@ -13,6 +13,8 @@ import dev.lattice.events.policy.FaultAbort;
 import dev.lattice.events.policy.FaultDelay;
 import dev.lattice.events.policy.HeaderOperations;
 import dev.lattice.events.policy.Headers;
+import dev.lattice.events.policy.HttpDirectResponse;
+import dev.lattice.events.policy.HttpRedirect;
 import dev.lattice.events.policy.HttpConnectionSettings;
 import dev.lattice.events.policy.HttpCookie;
 import dev.lattice.events.policy.HttpFaultInjection;
@@ -134,6 +136,12 @@ public final class ResourceEventMapper {
         .setMirrorPercentage(percent(h.mirrorPercentage()))
         .setCorsPolicy(cors(h.corsPolicy()))
         .setHeaders(headers(h.headers()))
+        .setRedirect(h.redirect() == null ? null : HttpRedirect.newBuilder()
+            .setUri(h.redirect().uri()).setAuthority(h.redirect().authority()).setPort(h.redirect().port())
+            .setScheme(h.redirect().scheme()).setRedirectCode(h.redirect().redirectCode()).build())
+        .setDirectResponse(h.directResponse() == null ? null : HttpDirectResponse.newBuilder()
+            .setStatus(nz(h.directResponse().status()))
+            .setBody(h.directResponse().body() == null ? null : h.directResponse().body().string()).build())
         .build();
   }
 
@@ -450,7 +458,11 @@ public final class ResourceEventMapper {
         fromPercent(h.getMirrorPercentage()),
         c == null ? null : new TrafficRoute.CorsPolicy(map(c.getAllowOrigins(), ResourceEventMapper::fromSm), c.getAllowMethods(),
             c.getAllowHeaders(), c.getExposeHeaders(), DurationText.ofMillis(c.getMaxAge()), c.getAllowCredentials()),
-        fromHeaders(h.getHeaders()));
+        fromHeaders(h.getHeaders()),
+        h.getRedirect() == null ? null : new TrafficRoute.HttpRedirect(h.getRedirect().getUri(), h.getRedirect().getAuthority(),
+            h.getRedirect().getPort(), h.getRedirect().getScheme(), h.getRedirect().getRedirectCode()),
+        h.getDirectResponse() == null ? null : new TrafficRoute.HttpDirectResponse(h.getDirectResponse().getStatus(),
+            h.getDirectResponse().getBody() == null ? null : new TrafficRoute.HttpDirectResponse.HttpBody(h.getDirectResponse().getBody())));
   }
 
   private static TrafficRoute.Headers fromHeaders(Headers h) {

@@ -42,7 +42,9 @@ public record TrafficRoute(ObjectMeta metadata, Spec spec) implements Resource {
       Destination mirror,
       Percent mirrorPercentage,
       CorsPolicy corsPolicy,
-      Headers headers) {
+      Headers headers,
+      HttpRedirect redirect,
+      HttpDirectResponse directResponse) {
     public HttpRoute {
       match = ModelCollections.list(match);
       route = ModelCollections.list(route);
@@ -73,6 +75,18 @@ public record TrafficRoute(ObjectMeta metadata, Spec spec) implements Resource {
 
   /** Rewrites the request before forwarding, as Istio's {@code HTTPRewrite}. */
   public record HttpRewrite(String uri, String authority) {}
+
+  /**
+   * Answers with a redirect instead of forwarding, as Istio's {@code HTTPRedirect}: each part set
+   * replaces that part of the request URL; {@code redirectCode} 301 (default), 302, 303, 307 or 308.
+   */
+  public record HttpRedirect(String uri, String authority, Integer port, String scheme, Integer redirectCode) {}
+
+  /** Answers with a fixed status and body instead of forwarding, as Istio's {@code HTTPDirectResponse}. */
+  public record HttpDirectResponse(Integer status, HttpBody body) {
+    /** The body, as Istio's {@code HTTPBody} ({@code string}; {@code bytes} is not supported). */
+    public record HttpBody(String string) {}
+  }
 
   /** A weighted HTTP destination, as Istio's {@code HTTPRouteDestination}. */
   public record HttpRouteDestination(Destination destination, Integer weight, Headers headers) {}

@@ -110,7 +110,11 @@ final class TrafficRouteValidator {
       match(index(field(p, "match"), m), h.match().get(m), is);
     }
     List<TrafficRoute.HttpRouteDestination> route = h.route();
-    if (route.isEmpty()) is.error(field(p, "route"), "empty (expected: at least one destination)");
+    boolean answers = h.redirect() != null || h.directResponse() != null;
+    if (route.isEmpty() && !answers) {
+      is.error(field(p, "route"), "empty (expected: at least one destination, or a redirect or directResponse)");
+    }
+    answers(p, h, is);
     Integer[] weights = new Integer[route.size()];
     for (int d = 0; d < route.size(); d++) {
       TrafficRoute.HttpRouteDestination rd = route.get(d);
@@ -194,6 +198,47 @@ final class TrafficRouteValidator {
       is.duration(field(cp, "maxAge"), c.maxAge());
     }
     headers(field(p, "headers"), h.headers(), is);
+  }
+
+  /** Istio's rules: a route forwards, redirects or answers directly, exactly one of them. */
+  private static void answers(String p, TrafficRoute.HttpRoute h, Issues is) {
+    if (h.redirect() != null && h.directResponse() != null) {
+      is.error(field(p, "redirect"), "set with directResponse (expected: one of route, redirect, directResponse)");
+    }
+    String what = h.redirect() != null ? "redirect" : h.directResponse() != null ? "directResponse" : null;
+    if (what == null) return;
+    if (!h.route().isEmpty()) is.error(field(p, "route"), "set with " + what + " (expected: one of route, redirect, directResponse)");
+    if (h.rewrite() != null) is.error(field(p, "rewrite"), "set with " + what + " (expected: rewrite only on a forwarding route)");
+    if (h.mirror() != null) is.error(field(p, "mirror"), "set with " + what + " (expected: mirror only on a forwarding route)");
+    TrafficRoute.HttpRedirect r = h.redirect();
+    if (r != null) {
+      String rp = field(p, "redirect");
+      if (r.uri() == null && r.authority() == null && r.port() == null && r.scheme() == null) {
+        is.error(rp, "empty (expected: at least one of uri, authority, port, scheme)");
+      }
+      if (r.uri() != null && !r.uri().startsWith("/")) {
+        is.error(field(rp, "uri"), "\"" + r.uri() + "\" (expected: a path starting with '/')");
+      }
+      if (r.authority() != null && (r.authority().isEmpty() || r.authority().chars().anyMatch(c -> c <= ' ' || c == '/' || c >= 127))) {
+        is.error(field(rp, "authority"), "\"" + r.authority() + "\" (expected: a host name, no scheme or path)");
+      }
+      is.port(field(rp, "port"), r.port());
+      if (r.scheme() != null && !r.scheme().equals("http") && !r.scheme().equals("https")) {
+        is.error(field(rp, "scheme"), "\"" + r.scheme() + "\" (expected: http or https)");
+      }
+      if (r.redirectCode() != null && !Set.of(301, 302, 303, 307, 308).contains(r.redirectCode())) {
+        is.error(field(rp, "redirectCode"), r.redirectCode() + " (expected: 301, 302, 303, 307 or 308)");
+      }
+    }
+    TrafficRoute.HttpDirectResponse d = h.directResponse();
+    if (d != null) {
+      String dp = field(p, "directResponse");
+      is.required(field(dp, "status"), d.status(), "an HTTP status 200..599");
+      is.range(field(dp, "status"), d.status(), 200, 599);
+      if (d.body() != null && d.body().string() == null) {
+        is.error(field(dp, "body"), "empty (expected: body.string; body.bytes is not supported)");
+      }
+    }
   }
 
   private static void match(String p, TrafficRoute.HttpMatchRequest m, Issues is) {

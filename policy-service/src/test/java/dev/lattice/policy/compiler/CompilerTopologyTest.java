@@ -99,7 +99,7 @@ class CompilerTopologyTest {
     RouteConfig route = (RouteConfig) d.compacted.get("node-b/" + REVIEWS_ROUTE).getPayload();
     assertThat(route.getVirtualHosts().get(0).getDomains()).contains("reviews", "reviews.default:9080");
     assertThat(route.getVirtualHosts().get(0).getRoutes().get(0).getClusters())
-        .containsExactly(new WeightedCluster("outbound|9080||reviews.default", 100));
+        .containsExactly(new WeightedCluster("outbound|9080||reviews.default", 100, null));
     ListenerConfig inbound = (ListenerConfig) d.compacted
         .get("node-b/LISTENER/inbound|9080|default/ratings/ratings-1").getPayload();
     assertThat(inbound.getAuthorization()).isEqualTo("inbound|default/ratings/ratings-1");
@@ -121,8 +121,8 @@ class CompilerTopologyTest {
     assertThat(rule.getName()).isEqualTo("default/reviews/split");
     assertThat(rule.getTimeout()).isEqualTo(2000L);
     assertThat(rule.getClusters()).containsExactly(
-        new WeightedCluster("outbound|9080|v1|reviews.default", 80),
-        new WeightedCluster("outbound|9080|v2|reviews.default", 20));
+        new WeightedCluster("outbound|9080|v1|reviews.default", 80, null),
+        new WeightedCluster("outbound|9080|v2|reviews.default", 20, null));
     assertThat(out.get("node-a/" + REVIEWS_ROUTE).getSourceResources())
         .containsExactly("TrafficRoute/default/reviews");
 
@@ -147,7 +147,7 @@ class CompilerTopologyTest {
         .getPayload()).getVirtualHosts().get(0).getRoutes();
     assertThat(rules).extracting(RouteRule::getName).containsExactly("default/pp/by-prefix", "default/pp/rest");
     assertThat(rules.get(0).getMatch().get(0).getUri().getPrefix()).isEqualTo("/ratings");
-    assertThat(rules.get(0).getClusters()).containsExactly(new WeightedCluster("outbound|9080||ratings.default", 100));
+    assertThat(rules.get(0).getClusters()).containsExactly(new WeightedCluster("outbound|9080||ratings.default", 100, null));
 
     // ratings moves to port 8080: productpage's route (which depends on it) is recompiled too
     WorkloadEndpoint moved = WorkloadEndpoint.newBuilder(RATINGS)
@@ -156,9 +156,53 @@ class CompilerTopologyTest {
     Map<String, ConfigResource> after = CompilerDriver.byKey(d.register(moved));
     RouteRule first = ((RouteConfig) after.get("node-a/ROUTE/outbound|9080|productpage.default").getPayload())
         .getVirtualHosts().get(0).getRoutes().get(0);
-    assertThat(first.getClusters()).containsExactly(new WeightedCluster("outbound|8080||ratings.default", 100));
+    assertThat(first.getClusters()).containsExactly(new WeightedCluster("outbound|8080||ratings.default", 100, null));
     assertThat(after).containsKey("node-a/CLUSTER/outbound|8080||ratings.default");
     assertThat(after).containsEntry("node-a/CLUSTER/outbound|9080||ratings.default", null);
+  }
+
+  @Test
+  void rewriteRedirectDirectResponseAndPerDestinationHeadersAreCarriedIntoTheRouteTable() {
+    dev.lattice.events.policy.Headers canaryHeaders = dev.lattice.events.policy.Headers.newBuilder()
+        .setRequest(dev.lattice.events.policy.HeaderOperations.newBuilder().setSet(Map.of("x-version", "v2")).build())
+        .setResponse(dev.lattice.events.policy.HeaderOperations.newBuilder().setRemove(List.of("server")).build())
+        .build();
+    dev.lattice.events.policy.HttpRoute forward = dev.lattice.events.policy.HttpRoute.newBuilder().setName("api")
+        .setMatch(List.of(dev.lattice.events.policy.HttpMatchRequest.newBuilder()
+            .setUri(dev.lattice.events.policy.StringMatch.newBuilder().setPrefix("/api").build()).build()))
+        .setRoute(List.of(
+            dev.lattice.events.policy.HttpRouteDestination.newBuilder().setDestination(MeshFixtures.dest("reviews", "v1"))
+                .setWeight(90).build(),
+            dev.lattice.events.policy.HttpRouteDestination.newBuilder().setDestination(MeshFixtures.dest("reviews", "v2"))
+                .setWeight(10).setHeaders(canaryHeaders).build()))
+        .setRewrite(dev.lattice.events.policy.HttpRewrite.newBuilder().setUri("/v2").setAuthority("reviews.internal").build())
+        .build();
+    dev.lattice.events.policy.HttpRoute moved = dev.lattice.events.policy.HttpRoute.newBuilder().setName("moved")
+        .setMatch(List.of(dev.lattice.events.policy.HttpMatchRequest.newBuilder()
+            .setUri(dev.lattice.events.policy.StringMatch.newBuilder().setExact("/old").build()).build()))
+        .setRedirect(dev.lattice.events.policy.HttpRedirect.newBuilder().setUri("/new").setRedirectCode(308).build())
+        .build();
+    dev.lattice.events.policy.HttpRoute gone = dev.lattice.events.policy.HttpRoute.newBuilder().setName("gone")
+        .setDirectResponse(dev.lattice.events.policy.HttpDirectResponse.newBuilder().setStatus(410).setBody("gone").build())
+        .build();
+    ResourceEvent tr = MeshFixtures.resource("TrafficRoute", "default", "reviews",
+        dev.lattice.events.policy.TrafficRouteSpec.newBuilder().setHosts(List.of("reviews"))
+            .setHttp(List.of(forward, moved, gone)).build(), T0);
+    List<RouteRule> rules = ((RouteConfig) CompilerDriver.byKey(d.apply(tr)).get("node-a/" + REVIEWS_ROUTE).getPayload())
+        .getVirtualHosts().get(0).getRoutes();
+
+    assertThat(rules).extracting(RouteRule::getName).containsExactly("default/reviews/api", "default/reviews/moved", "default/reviews/gone");
+    assertThat(rules.get(0).getRewrite().getUri()).isEqualTo("/v2");
+    assertThat(rules.get(0).getRewrite().getAuthority()).isEqualTo("reviews.internal");
+    assertThat(rules.get(0).getClusters()).containsExactly(
+        new WeightedCluster("outbound|9080|v1|reviews.default", 90, null),
+        new WeightedCluster("outbound|9080|v2|reviews.default", 10, canaryHeaders));
+    assertThat(rules.get(1).getClusters()).isEmpty();
+    assertThat(rules.get(1).getRedirect().getUri()).isEqualTo("/new");
+    assertThat(rules.get(1).getRedirect().getRedirectCode()).isEqualTo(308);
+    assertThat(rules.get(2).getClusters()).isEmpty();
+    assertThat(rules.get(2).getDirectResponse().getStatus()).isEqualTo(410);
+    assertThat(rules.get(2).getDirectResponse().getBody()).isEqualTo("gone");
   }
 
   @Test
@@ -257,7 +301,7 @@ class CompilerTopologyTest {
     Map<String, ConfigResource> out = CompilerDriver.byKey(d.register(DB));
     ListenerConfig listener = (ListenerConfig) out.get("node-a/LISTENER/outbound|5432|db.data").getPayload();
     assertThat(listener.getRouteConfig()).isNull();
-    assertThat(listener.getTcpClusters()).containsExactly(new WeightedCluster("outbound|5432||db.data", 100));
+    assertThat(listener.getTcpClusters()).containsExactly(new WeightedCluster("outbound|5432||db.data", 100, null));
     assertThat(out).doesNotContainKey("node-a/ROUTE/outbound|5432|db.data");
   }
 

@@ -35,6 +35,9 @@ class ResourceValidatorTest {
           - destination: {host: reviews, subset: v1}
       """;
 
+  /** ROUTE with a redirect route and a direct-response catch-all instead of its default route. */
+  static final String ROUTE_ANSWERS = ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: moved\n    match:\n    - uri: {exact: /old}\n    redirect: {uri: /new, authority: docs.example.com, port: 8443, scheme: https, redirectCode: 308}\n  - name: default\n    directResponse: {status: 404, body: {string: nothing here}}\n    headers: {response: {set: {x-served-by: mesh}}}");
+
   static final String DP = """
       apiVersion: lattice.dev/v1alpha1
       kind: DestinationPolicy
@@ -115,6 +118,17 @@ class ResourceValidatorTest {
     }
   }
 
+  @Test
+  void redirectsAndDirectResponsesNeedNoDestination() {
+    String y = ROUTE_ANSWERS;
+    Resource r = parse(y);
+    assertThat(ResourceValidator.validate(r).errors()).isEmpty();
+    TrafficRoute.HttpRoute moved = ((TrafficRoute) r).spec().http().get(1);
+    assertThat(moved.redirect()).isEqualTo(new TrafficRoute.HttpRedirect("/new", "docs.example.com", 8443, "https", 308));
+    TrafficRoute.HttpRoute last = ((TrafficRoute) r).spec().http().get(2);
+    assertThat(last.directResponse().body().string()).isEqualTo("nothing here");
+  }
+
   static Stream<Arguments> invalid() {
     return Stream.of(
         Arguments.of("weights not summing to 100", ROUTE.replace("weight: 10", "weight: 20"), "spec.http[0].route",
@@ -149,6 +163,24 @@ class ResourceValidatorTest {
             "spec.http[0].fault.abort", "exactly one of httpStatus, grpcStatus"),
         Arguments.of("fault percentage", ROUTE.replace("timeout: 2s", "fault: {delay: {fixedDelay: 1s, percentage: {value: 150}}}"),
             "spec.http[0].fault.delay.percentage.value", "150.0 (expected: a percentage 0.0..100.0)"),
+        Arguments.of("redirect with a destination", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    route:\n    - destination: {host: reviews, subset: v1}\n    redirect: {uri: /new}"),
+            "spec.http[1].route", "set with redirect (expected: one of route, redirect, directResponse)"),
+        Arguments.of("redirect and direct response", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    redirect: {uri: /new}\n    directResponse: {status: 404}"),
+            "spec.http[1].redirect", "set with directResponse"),
+        Arguments.of("empty redirect", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    redirect: {redirectCode: 302}"),
+            "spec.http[1].redirect", "expected: at least one of uri, authority, port, scheme"),
+        Arguments.of("redirect code", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    redirect: {uri: /new, redirectCode: 200}"),
+            "spec.http[1].redirect.redirectCode", "200 (expected: 301, 302, 303, 307 or 308)"),
+        Arguments.of("redirect scheme", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    redirect: {scheme: ftp}"),
+            "spec.http[1].redirect.scheme", "\"ftp\" (expected: http or https)"),
+        Arguments.of("redirect uri", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    redirect: {uri: new}"),
+            "spec.http[1].redirect.uri", "expected: a path starting with '/'"),
+        Arguments.of("direct response status", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    directResponse: {status: 700}"),
+            "spec.http[1].directResponse.status", "700"),
+        Arguments.of("direct response with rewrite", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    directResponse: {status: 404}\n    rewrite: {uri: /x}"),
+            "spec.http[1].rewrite", "set with directResponse"),
+        Arguments.of("neither route nor answer", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    timeout: 1s"),
+            "spec.http[1].route", "or a redirect or directResponse"),
         Arguments.of("mirror percentage without mirror", ROUTE.replace("timeout: 2s", "mirrorPercentage: {value: 5}"),
             "spec.http[0].mirrorPercentage", "set without mirror"),
         Arguments.of("bad resource name", ROUTE.replace("name: reviews, namespace", "name: Reviews_1, namespace"), "metadata.name",
