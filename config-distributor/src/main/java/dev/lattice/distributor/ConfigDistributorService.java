@@ -281,6 +281,10 @@ public final class ConfigDistributorService implements LatticeService {
         .put("connected_since", st.getConnectedSince() == null ? null : st.getConnectedSince().toString())
         .put("updated_at", st.getUpdatedAt() == null ? null : st.getUpdatedAt().toString())
         .put("types", types);
+    ConfigStatusReporter.PresentedSvid svid = status.presentedSvid(node);
+    if (svid != null) {
+      out.put("svid", new JsonObject().put("serial", svid.serial()).put("expires_at", svid.notAfter().toString()));
+    }
     if (st.getNack() != null) {
       out.put("last_nack", new JsonObject().put("type", st.getNack().getType().name()).put("name", st.getNack().getName())
           .put("version", st.getNack().getVersion()).put("error", st.getNack().getError()));

@@ -2,8 +2,10 @@ package dev.lattice.dataplane;
 
 import dev.lattice.dataplane.admin.AdminServer;
 import dev.lattice.dataplane.config.ConfigFileException;
+import dev.lattice.dataplane.config.DistributorConfigSource;
 import dev.lattice.dataplane.config.ProxyConfig;
 import dev.lattice.dataplane.config.ProxyConfigFile;
+import dev.lattice.dataplane.config.ProxySettings;
 import dev.lattice.dataplane.identity.FileIdentitySource;
 import dev.lattice.dataplane.identity.IdentitySources;
 import dev.lattice.dataplane.identity.WorkloadIdentitySource;
@@ -33,11 +35,18 @@ public final class ProxyMain {
   private ProxyMain() {}
 
   private static final String USAGE = """
-      usage: lattice proxy --config <file.yaml> [--event-loops N] [--kafka host:port] [--admin-port N]
+      usage: lattice proxy (--config <file.yaml> | --distributor host:port[,host:port] [--node N] [--trust-domain TD]
+                           [--snapshot-file F]) [--event-loops N] [--kafka host:port] [--admin-port N]
                            [--admin-token-file F] [--access-log on|off] [--drain-grace 5s]
                            [--agent-socket <admin.sock> [--workload <type:value,...>]...]
                            [--svid <chain.pem>,<key.pem>]... [--bundle <trust-domain>=<ca.pem>]...
-        Serves the listeners, routes, clusters and policies of a compiled-model config file (docs/data-plane.md).
+        Serves the listeners, routes, clusters and policies of a compiled-model config file (docs/data-plane.md),
+        or of the node's config streamed by the distributor (docs/config-distribution.md):
+        --distributor       distributor instances (stream mode), over mTLS with the node SVID the node agent hands out
+                            on --agent-socket; without an agent socket, plaintext h2c for local development (needs --node)
+        --node              the node id (with an agent socket it must equal the node of the node SVID)
+        --trust-domain      of the node and distributor SVIDs (default lattice.local)
+        --snapshot-file     the last good streamed config, loaded on start while no distributor answers
         --agent-socket      the node agent's admin socket: the workloads' SVIDs and the bundles over its Delegated
                             Identity API (or LATTICE_AGENT_SOCKET); --workload names one workload by its selectors
         --svid, --bundle    file mode instead: the node's SVID and the trust bundles from PEM files
@@ -61,6 +70,10 @@ public final class ProxyMain {
     Path tokenFile = Path.of(".lattice", AdminTokenFile.FILE_NAME);
     boolean accessLogOn = true;
     Duration drainGrace = Duration.ofSeconds(5);
+    List<io.vertx.core.net.SocketAddress> distributors = new ArrayList<>();
+    String nodeName = null;
+    String trustDomain = "lattice.local";
+    Path snapshotFile = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "proxy" -> { }
@@ -91,6 +104,19 @@ public final class ProxyMain {
             fail("--workload: " + e.getMessage());
           }
         }
+        case "--distributor" -> {
+          for (String hp : value(args, ++i, "--distributor").split(",")) {
+            int colon = hp.lastIndexOf(':');
+            if (colon <= 0) {
+              fail("--distributor: '" + hp + "' (expected: host:port)");
+            }
+            distributors.add(io.vertx.core.net.SocketAddress.inetSocketAddress(
+                number(hp.substring(colon + 1), "--distributor port"), hp.substring(0, colon)));
+          }
+        }
+        case "--node" -> nodeName = value(args, ++i, "--node");
+        case "--trust-domain" -> trustDomain = value(args, ++i, "--trust-domain");
+        case "--snapshot-file" -> snapshotFile = Path.of(value(args, ++i, "--snapshot-file"));
         case "--kafka" -> kafka = value(args, ++i, "--kafka");
         case "--admin-port" -> adminPort = number(value(args, ++i, "--admin-port"), "--admin-port");
         case "--admin-token-file" -> tokenFile = Path.of(value(args, ++i, "--admin-token-file"));
@@ -110,21 +136,37 @@ public final class ProxyMain {
             + " or --help)");
       }
     }
-    if (config == null) {
-      fail("missing --config <file.yaml>");
+    if (config == null && distributors.isEmpty()) {
+      fail("missing --config <file.yaml> or --distributor host:port");
+    }
+    if (config != null && !distributors.isEmpty()) {
+      fail("--config and --distributor: choose one (a config file, or the config streamed by the distributor)");
     }
     if (adminPort < -1 || adminPort > 65535) {
       fail("--admin-port: " + adminPort + " (expected: -1..65535)");
     }
-    ProxyConfig cfg;
-    try {
-      cfg = ProxyConfigFile.load(config);
-    } catch (ConfigFileException e) {
-      fail(e.getMessage());
-      return;
+    ProxyConfig cfg = null;
+    if (config != null) {
+      try {
+        cfg = ProxyConfigFile.load(config);
+      } catch (ConfigFileException e) {
+        fail(e.getMessage());
+        return;
+      }
     }
     if (!agentFlag && (!svids.isEmpty() || !bundles.isEmpty())) {
       agentSocket = null; // --svid/--bundle on the command line win over LATTICE_AGENT_SOCKET from the environment
+    }
+    DistributorConfigSource.Settings stream = null;
+    if (!distributors.isEmpty()) {
+      try {
+        // the same agent socket gives the node SVID of the config stream (lattice.agent.v1.NodeIdentity)
+        stream = (agentSocket == null ? DistributorConfigSource.Settings.plaintext(distributors, nodeName)
+            : DistributorConfigSource.Settings.agent(distributors, agentSocket, io.spiffe.spiffeid.TrustDomain.parse(trustDomain))
+                .withNode(nodeName)).withSnapshotFile(snapshotFile);
+      } catch (IllegalArgumentException e) {
+        fail(e.getMessage());
+      }
     }
     IdentitySources.Settings identitySettings;
     try {
@@ -158,8 +200,24 @@ public final class ProxyMain {
         .withAccessLog(accessLogOn ? AccessLog.toStdout() : null)
         .withDrainGrace(drainGrace);
     NodeProxy node;
+    DistributorConfigSource source = null;
     try {
-      node = NodeProxy.start(vertx, cfg, nodeOptions).await(30, TimeUnit.SECONDS);
+      if (stream == null) {
+        node = NodeProxy.start(vertx, cfg, nodeOptions).await(30, TimeUnit.SECONDS);
+      } else {
+        // stream mode: the node's identity first (it names the node), then an empty proxy the stream fills
+        DistributorConfigSource.Identity id;
+        try {
+          id = DistributorConfigSource.identity(vertx, stream, Clock.systemUTC()).await(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new IllegalStateException("no valid node SVID from the node agent at " + agentSocket + " within 60 s"
+              + " (is the agent running, and this user an authorized delegate?)", e);
+        }
+        ProxySettings settings = ProxySettings.defaults(id.node());
+        node = NodeProxy.start(vertx, ProxyConfig.of("empty", settings, List.of(), List.of(), List.of(), List.of(), List.of()),
+            nodeOptions).await(30, TimeUnit.SECONDS);
+        source = DistributorConfigSource.start(vertx, node.server(), settings, stream, id).await(60, TimeUnit.SECONDS);
+      }
     } catch (Exception e) {
       if (identity != null) {
         identity.close();
@@ -180,8 +238,12 @@ public final class ProxyMain {
         }
       });
     }
+    DistributorConfigSource streamed = source;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
+        if (streamed != null) {
+          streamed.close();
+        }
         node.close().eventually(() -> {
           if (identity != null) {
             identity.close();

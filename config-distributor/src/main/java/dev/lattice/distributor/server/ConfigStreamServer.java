@@ -116,15 +116,17 @@ public final class ConfigStreamServer {
   }
 
   private void stream(GrpcServerRequest<DeltaConfigRequest, DeltaConfigResponse> request) {
+    X509Certificate leaf;
     String certifiedNode;
     try {
-      certifiedNode = tls == null ? null : authenticate(request);
+      leaf = tls == null ? null : authenticate(request);
+      certifiedNode = leaf == null ? null : NodeSpiffeIds.nodeOf(SvidTrustManager.spiffeIdOf(leaf), tls.trustDomain()).orElseThrow();
     } catch (CertificateException e) {
       request.response().status(GrpcStatus.UNAUTHENTICATED).statusMessage(e.getMessage()).end();
       return;
     }
     Stream s = new Stream(settings.instance() + "-" + streamIds.incrementAndGet(), vertx.getOrCreateContext(),
-        request, certifiedNode);
+        request, certifiedNode, leaf);
     request.handler(s::onRequest);
     request.invalidMessageHandler(e -> s.end(GrpcStatus.INVALID_ARGUMENT,
         "malformed DeltaConfigRequest: " + e.getMessage()));
@@ -134,7 +136,8 @@ public final class ConfigStreamServer {
     request.response().exceptionHandler(e -> s.closed());
   }
 
-  private String authenticate(GrpcServerRequest<?, ?> request) throws CertificateException {
+  /** The client's verified SVID leaf (a node SVID of the trust domain). */
+  private X509Certificate authenticate(GrpcServerRequest<?, ?> request) throws CertificateException {
     SSLSession session = request.connection().sslSession();
     if (session == null) {
       throw new CertificateException("no TLS session (expected: mTLS with a node SVID)");
@@ -152,7 +155,10 @@ public final class ConfigStreamServer {
     }
     // verified at the handshake; again here so an SVID that expired on a long-lived connection is refused
     SpiffeId id = clientTrust.verify(chain);
-    return NodeSpiffeIds.nodeOf(id, tls.trustDomain()).orElseThrow();
+    if (NodeSpiffeIds.nodeOf(id, tls.trustDomain()).isEmpty()) {
+      throw new CertificateException(id + " is not a node SVID of " + tls.trustDomain().getName());
+    }
+    return chain[0];
   }
 
   /** One node's stream; every method runs on {@link #context}. */
@@ -161,17 +167,19 @@ public final class ConfigStreamServer {
     final Context context;
     final GrpcServerRequest<DeltaConfigRequest, DeltaConfigResponse> request;
     final String certifiedNode;
+    final X509Certificate leaf;
     DeltaSession session;
     SnapshotCache.Watch watch;
     PushDebouncer debouncer;
     boolean ended;
 
     Stream(String id, Context context, GrpcServerRequest<DeltaConfigRequest, DeltaConfigResponse> request,
-        String certifiedNode) {
+        String certifiedNode, X509Certificate leaf) {
       this.id = id;
       this.context = context;
       this.request = request;
       this.certifiedNode = certifiedNode;
+      this.leaf = leaf;
     }
 
     void onRequest(DeltaConfigRequest r) {
@@ -228,6 +236,9 @@ public final class ConfigStreamServer {
       }));
       streams.put(id, this);
       observer.connected(node, id, clock.instant());
+      if (leaf != null) {
+        observer.presented(node, id, leaf);
+      }
       log.debug("node {} opened config stream {}", node, id);
       // a change folded between creating the session and watching must not be missed
       pushSnapshot();

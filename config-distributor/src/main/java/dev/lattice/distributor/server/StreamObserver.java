@@ -14,6 +14,12 @@ public interface StreamObserver {
   /** A node opened a stream (after authentication and its first request). */
   default void connected(String node, String streamId, Instant since) {}
 
+  /**
+   * The node's stream was authenticated with {@code leaf}, its X.509-SVID (mTLS only; called right after
+   * {@link #connected}): which certificate a node presents shows that a rotated SVID reached the handshake.
+   */
+  default void presented(String node, String streamId, java.security.cert.X509Certificate leaf) {}
+
   /** A response went to the node; {@code bytes} is its encoded size. */
   default void pushed(String node, DeltaConfigResponse response, int bytes) {}
 

@@ -48,7 +48,11 @@ public final class ConfigStatusReporter implements StreamObserver {
     ConfigNack nack;
     String streamId;
     Instant since;
+    PresentedSvid svid;
   }
+
+  /** The X.509-SVID a node presented on its latest stream here: serial (hex) and expiry. */
+  public record PresentedSvid(String serial, Instant notAfter) {}
 
   private final String instance;
   private final Clock clock;
@@ -102,6 +106,26 @@ public final class ConfigStatusReporter implements StreamObserver {
       s.since = since;
       s.pending.clear();
     });
+  }
+
+  @Override
+  public void presented(String node, String streamId, java.security.cert.X509Certificate leaf) {
+    PresentedSvid svid = new PresentedSvid(leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant());
+    NodeState s = nodes.computeIfAbsent(node, n -> new NodeState());
+    synchronized (s) {
+      s.svid = svid;
+    }
+  }
+
+  /** The SVID {@code node} presented on its latest stream here (null: none, or plaintext). */
+  public PresentedSvid presentedSvid(String node) {
+    NodeState s = nodes.get(node);
+    if (s == null) {
+      return null;
+    }
+    synchronized (s) {
+      return s.svid;
+    }
   }
 
   @Override
