@@ -13,10 +13,13 @@ import dev.lattice.telemetry.aggregate.TelemetryRunner;
 import dev.lattice.telemetry.aggregate.TelemetryTopics;
 import dev.lattice.telemetry.live.FlowStreamHub;
 import dev.lattice.telemetry.live.FlowTail;
+import dev.lattice.telemetry.metrics.MeshMetrics;
+import dev.lattice.telemetry.metrics.MetricsFeed;
 import dev.lattice.telemetry.query.DistributedQueries;
 import dev.lattice.telemetry.query.TelemetryApi;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.client.WebClient;
@@ -52,6 +55,8 @@ public final class TelemetryService implements LatticeService {
   private FlowTail tail;
   private FlowStreamHub hub;
   private WebClient client;
+  private MeshMetrics meshMetrics;
+  private MetricsFeed metricsFeed;
 
   public TelemetryService() {
     this(Clock.systemUTC());
@@ -81,7 +86,7 @@ public final class TelemetryService implements LatticeService {
     return ConfigKeys.of("telemetry.application.id", "telemetry.topics.flows", "telemetry.topics.metrics",
         "telemetry.windows.grace", "telemetry.windows.retention", "telemetry.advertised.host",
         "telemetry.flows.recent", "telemetry.flows.client-buffer", "telemetry.flows.max-clients",
-        "telemetry.flows.keep-alive");
+        "telemetry.flows.keep-alive", "telemetry.istio-metrics.max-label-sets");
   }
 
   /** The aggregation runner (null before start). */
@@ -92,6 +97,16 @@ public final class TelemetryService implements LatticeService {
   /** The live flow view (null before start). */
   public FlowStreamHub flows() {
     return hub;
+  }
+
+  /** Istio's metrics as {@code /metrics} exports them (null before start). */
+  public MeshMetrics meshMetrics() {
+    return meshMetrics;
+  }
+
+  /** The feed of closed windows into {@link #meshMetrics()} (null before start). */
+  public MetricsFeed metricsFeed() {
+    return metricsFeed;
   }
 
   /** The flow tail (null before start). */
@@ -112,7 +127,9 @@ public final class TelemetryService implements LatticeService {
     TelemetryOptions options;
     FlowStreamHub.Settings flowSettings;
     String advertisedHost;
+    int maxLabelSets;
     try {
+      maxLabelSets = config.getInt("telemetry.istio-metrics.max-label-sets", 10_000);
       options = new TelemetryOptions(defaults.windows(),
           config.getDuration("telemetry.windows.grace", defaults.grace()),
           config.getDuration("telemetry.windows.retention", defaults.retention()));
@@ -157,7 +174,23 @@ public final class TelemetryService implements LatticeService {
       FunctionCounter.builder("lattice_telemetry_flows_undecodable_total", tail, FlowTail::undecodable)
           .description("Flow records the live view could not decode (the topology dead-letters them)")
           .register(context.meters());
+      meshMetrics = new MeshMetrics(maxLabelSets);
+      if (context.meters() instanceof PrometheusMeterRegistry prometheus) {
+        prometheus.getPrometheusRegistry().register(meshMetrics);
+      } else {
+        LOG.warn("meter registry is {}, not Prometheus: Istio metrics are not exported",
+            context.meters().getClass().getName());
+      }
+      metricsFeed = MetricsFeed.start(topics.metrics(), kafka.consumer(appId + "-istio-metrics", "istio-metrics"),
+          meshMetrics);
+      FunctionCounter.builder("lattice_telemetry_istio_windows_total", meshMetrics, MeshMetrics::windows)
+          .description("Closed istio-scope windows counted into the Istio metrics").register(context.meters());
+      FunctionCounter.builder("lattice_telemetry_istio_windows_overflowed_total", meshMetrics, MeshMetrics::overflowed)
+          .description("Closed windows not exported: their label set is over telemetry.istio-metrics.max-label-sets")
+          .register(context.meters());
       context.readiness().registerCondition("streams", r::running, "aggregation not running yet");
+      context.readiness().registerCondition("istio-metrics", metricsFeed::assigned,
+          "Istio metrics feed has no partitions of " + topics.metrics().name() + " yet");
       context.readiness().registerCondition("flow-tail", tail::assigned,
           "live flow view has not got the partitions of " + topics.flows().name());
       LOG.info("telemetry pipeline started: {} → {} (application {}, queries at {}:{})", topics.flows().name(),
@@ -188,6 +221,9 @@ public final class TelemetryService implements LatticeService {
     return vertx.executeBlocking(() -> {
       if (tail != null) {
         tail.close();
+      }
+      if (metricsFeed != null) {
+        metricsFeed.close();
       }
       if (runner != null) {
         runner.close();

@@ -228,6 +228,44 @@ class TelemetryServiceTest {
   }
 
   @Test
+  void exportsIstioMetricsFromClosedWindowsOnMetrics() throws Exception {
+    FlowGenerator generator = new FlowGenerator(13);
+    List<FlowRecord> flows = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      flows.add(generator.next(T0.plusMillis(i * 100L)));
+    }
+    produce(flows, null);
+    long counted = flows.stream().filter(FlowSignals::counted).count();
+    String edgesUri = "/v1/edges?window=10s&from=" + T0.toEpochMilli() + "&to=" + T0.plus(Duration.ofMinutes(5))
+        .toEpochMilli();
+    // all aggregated before the closers: they must not overtake flows still in another partition's task
+    await().atMost(BOUND).until(() -> new JsonObject(get(edgesUri).body()).getJsonArray("edges").stream()
+        .mapToLong(e -> ((JsonObject) e).getLong("requests")).sum() == counted);
+    List<FlowRecord> closers = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      closers.add(FlowRecord.newBuilder(flows.get(0)).setDirection(dev.lattice.events.FlowDirection.INBOUND)
+          .setSource(dev.lattice.events.FlowEndpoint.newBuilder(flows.get(0).getSource()).setNamespace("shop")
+              .setWorkload("closer-" + i).build())
+          .setTime(T0.plus(Duration.ofHours(1))).build());
+    }
+    produce(closers, null);
+    for (String reporter : List.of("source", "destination")) {
+      dev.lattice.events.FlowDirection direction = reporter.equals("source")
+          ? dev.lattice.events.FlowDirection.OUTBOUND : dev.lattice.events.FlowDirection.INBOUND;
+      long expected = flows.stream().filter(f -> f.getDirection() == direction && !FlowSignals.tcp(f)
+          && FlowSignals.destination(f).equals("shop/payments")).count();
+      assertThat(expected).isPositive();
+      await().atMost(BOUND).untilAsserted(() -> assertThat(dev.lattice.telemetry.metrics.PromText.sum(
+          dev.lattice.telemetry.metrics.PromText.parse(get("/metrics").body()), "istio_requests_total",
+          Map.of("reporter", reporter, "destination_workload", "payments"))).isEqualTo(expected));
+    }
+    String text = get("/metrics").body();
+    assertThat(text).contains("# TYPE istio_request_duration_milliseconds histogram",
+        "istio_tcp_connections_opened_total{", "lattice_telemetry_istio_windows_total{service=\"telemetry\"}");
+    assertThat(service.metricsFeed().undecodable()).isZero();
+  }
+
+  @Test
   void aSlowFollowerIsDroppedAndCountedWhileAFastOneGetsEverything() throws Exception {
     ConcurrentLinkedQueue<JsonObject> fast = follow("");
     try (Socket slow = new Socket()) {

@@ -15,12 +15,17 @@ public final class EdgeMetricsMapping {
 
   /** The event for one key and window. */
   public static EdgeMetrics toEvent(MetricsKey key, long windowStartMillis, long windowEndMillis, FlowStats s) {
+    boolean istio = key.scope() == MetricsScope.ISTIO;
+    IstioLabels labels = istio ? key.istioLabels() : null;
     return EdgeMetrics.newBuilder()
         .setScope(key.scope().label())
         .setSource(key.source())
         .setDestination(key.destination())
-        .setRoute(key.route())
-        .setCodeClass(key.codeClass())
+        .setRoute(istio ? null : key.route())
+        .setCodeClass(istio ? null : key.codeClass())
+        .setReporter(istio ? key.reporter() : null)
+        .setRequestProtocol(istio ? labels.protocol() : null)
+        .setResponseCode(istio ? labels.responseCode() : null)
         .setWindowStart(Instant.ofEpochMilli(windowStartMillis))
         .setWindowEnd(Instant.ofEpochMilli(windowEndMillis))
         .setRequests(s.requests())

@@ -139,6 +139,28 @@ public final class LatencyHistogram {
     return maxMicros;
   }
 
+  /**
+   * The values per classic histogram bucket ({@code le} bounds in µs, ascending; a last slot counts the
+   * rest, Prometheus' {@code +Inf}). Each sketch bucket goes whole to the first bound at or above its
+   * estimate ({@link #quantile}'s), so a value within the sketch's 4 % bucket width of a bound may land in
+   * the neighbouring bucket; counts and sums are exact.
+   */
+  public long[] countsByUpperBound(double[] boundsMicros) {
+    long[] out = new long[boundsMicros.length + 1];
+    for (int i = 0; i < BUCKETS; i++) {
+      if (counts[i] == 0) {
+        continue;
+      }
+      double value = i == BUCKETS - 1 ? maxMicros : Math.min(maxMicros, estimate(i));
+      int slot = 0;
+      while (slot < boundsMicros.length && value > boundsMicros[slot]) {
+        slot++;
+      }
+      out[slot] += counts[i];
+    }
+    return out;
+  }
+
   private static double estimate(int bucket) {
     if (bucket == 0) {
       return BASE_MICROS / 2.0;

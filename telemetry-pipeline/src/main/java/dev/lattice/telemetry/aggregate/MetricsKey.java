@@ -12,8 +12,9 @@ import java.util.Objects;
  * @param scope what is grouped
  * @param source source node ({@code *} for the service scope)
  * @param destination destination node
- * @param route route name (route scope; may be null)
- * @param codeClass response code class (route scope; else null)
+ * @param route route name (route scope; may be null); the reporter for the istio scope
+ * @param codeClass response code class (route scope; else null); the {@link IstioLabels} text for the istio
+ *     scope
  */
 public record MetricsKey(MetricsScope scope, String source, String destination, String route, String codeClass) {
 
@@ -34,6 +35,8 @@ public record MetricsKey(MetricsScope scope, String source, String destination, 
       case ROUTE -> new MetricsKey(scope, FlowSignals.source(flow), FlowSignals.destination(flow),
           FlowSignals.route(flow), FlowSignals.codeClass(flow));
       case SERVICE -> new MetricsKey(scope, ANY_SOURCE, FlowSignals.destination(flow), null, null);
+      case ISTIO -> new MetricsKey(scope, FlowSignals.source(flow), FlowSignals.destination(flow),
+          FlowSignals.reporter(flow), IstioLabels.of(flow).text());
     };
   }
 
@@ -45,6 +48,24 @@ public record MetricsKey(MetricsScope scope, String source, String destination, 
   /** A service key. */
   public static MetricsKey service(String destination) {
     return new MetricsKey(MetricsScope.SERVICE, ANY_SOURCE, destination, null, null);
+  }
+
+  /** Istio's {@code reporter} of an istio-scope key ({@code source} or {@code destination}). */
+  public String reporter() {
+    requireIstio();
+    return route;
+  }
+
+  /** The Istio labels of an istio-scope key. */
+  public IstioLabels istioLabels() {
+    requireIstio();
+    return IstioLabels.parse(codeClass);
+  }
+
+  private void requireIstio() {
+    if (scope != MetricsScope.ISTIO) {
+      throw new IllegalStateException("not an istio-scope key: " + text());
+    }
   }
 
   /** The text form. */

@@ -9,7 +9,14 @@ public enum MetricsScope {
   /** Source workload → destination × route × response-code class. */
   ROUTE,
   /** Destination over every caller (source {@code *}). */
-  SERVICE;
+  SERVICE,
+  /**
+   * Source workload → destination × one proxy's report (Istio's {@code reporter}) × Istio's labels
+   * (protocol, exact response code, response flags, mTLS): what {@code /metrics} exports with Istio's names.
+   * Unlike the other scopes it keeps both proxies' reports of a request, as Istio's metrics do; it is
+   * aggregated in the smallest window only.
+   */
+  ISTIO;
 
   /** The lower-case label used in keys, store names and {@code EdgeMetrics.scope}. */
   public String label() {
@@ -23,6 +30,6 @@ public enum MetricsScope {
         return s;
       }
     }
-    throw new IllegalArgumentException("scope: '" + label + "' (expected: edge, route or service)");
+    throw new IllegalArgumentException("scope: '" + label + "' (expected: edge, route, service or istio)");
   }
 }

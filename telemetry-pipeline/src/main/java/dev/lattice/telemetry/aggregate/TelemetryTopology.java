@@ -19,12 +19,15 @@ import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.state.WindowStore;
+import java.util.List;
 
 /**
  * The aggregation topology: {@code lattice.flows.v1} → golden signals per {@link MetricsScope} and
  * {@link WindowSize} in named window stores ({@link #storeName}) → {@code lattice.metrics.v1}.
  *
- * <p>Only records {@link FlowSignals#counted} count: a request both proxies report counts once.
+ * <p>Only records {@link FlowSignals#counted} count in the edge, route and service scopes: a request both
+ * proxies report counts once. The {@link MetricsScope#ISTIO} scope keeps every record (per reporter, as
+ * Istio's metrics do) and uses the first (smallest) window only.
  *
  * <p>Flows are keyed by source workload on the input; each scope re-keys explicitly (a named repartition
  * topic per scope, {@code <application.id>-telemetry-<scope>-repartition}), so every key's flows meet in
@@ -65,10 +68,13 @@ public final class TelemetryTopology {
     KStream<String, FlowRecord> counted = flows.filter((key, flow) -> FlowSignals.counted(flow),
         Named.as("telemetry-flows-counted"));
     for (MetricsScope scope : MetricsScope.values()) {
-      KGroupedStream<String, FlowRecord> grouped = counted.groupBy(
+      // The istio scope keeps both reports of a request (Istio's reporter label tells them apart) and is
+      // only exported by /metrics, which needs one window size.
+      boolean istio = scope == MetricsScope.ISTIO;
+      KGroupedStream<String, FlowRecord> grouped = (istio ? flows : counted).groupBy(
           (key, flow) -> MetricsKey.of(scope, flow).text(),
           Grouped.with("telemetry-" + scope.label(), KEYS, topics.flows().valueSerde()));
-      for (WindowSize window : options.windows()) {
+      for (WindowSize window : istio ? List.of(options.windows().get(0)) : options.windows()) {
         aggregate(grouped, scope, window, options, topics);
       }
     }

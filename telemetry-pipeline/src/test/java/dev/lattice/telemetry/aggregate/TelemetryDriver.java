@@ -24,9 +24,9 @@ import org.apache.kafka.streams.test.TestRecord;
  * producer's; event time comes from the flow), read the final metrics, read the dead-letter topic. Closes
  * the driver on {@link #close()}.
  */
-final class TelemetryDriver implements AutoCloseable {
+public final class TelemetryDriver implements AutoCloseable {
 
-  static final TelemetryTopics TOPICS = TelemetryTopics.standard();
+  public static final TelemetryTopics TOPICS = TelemetryTopics.standard();
 
   final TopologyTestDriver driver;
   final TestInputTopic<String, FlowRecord> flows;
@@ -34,7 +34,7 @@ final class TelemetryDriver implements AutoCloseable {
   final TestOutputTopic<String, EdgeMetrics> metrics;
   final TestOutputTopic<byte[], byte[]> deadLetters;
 
-  TelemetryDriver(TelemetryOptions options) {
+  public TelemetryDriver(TelemetryOptions options) {
     this(options, tempStateDir());
   }
 
@@ -65,13 +65,13 @@ final class TelemetryDriver implements AutoCloseable {
   }
 
   /** Pipes a flow keyed by its source, with the completion time as record timestamp. */
-  void pipe(FlowRecord flow) {
+  public void pipe(FlowRecord flow) {
     flows.pipeInput(new TestRecord<>(FlowGenerator.key(flow), flow,
         Instant.ofEpochMilli(FlowSignals.completedAtMillis(flow))));
   }
 
   /** Every metrics record emitted so far, by topic key (later records replace earlier ones). */
-  Map<String, EdgeMetrics> drainMetrics() {
+  public Map<String, EdgeMetrics> drainMetrics() {
     Map<String, EdgeMetrics> out = new LinkedHashMap<>();
     metrics.readKeyValuesToList().forEach(kv -> {
       if (out.put(kv.key, kv.value) != null) {

@@ -56,7 +56,15 @@ class TelemetryTopologyTest {
       assertMatches(e.getKey(), emitted.get(e.getKey()), e.getValue());
     }
     // Every scope and both windows are there, and the mesh's signals show up.
-    assertThat(emitted.values()).extracting(EdgeMetrics::getScope).contains("edge", "route", "service");
+    assertThat(emitted.values()).extracting(EdgeMetrics::getScope).contains("edge", "route", "service", "istio");
+    // the istio scope keeps both reports, with exact codes
+    assertThat(emitted.values()).anyMatch(m -> m.getScope().equals("istio") && "source".equals(m.getReporter())
+        && m.getDestination().equals("shop/payments") && Integer.valueOf(403).equals(m.getResponseCode()));
+    assertThat(emitted.values()).anyMatch(m -> m.getScope().equals("istio") && "destination".equals(m.getReporter())
+        && m.getDenied() == m.getRequests() && Integer.valueOf(403).equals(m.getResponseCode()));
+    assertThat(emitted.values()).anyMatch(m -> "tcp".equals(m.getRequestProtocol()) && m.getTcpOpened() > 0);
+    assertThat(emitted.values()).filteredOn(m -> !m.getScope().equals("istio"))
+        .allMatch(m -> m.getReporter() == null && m.getResponseCode() == null);
     EdgeMetrics denied = emitted.values().stream()
         .filter(m -> m.getScope().equals("edge") && m.getSource().equals("legacy/batch")).findFirst().orElseThrow();
     assertThat(denied.getDenied()).isEqualTo(denied.getRequests()).isPositive();
@@ -78,6 +86,9 @@ class TelemetryTopologyTest {
     Map<String, FlowStats> merged = new TreeMap<>();
     Map<String, EdgeMetrics> minutes = new TreeMap<>();
     emitted.forEach((key, m) -> {
+      if (m.getScope().equals("istio")) {
+        return; // aggregated in 10 s windows only
+      }
       String[] parts = key.split("\\|");
       long start = m.getWindowStart().toEpochMilli();
       String base = String.join("|", List.of(parts).subList(0, 5));
@@ -115,8 +126,8 @@ class TelemetryTopologyTest {
       assertThat(emitted).containsKey(edgeKey);
       assertThat(emitted.get(edgeKey).getRequests()).isEqualTo(2);
       assertThat(emitted.get(edgeKey).getErrors5xx()).isEqualTo(1);
-      // Dropped once by each 10 s aggregate (edge, route, service); the minute is still open and counts it.
-      assertThat(d.droppedRecords()).isEqualTo(3);
+      // Dropped once by each 10 s aggregate (edge, route, service, istio); the minute is still open and counts it.
+      assertThat(d.droppedRecords()).isEqualTo(4);
       WindowStore<String, FlowStats> minutes = d.driver.getWindowStore(
           TelemetryTopology.storeName(MetricsScope.EDGE, WindowSize.ONE_MINUTE));
       assertThat(minutes.fetch(MetricsKey.edge("shop/a", "shop/b").text(), T0.toEpochMilli()).requests())
@@ -171,12 +182,13 @@ class TelemetryTopologyTest {
   static Map<String, List<FlowRecord>> bruteForce(List<FlowRecord> flows, List<WindowSize> windows) {
     Map<String, List<FlowRecord>> out = new TreeMap<>();
     for (FlowRecord f : flows) {
-      if (!FlowSignals.counted(f)) {
-        continue;
-      }
       long t = FlowSignals.completedAtMillis(f);
       for (MetricsScope scope : MetricsScope.values()) {
-        for (WindowSize w : windows) {
+        boolean istio = scope == MetricsScope.ISTIO;
+        if (!istio && !FlowSignals.counted(f)) {
+          continue; // the other proxy's report of a request counted from its own
+        }
+        for (WindowSize w : istio ? windows.subList(0, 1) : windows) {
           long start = t - Math.floorMod(t, w.millis());
           out.computeIfAbsent(EdgeMetricsMapping.topicKey(MetricsKey.of(scope, f), w, start), k -> new ArrayList<>())
               .add(f);
