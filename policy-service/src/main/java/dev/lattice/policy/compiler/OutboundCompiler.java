@@ -302,6 +302,7 @@ public final class OutboundCompiler {
         .setConnectionPool(subset.getConnectionPool() != null ? subset.getConnectionPool() : base.getConnectionPool())
         .setOutlierDetection(subset.getOutlierDetection() != null
             ? subset.getOutlierDetection() : base.getOutlierDetection())
+        .setRetryBudget(subset.getRetryBudget() != null ? subset.getRetryBudget() : base.getRetryBudget())
         .build();
   }
 

@@ -36,7 +36,15 @@ public record DestinationPolicy(ObjectMeta metadata, Spec spec) implements Resou
 
   /** As Istio's {@code TrafficPolicy}. */
   public record TrafficPolicy(
-      LoadBalancerSettings loadBalancer, ConnectionPoolSettings connectionPool, OutlierDetection outlierDetection) {}
+      LoadBalancerSettings loadBalancer, ConnectionPoolSettings connectionPool, OutlierDetection outlierDetection,
+      RetryBudget retryBudget) {}
+
+  /**
+   * A Linkerd-style retry budget for the destination (not in Istio's DestinationRule): over {@code ttl},
+   * retries ≤ {@code retryRatio} × requests + {@code minRetriesPerSecond} × ttl seconds. Unset fields take
+   * Linkerd's defaults: 0.2, 10, 10s.
+   */
+  public record RetryBudget(Double retryRatio, Integer minRetriesPerSecond, String ttl) {}
 
   /** {@code simple} or {@code consistentHash}, as Istio's {@code LoadBalancerSettings}. */
   public record LoadBalancerSettings(SimpleLb simple, ConsistentHashLb consistentHash) {}

@@ -93,6 +93,18 @@ final class DestinationPolicyValidator {
         is.duration(field(pp, "http.idleTimeout"), h.idleTimeout());
       }
     }
+    DestinationPolicy.RetryBudget rb = tp.retryBudget();
+    if (rb != null) {
+      String bp = field(p, "retryBudget");
+      if (rb.retryRatio() != null && !(rb.retryRatio() >= 0 && rb.retryRatio() <= 1000)) {
+        is.error(field(bp, "retryRatio"), rb.retryRatio() + " (expected: 0 to 1000, e.g. 0.2 for 20 % extra load at most)");
+      }
+      is.atLeast(field(bp, "minRetriesPerSecond"), rb.minRetriesPerSecond(), 0);
+      is.duration(field(bp, "ttl"), rb.ttl());
+      if (rb.ttl() != null && DurationText.isValid(rb.ttl()) && DurationText.parse(rb.ttl()).toMillis() < 1) {
+        is.error(field(bp, "ttl"), rb.ttl() + " (expected: at least 1ms)");
+      }
+    }
     DestinationPolicy.OutlierDetection od = tp.outlierDetection();
     if (od != null) {
       String op = field(p, "outlierDetection");

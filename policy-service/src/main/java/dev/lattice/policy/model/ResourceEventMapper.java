@@ -130,6 +130,8 @@ public final class ResourceEventMapper {
             .setPerTryTimeout(DurationText.toMillis(h.retries().perTryTimeout()))
             .setRetryOn(h.retries().retryOn())
             .setRetryRemoteLocalities(Boolean.TRUE.equals(h.retries().retryRemoteLocalities()))
+            .setBackoffBaseInterval(DurationText.toMillis(h.retries().backoffBaseInterval()))
+            .setBackoffMaxInterval(DurationText.toMillis(h.retries().backoffMaxInterval()))
             .build())
         .setFault(fault(h.fault()))
         .setMirror(h.mirror() == null ? null : destination(h.mirror()))
@@ -279,7 +281,16 @@ public final class ResourceEventMapper {
           .setMinHealthPercent(o.minHealthPercent())
           .build();
     }
-    return TrafficPolicy.newBuilder().setLoadBalancer(lb).setConnectionPool(cp).setOutlierDetection(od).build();
+    dev.lattice.events.policy.RetryBudget rb = null;
+    if (tp.retryBudget() != null) {
+      DestinationPolicy.RetryBudget b = tp.retryBudget();
+      dev.lattice.events.policy.RetryBudget.Builder bb = dev.lattice.events.policy.RetryBudget.newBuilder();
+      if (b.retryRatio() != null) bb.setRetryRatio(b.retryRatio());
+      if (b.minRetriesPerSecond() != null) bb.setMinRetriesPerSecond(b.minRetriesPerSecond());
+      if (b.ttl() != null) bb.setTtl(DurationText.toMillis(b.ttl()));
+      rb = bb.build();
+    }
+    return TrafficPolicy.newBuilder().setLoadBalancer(lb).setConnectionPool(cp).setOutlierDetection(od).setRetryBudget(rb).build();
   }
 
   private static PeerAuthenticationSpec peerAuthentication(PeerAuthentication.Spec s) {
@@ -450,7 +461,8 @@ public final class ResourceEventMapper {
         h.getRewrite() == null ? null : new TrafficRoute.HttpRewrite(h.getRewrite().getUri(), h.getRewrite().getAuthority()),
         DurationText.ofMillis(h.getTimeout()),
         r == null ? null : new TrafficRoute.HttpRetry(r.getAttempts(), DurationText.ofMillis(r.getPerTryTimeout()), r.getRetryOn(),
-            Boolean.TRUE.equals(r.getRetryRemoteLocalities()) ? Boolean.TRUE : null),
+            Boolean.TRUE.equals(r.getRetryRemoteLocalities()) ? Boolean.TRUE : null,
+            DurationText.ofMillis(r.getBackoffBaseInterval()), DurationText.ofMillis(r.getBackoffMaxInterval())),
         f == null ? null : new TrafficRoute.HttpFaultInjection(
             f.getDelay() == null ? null : new TrafficRoute.HttpFaultInjection.Delay(DurationText.ofMillis(f.getDelay().getFixedDelay()), fromPercent(f.getDelay().getPercentage())),
             f.getAbort() == null ? null : new TrafficRoute.HttpFaultInjection.Abort(f.getAbort().getHttpStatus(), f.getAbort().getGrpcStatus(), fromPercent(f.getAbort().getPercentage()))),
@@ -511,7 +523,10 @@ public final class ResourceEventMapper {
       od = new DestinationPolicy.OutlierDetection(o.getConsecutive5xxErrors(), o.getConsecutiveGatewayErrors(),
           DurationText.ofMillis(o.getInterval()), DurationText.ofMillis(o.getBaseEjectionTime()), o.getMaxEjectionPercent(), o.getMinHealthPercent());
     }
-    return new DestinationPolicy.TrafficPolicy(lb, cp, od);
+    dev.lattice.events.policy.RetryBudget b = tp.getRetryBudget();
+    DestinationPolicy.RetryBudget rb = b == null ? null
+        : new DestinationPolicy.RetryBudget(b.getRetryRatio(), b.getMinRetriesPerSecond(), DurationText.ofMillis(b.getTtl()));
+    return new DestinationPolicy.TrafficPolicy(lb, cp, od, rb);
   }
 
   private static PeerAuthentication.Spec fromPeerAuthentication(PeerAuthenticationSpec s) {

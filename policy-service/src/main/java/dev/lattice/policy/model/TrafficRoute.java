@@ -91,8 +91,13 @@ public record TrafficRoute(ObjectMeta metadata, Spec spec) implements Resource {
   /** A weighted HTTP destination, as Istio's {@code HTTPRouteDestination}. */
   public record HttpRouteDestination(Destination destination, Integer weight, Headers headers) {}
 
-  /** Retry policy, as Istio's {@code HTTPRetry}; {@code retryOn} is comma-separated. */
-  public record HttpRetry(Integer attempts, String perTryTimeout, String retryOn, Boolean retryRemoteLocalities) {}
+  /**
+   * Retry policy, as Istio's {@code HTTPRetry}; {@code retryOn} is comma-separated. {@code backoffBaseInterval}
+   * and {@code backoffMaxInterval} are Envoy's retry backoff (Istio sets them only through an EnvoyFilter):
+   * fully-jittered exponential, 25 ms and 10 x base when unset.
+   */
+  public record HttpRetry(Integer attempts, String perTryTimeout, String retryOn, Boolean retryRemoteLocalities,
+                          String backoffBaseInterval, String backoffMaxInterval) {}
 
   /** Fault injection, as Istio's {@code HTTPFaultInjection}. */
   public record HttpFaultInjection(Delay delay, Abort abort) {

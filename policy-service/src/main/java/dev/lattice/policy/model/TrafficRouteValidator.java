@@ -154,6 +154,18 @@ final class TrafficRouteValidator {
           }
         }
       }
+      is.duration(field(rp, "backoffBaseInterval"), r.backoffBaseInterval());
+      is.duration(field(rp, "backoffMaxInterval"), r.backoffMaxInterval());
+      if (r.backoffBaseInterval() != null && DurationText.isValid(r.backoffBaseInterval())
+          && DurationText.parse(r.backoffBaseInterval()).isZero()) {
+        is.error(field(rp, "backoffBaseInterval"), r.backoffBaseInterval() + " (expected: more than 0)");
+      }
+      if (r.backoffBaseInterval() != null && r.backoffMaxInterval() != null && DurationText.isValid(r.backoffBaseInterval())
+          && DurationText.isValid(r.backoffMaxInterval())
+          && DurationText.parse(r.backoffMaxInterval()).compareTo(DurationText.parse(r.backoffBaseInterval())) < 0) {
+        is.error(field(rp, "backoffMaxInterval"), r.backoffMaxInterval() + " is shorter than backoffBaseInterval "
+            + r.backoffBaseInterval() + " (expected: at least the base)");
+      }
       if (r.perTryTimeout() != null && h.timeout() != null && DurationText.isValid(r.perTryTimeout())
           && DurationText.isValid(h.timeout())
           && DurationText.parse(r.perTryTimeout()).compareTo(DurationText.parse(h.timeout())) > 0) {

@@ -120,6 +120,9 @@ class CompilerTopologyTest {
         .getVirtualHosts().get(0).getRoutes().get(0);
     assertThat(rule.getName()).isEqualTo("default/reviews/split");
     assertThat(rule.getTimeout()).isEqualTo(2000L);
+    assertThat(rule.getRetries().getAttempts()).isEqualTo(2);
+    assertThat(rule.getRetries().getBackoffBaseInterval()).isEqualTo(10L);
+    assertThat(rule.getRetries().getBackoffMaxInterval()).isEqualTo(100L);
     assertThat(rule.getClusters()).containsExactly(
         new WeightedCluster("outbound|9080|v1|reviews.default", 80, null),
         new WeightedCluster("outbound|9080|v2|reviews.default", 20, null));
@@ -217,6 +220,7 @@ class CompilerTopologyTest {
     assertThat(v1.getEndpoints()).extracting(ClusterEndpoint::getAddress).containsExactly("10.0.0.2");
     assertThat(v1.getTrafficPolicy().getLoadBalancer().getSimple()).isEqualTo(SimpleLoadBalancer.LEAST_REQUEST);
     assertThat(v1.getTrafficPolicy().getOutlierDetection().getConsecutive5xxErrors()).isEqualTo(5);
+    assertThat(v1.getTrafficPolicy().getRetryBudget().getRetryRatio()).isEqualTo(0.1); // the host's budget reaches its subsets
     ClusterConfig base = (ClusterConfig) out.get("node-b/" + REVIEWS_CLUSTER).getPayload();
     assertThat(base.getSubsets()).extracting(s -> s.getName()).containsExactly("v1", "v2");
 

@@ -75,7 +75,10 @@ public final class MeshFixtures {
         .setRoute(List.of(
             HttpRouteDestination.newBuilder().setDestination(dest(host, subsetA)).setWeight(weightA).build(),
             HttpRouteDestination.newBuilder().setDestination(dest(host, subsetB)).setWeight(weightB).build()))
-        .setTimeout(2000L).build();
+        .setTimeout(2000L)
+        .setRetries(dev.lattice.events.policy.HttpRetry.newBuilder().setAttempts(2).setPerTryTimeout(500L).setRetryOn("5xx")
+            .setBackoffBaseInterval(10L).setBackoffMaxInterval(100L).build())
+        .build();
     return resource("TrafficRoute", ns, name,
         TrafficRouteSpec.newBuilder().setHosts(List.of(host)).setHttp(List.of(route)).build(), created);
   }
@@ -105,6 +108,7 @@ public final class MeshFixtures {
             .setLoadBalancer(LoadBalancerSettings.newBuilder().setSimple(SimpleLoadBalancer.LEAST_REQUEST).build())
             .setOutlierDetection(OutlierDetection.newBuilder().setConsecutive5xxErrors(5)
                 .setInterval(10_000L).setBaseEjectionTime(30_000L).setMaxEjectionPercent(50).build())
+            .setRetryBudget(dev.lattice.events.policy.RetryBudget.newBuilder().setRetryRatio(0.1).build())
             .build())
         .setSubsets(List.of(
             Subset.newBuilder().setName("v1").setLabels(Map.of("version", "v1")).build(),

@@ -51,6 +51,18 @@ class ResourceEventMapperTest {
     TrafficRouteSpec tr = (TrafficRouteSpec) ResourceEventMapper.toEvent(ResourceValidatorTest.parse(ResourceValidatorTest.ROUTE), PROV).getSpec();
     assertThat(tr.getHttp().get(0).getTimeout()).isEqualTo(2000L);
     assertThat(tr.getHttp().get(0).getRetries().getPerTryTimeout()).isEqualTo(500L);
+    assertThat(tr.getHttp().get(0).getRetries().getBackoffBaseInterval()).isEqualTo(10L);
+    assertThat(tr.getHttp().get(0).getRetries().getBackoffMaxInterval()).isEqualTo(200L);
+    dev.lattice.events.policy.DestinationPolicySpec dp = (dev.lattice.events.policy.DestinationPolicySpec) ResourceEventMapper
+        .toEvent(ResourceValidatorTest.parse(ResourceValidatorTest.DP), PROV).getSpec();
+    assertThat(dp.getTrafficPolicy().getRetryBudget()).isEqualTo(dev.lattice.events.policy.RetryBudget.newBuilder()
+        .setRetryRatio(0.25).setMinRetriesPerSecond(5).setTtl(5_000L).build());
+    // unset budget fields take Linkerd's defaults (0.2, 10 per second, 10 s)
+    dev.lattice.events.policy.DestinationPolicySpec dflt = (dev.lattice.events.policy.DestinationPolicySpec) ResourceEventMapper
+        .toEvent(ResourceValidatorTest.parse(ResourceValidatorTest.DP.replace("{retryRatio: 0.25, minRetriesPerSecond: 5, ttl: 5s}", "{}")), PROV)
+        .getSpec();
+    assertThat(dflt.getTrafficPolicy().getRetryBudget()).isEqualTo(dev.lattice.events.policy.RetryBudget.newBuilder().build());
+    assertThat(dflt.getTrafficPolicy().getRetryBudget().getRetryRatio()).isEqualTo(0.2);
   }
 
   @Test

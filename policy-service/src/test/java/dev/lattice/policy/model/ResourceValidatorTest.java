@@ -29,7 +29,7 @@ class ResourceValidatorTest {
           - destination: {host: reviews, subset: v2}
             weight: 10
           timeout: 2s
-          retries: {attempts: 3, perTryTimeout: 500ms, retryOn: "5xx,connect-failure"}
+          retries: {attempts: 3, perTryTimeout: 500ms, retryOn: "5xx,connect-failure", backoffBaseInterval: 10ms, backoffMaxInterval: 200ms}
         - name: default
           route:
           - destination: {host: reviews, subset: v1}
@@ -48,6 +48,7 @@ class ResourceValidatorTest {
           loadBalancer: {simple: LEAST_REQUEST}
           connectionPool: {tcp: {maxConnections: 100}, http: {http1MaxPendingRequests: 10}}
           outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50}
+          retryBudget: {retryRatio: 0.25, minRetriesPerSecond: 5, ttl: 5s}
         subsets:
         - name: v1
           labels: {version: v1}
@@ -153,6 +154,17 @@ class ResourceValidatorTest {
             "\"2 seconds\" (expected: a duration such as 1.5s, 100ms, 1m30s)"),
         Arguments.of("sub-millisecond duration", ROUTE.replace("timeout: 2s", "timeout: 10us"), "spec.http[0].timeout", "at least 1ms"),
         Arguments.of("bad retryOn", ROUTE.replace("5xx,connect-failure", "5xx,sometimes"), "spec.http[0].retries.retryOn", "\"sometimes\""),
+        Arguments.of("backoff max below base", ROUTE.replace("backoffMaxInterval: 200ms", "backoffMaxInterval: 5ms"),
+            "spec.http[0].retries.backoffMaxInterval", "5ms is shorter than backoffBaseInterval 10ms"),
+        Arguments.of("zero backoff base", ROUTE.replace("backoffBaseInterval: 10ms", "backoffBaseInterval: 0s"),
+            "spec.http[0].retries.backoffBaseInterval", "(expected: more than 0)"),
+        Arguments.of("bad backoff duration", ROUTE.replace("backoffBaseInterval: 10ms", "backoffBaseInterval: soon"),
+            "spec.http[0].retries.backoffBaseInterval", "\"soon\""),
+        Arguments.of("negative retry ratio", DP.replace("retryRatio: 0.25", "retryRatio: -1"),
+            "spec.trafficPolicy.retryBudget.retryRatio", "-1.0 (expected: 0 to 1000"),
+        Arguments.of("negative retry reserve", DP.replace("minRetriesPerSecond: 5", "minRetriesPerSecond: -2"),
+            "spec.trafficPolicy.retryBudget.minRetriesPerSecond", "-2 (expected: at least 0)"),
+        Arguments.of("bad budget ttl", DP.replace("ttl: 5s", "ttl: forever"), "spec.trafficPolicy.retryBudget.ttl", "\"forever\""),
         Arguments.of("port out of range", ROUTE.replace("subset: v2}", "subset: v2, port: {number: 70000}}"),
             "spec.http[0].route[1].destination.port.number", "70000 (expected: a port 1..65535)"),
         Arguments.of("no hosts", ROUTE.replace("hosts: [reviews]", "hosts: []"), "spec.hosts", "expected: at least one host"),
