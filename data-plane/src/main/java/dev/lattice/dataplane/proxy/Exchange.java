@@ -15,6 +15,7 @@ import dev.lattice.dataplane.route.Route;
 import dev.lattice.dataplane.route.RouteAction;
 import dev.lattice.dataplane.route.RouteTable;
 import dev.lattice.dataplane.route.UpstreamCluster;
+import dev.lattice.dataplane.upstream.resilience.CircuitBreaker;
 import dev.lattice.dataplane.upstream.resilience.RetryBudget;
 import dev.lattice.dataplane.upstream.resilience.RetryPolicy;
 import dev.lattice.events.config.ListenerConfig;
@@ -71,6 +72,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   static final String UPSTREAM_RESET = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
   static final String UPSTREAM_CONNECT_FAILED = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
+  static final String UPSTREAM_OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
   /** Request body bytes kept for replay on a retry (Envoy's default buffer limit); a larger body is not retried. */
   static final int MAX_REPLAY = 64 * 1024;
 
@@ -124,6 +126,13 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private boolean replayOverflow;
   private io.netty.util.concurrent.ScheduledFuture<?> routeTimer;
   private io.netty.util.concurrent.ScheduledFuture<?> tryTimer;
+  // circuit breaking: the slots this exchange holds in its cluster's breaker, released once each
+  private CircuitBreaker breaker;
+  private boolean requestSlot;
+  private boolean pendingSlot;
+  private boolean retrySlot;
+  /** Queued in the loop's pool for a connection of a cluster at maxConnections. */
+  private boolean waiting;
 
   private boolean http10;
   private boolean keepAlive;
@@ -325,6 +334,12 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       return;
     }
     cluster = route.clusters().get(clusterIndex);
+    breaker = cluster.breaker();
+    if (!breaker.tryAcquireRequest()) {
+      sendLocal(503, UPSTREAM_OVERFLOW, "UO");
+      return;
+    }
+    requestSlot = true;
     retryPolicy = route.retryPolicy();
     if (retryPolicy != null && retryPolicy.numRetries() > 0) {
       RetryBudget budget = cluster.retryBudget();
@@ -382,6 +397,8 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     if (done || responseStarted || t != tryNo) {
       return;
     }
+    waiting = false;
+    releasePendingSlot();
     dropUpstream();
     tryFailed(RetryPolicy.Failure.PER_TRY_TIMEOUT, 504, UPSTREAM_TIMEOUT, "UT");
   }
@@ -391,6 +408,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       return;
     }
     tryNo++; // whatever is still connecting belongs to no try now
+    waiting = false;
     if (!responseStarted) {
       sendLocal(504, UPSTREAM_TIMEOUT, "UT");
     } else {
@@ -426,6 +444,12 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     if (budget != null && !budget.tryAcquireRetry()) {
       return "UO";
     }
+    releaseRetrySlot();
+    if (!breaker.tryAcquireRetry()) {
+      return "UO"; // maxRetries retries are already in flight to this cluster
+    }
+    retrySlot = true;
+    releasePendingSlot();
     policyRetries++;
     retries++;
     failedAddress = upstreamAddress;
@@ -483,6 +507,47 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     }
   }
 
+  private void releasePendingSlot() {
+    if (pendingSlot) {
+      pendingSlot = false;
+      breaker.releasePending();
+    }
+  }
+
+  private void releaseRetrySlot() {
+    if (retrySlot) {
+      retrySlot = false;
+      breaker.releaseRetry();
+    }
+  }
+
+  /** Whether the pool should still hand this exchange a connection. */
+  boolean waitingForConnection() {
+    return waiting && !done && !responseStarted;
+  }
+
+  /**
+   * The loop's pool has a connection for this queued exchange ({@code ch}, released by another request of
+   * the cluster), or one of the cluster's connections closed ({@code ch} null: try to open one again).
+   */
+  void connectionAvailable(Channel ch) {
+    if (!waitingForConnection()) {
+      if (ch != null) {
+        conn.pool().release(ch);
+      }
+      return;
+    }
+    waiting = false;
+    if (ch == null) {
+      connect();
+      return;
+    }
+    upstreamAddress = UpstreamPool.addressOf(ch);
+    meshTarget = runtime.meshTarget(cluster.name(), upstreamAddress);
+    releasePendingSlot();
+    attach(ch, true);
+  }
+
   /** Detaches and closes the upstream connection of the current try. */
   private void dropUpstream() {
     Channel ch = upstream;
@@ -496,12 +561,24 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   private void connect() {
     conn.pause(DownstreamHandler.PAUSE_PENDING);
+    if (!pendingSlot) {
+      if (!breaker.tryAcquirePending()) {
+        sendLocal(503, UPSTREAM_OVERFLOW, "UO");
+        return;
+      }
+      pendingSlot = true;
+    }
+    if (!breaker.tryAcquireConnection()) {
+      waiting = true; // maxConnections: wait for one of the cluster's connections (pending, as Envoy)
+      conn.pool().await(breaker, this);
+      return;
+    }
     if (meshTarget != null) {
       connectMesh();
       return;
     }
     int t = tryNo;
-    ChannelFuture f = conn.pool().connect(upstreamAddress, (int) Math.min(Integer.MAX_VALUE, runtime.settings().connectTimeout().toMillis()));
+    ChannelFuture f = conn.pool().connect(upstreamAddress, connectTimeoutMillis(), breaker);
     f.addListener(x -> {
       if (done || responseStarted || t != tryNo) {
         if (f.isSuccess()) {
@@ -509,6 +586,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
         }
         return;
       }
+      releasePendingSlot();
       if (f.isSuccess()) {
         attach(f.channel(), false);
       } else {
@@ -523,12 +601,13 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     if (tls == null) {
       LOG.warn("listener {}: cluster {} wants mTLS to {} on node {} but the proxy holds no SVID {}", runtime.name(), cluster.name(),
           target.address(), target.node(), target.source() == null ? "(expected: exactly one, the node's)" : "for " + target.source());
+      breaker.releaseConnection(); // counted, never opened
       sendLocal(503, UPSTREAM_CONNECT_FAILED + ", transport failure reason: no workload SVID to present", "UF");
       return;
     }
-    int timeout = (int) Math.min(Integer.MAX_VALUE, runtime.settings().connectTimeout().toMillis());
+    int timeout = connectTimeoutMillis();
     int t = tryNo;
-    io.netty.util.concurrent.Future<Channel> f = conn.pool().connect(target, tls, timeout);
+    io.netty.util.concurrent.Future<Channel> f = conn.pool().connect(target, tls, timeout, breaker);
     f.addListener(x -> {
       if (done || responseStarted || t != tryNo) {
         if (f.isSuccess()) {
@@ -536,6 +615,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
         }
         return;
       }
+      releasePendingSlot();
       if (f.isSuccess()) {
         attach(f.getNow(), false);
       } else if (f.cause() instanceof UpstreamPool.UpstreamTlsException e) {
@@ -548,7 +628,13 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     });
   }
 
+  private int connectTimeoutMillis() {
+    long ms = cluster.connectTimeoutMillis() > 0 ? cluster.connectTimeoutMillis() : runtime.settings().connectTimeout().toMillis();
+    return (int) Math.min(Integer.MAX_VALUE, ms);
+  }
+
   private void attach(Channel ch, boolean reused) {
+    UpstreamPool.served(ch);
     upstream = ch;
     upstreamReused = reused;
     ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = this;
@@ -757,7 +843,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     }
     upstream = null;
     ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
-    if (requestComplete && lastForwarded && upstreamKeepAlive && ch.isActive()) {
+    int maxPerConnection = cluster.breaker().limits().maxRequestsPerConnection();
+    if (maxPerConnection > 0 && UpstreamPool.servedSoFar(ch) >= maxPerConnection) {
+      ch.close(); // maxRequestsPerConnection: this connection has carried its share
+    } else if (requestComplete && lastForwarded && upstreamKeepAlive && ch.isActive()) {
       conn.pool().release(ch);
     } else {
       ch.close();
@@ -904,6 +993,15 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     endNanos = System.nanoTime();
     cancel(routeTimer);
     cancel(tryTimer);
+    waiting = false;
+    if (breaker != null) {
+      releasePendingSlot();
+      releaseRetrySlot();
+      if (requestSlot) {
+        requestSlot = false;
+        breaker.releaseRequest();
+      }
+    }
     releasePendingBody();
     releaseReplay();
     for (int i = filtersStarted - 1; i >= 0; i--) {

@@ -234,6 +234,11 @@ public final class ProxyServer {
     return m;
   }
 
+  /** Cluster {@code name} of the snapshot being served (breakers, budget, outlier state), or null. */
+  public dev.lattice.dataplane.route.UpstreamCluster cluster(String name) {
+    return snapshot.clusters.get(name);
+  }
+
   /** The config being served. */
   public ProxyConfig config() {
     return snapshot.config;

@@ -11,6 +11,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import dev.lattice.configclient.tls.SvidTrustManager;
+import dev.lattice.dataplane.upstream.resilience.CircuitBreaker;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
@@ -39,6 +40,13 @@ final class UpstreamPool {
   /** The pool key a connection was opened for. */
   private static final AttributeKey<Object> KEY = AttributeKey.valueOf("lattice.upstream.key");
   private final Map<Object, ArrayDeque<Channel>> idle = new HashMap<>();
+  /** The circuit breaker that counts a connection (its cluster's), released when it closes. */
+  private static final AttributeKey<CircuitBreaker> BREAKER = AttributeKey.valueOf("lattice.upstream.breaker");
+  /** Requests a connection has carried (maxRequestsPerConnection). */
+  private static final AttributeKey<int[]> SERVED = AttributeKey.valueOf("lattice.upstream.served");
+  /** Exchanges of this loop waiting for a connection of a cluster at its maxConnections, oldest first. */
+  private final Map<CircuitBreaker, ArrayDeque<Exchange>> waiters = new HashMap<>();
+  private final Map<CircuitBreaker, Runnable> wakers = new HashMap<>();
   private boolean closed;
 
   UpstreamPool(EventLoop loop, ChannelFactory<? extends Channel> channels, WriteBufferWaterMark waterMark) {
@@ -78,9 +86,81 @@ final class UpstreamPool {
 
   /** Opens a new plaintext connection to {@code endpoint} on this loop. */
   ChannelFuture connect(InetSocketAddress endpoint, int connectTimeoutMillis) {
+    return connect(endpoint, connectTimeoutMillis, null);
+  }
+
+  /** As above, the connection counted by {@code breaker} (already acquired; released when it closes), or null. */
+  ChannelFuture connect(InetSocketAddress endpoint, int connectTimeoutMillis, CircuitBreaker breaker) {
     ChannelFuture f = bootstrap.clone().option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis).connect(endpoint);
     f.channel().attr(KEY).set(endpoint);
+    counted(f.channel(), breaker);
     return f;
+  }
+
+  private static void counted(Channel ch, CircuitBreaker breaker) {
+    if (breaker != null) {
+      ch.attr(BREAKER).set(breaker);
+      ch.closeFuture().addListener(x -> breaker.releaseConnection());
+    }
+  }
+
+  /** Counts one more request on {@code ch}; returns how many it has carried. */
+  static int served(Channel ch) {
+    int[] n = ch.attr(SERVED).get();
+    if (n == null) {
+      n = new int[1];
+      ch.attr(SERVED).set(n);
+    }
+    return ++n[0];
+  }
+
+  /** The endpoint a pooled connection was opened to. */
+  static InetSocketAddress addressOf(Channel ch) {
+    Object key = ch.attr(KEY).get();
+    return key instanceof MeshTarget t ? t.address() : (InetSocketAddress) key;
+  }
+
+  static int servedSoFar(Channel ch) {
+    int[] n = ch.attr(SERVED).get();
+    return n == null ? 0 : n[0];
+  }
+
+  /**
+   * Queues {@code ex} until a connection of {@code breaker}'s cluster is released on this loop (handed over
+   * at once) or one closes anywhere (it tries to connect again). Envoy's pending queue.
+   */
+  void await(CircuitBreaker breaker, Exchange ex) {
+    ArrayDeque<Exchange> q = waiters.computeIfAbsent(breaker, b -> new ArrayDeque<>());
+    q.addLast(ex);
+    if (!wakers.containsKey(breaker)) {
+      Runnable w = () -> loop.execute(() -> wake(breaker));
+      wakers.put(breaker, w);
+      breaker.addCapacityListener(w);
+    }
+  }
+
+  /** A connection of the cluster closed somewhere: the oldest live waiter of this loop tries again. */
+  private void wake(CircuitBreaker breaker) {
+    Exchange ex = nextWaiter(breaker);
+    if (ex != null) {
+      ex.connectionAvailable(null);
+    }
+  }
+
+  private Exchange nextWaiter(CircuitBreaker breaker) {
+    ArrayDeque<Exchange> q = waiters.get(breaker);
+    Exchange ex = null;
+    while (q != null && (ex = q.pollFirst()) != null && !ex.waitingForConnection()) {
+      ex = null;
+    }
+    if (q != null && q.isEmpty()) {
+      waiters.remove(breaker);
+      Runnable w = wakers.remove(breaker);
+      if (w != null) {
+        breaker.removeCapacityListener(w);
+      }
+    }
+    return ex;
   }
 
   /**
@@ -89,6 +169,11 @@ final class UpstreamPool {
    * Fails with an {@link UpstreamTlsException} when the handshake or the identity check fails.
    */
   Future<Channel> connect(MeshTarget target, SslContext tls, int timeoutMillis) {
+    return connect(target, tls, timeoutMillis, null);
+  }
+
+  /** As above, the connection counted by {@code breaker} (already acquired; released when it closes), or null. */
+  Future<Channel> connect(MeshTarget target, SslContext tls, int timeoutMillis, CircuitBreaker breaker) {
     Promise<Channel> done = loop.newPromise();
     Bootstrap b = bootstrap.clone().option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis);
     SslHandler[] ssl = new SslHandler[1];
@@ -103,6 +188,7 @@ final class UpstreamPool {
     });
     ChannelFuture f = b.connect(target.address());
     f.channel().attr(KEY).set(target);
+    counted(f.channel(), breaker);
     f.addListener(c -> {
       if (!c.isSuccess()) {
         done.tryFailure(c.cause());
@@ -162,6 +248,20 @@ final class UpstreamPool {
       ch.close();
       return;
     }
+    CircuitBreaker breaker = ch.attr(BREAKER).get();
+    if (breaker != null && waiters.containsKey(breaker)) {
+      Exchange ex = nextWaiter(breaker);
+      if (ex != null) {
+        ex.connectionAvailable(ch); // a request queued at maxConnections takes it straight away
+        return;
+      }
+    }
+    if (breaker != null && breaker.hasWaiters()) {
+      // requests of another loop wait for a connection of this cluster: a connection cannot change
+      // loops, so free the slot instead of idling it; the close wakes them
+      ch.close();
+      return;
+    }
     ArrayDeque<Channel> q = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
     if (q.size() >= MAX_IDLE_PER_ENDPOINT) {
       ch.close();
@@ -190,6 +290,9 @@ final class UpstreamPool {
   /** Closes the idle connections and refuses later releases. */
   void close() {
     closed = true;
+    wakers.forEach((b, w) -> b.removeCapacityListener(w));
+    wakers.clear();
+    waiters.clear();
     idle.values().forEach(q -> q.forEach(Channel::close));
     idle.clear();
   }

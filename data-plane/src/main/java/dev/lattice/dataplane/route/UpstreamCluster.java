@@ -3,6 +3,7 @@ package dev.lattice.dataplane.route;
 import dev.lattice.events.WorkloadHealth;
 import dev.lattice.events.config.ClusterConfig;
 import dev.lattice.events.config.ClusterEndpoint;
+import dev.lattice.dataplane.upstream.resilience.CircuitBreaker;
 import dev.lattice.dataplane.upstream.resilience.RetryBudget;
 import dev.lattice.events.policy.TrafficPolicy;
 import java.net.InetSocketAddress;
@@ -26,6 +27,8 @@ public final class UpstreamCluster {
   private final AtomicInteger next = new AtomicInteger();
   private final dev.lattice.events.policy.RetryBudget budgetConfig;
   private final RetryBudget retryBudget;
+  private final CircuitBreaker breaker;
+  private final long connectTimeoutMillis;
 
   public UpstreamCluster(ClusterConfig config) {
     this(config, Clock.systemUTC(), null);
@@ -35,6 +38,24 @@ public final class UpstreamCluster {
   public UpstreamCluster(ClusterConfig config, Clock clock, UpstreamCluster previous) {
     this.name = config.getName();
     TrafficPolicy tp = config.getTrafficPolicy();
+    CircuitBreaker.Limits limits;
+    try {
+      limits = CircuitBreaker.Limits.of(tp == null ? null : tp.getConnectionPool());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("cluster " + name + ": " + e.getMessage(), e);
+    }
+    if (previous != null) {
+      this.breaker = previous.breaker; // in-flight requests release into the counters they took from
+      this.breaker.limits(limits);
+    } else {
+      this.breaker = new CircuitBreaker(limits);
+    }
+    Long ct = tp == null || tp.getConnectionPool() == null || tp.getConnectionPool().getTcp() == null ? null
+        : tp.getConnectionPool().getTcp().getConnectTimeout();
+    if (ct != null && ct <= 0) {
+      throw new IllegalArgumentException("cluster " + name + ": trafficPolicy.connectionPool.tcp.connectTimeout: " + ct + " (expected: > 0 ms)");
+    }
+    this.connectTimeoutMillis = ct == null ? 0 : ct;
     this.budgetConfig = tp == null ? null : tp.getRetryBudget();
     if (budgetConfig == null) {
       this.retryBudget = null;
@@ -62,6 +83,12 @@ public final class UpstreamCluster {
 
   /** Every endpoint, healthy or not (for /clusters). */
   public List<InetSocketAddress> endpoints() { return all; }
+
+  /** The cluster's circuit breakers (connectionPool limits); never null, unlimited when unset. */
+  public CircuitBreaker breaker() { return breaker; }
+
+  /** {@code connectionPool.tcp.connectTimeout} in ms, or 0 for the proxy's default. */
+  public long connectTimeoutMillis() { return connectTimeoutMillis; }
 
   /** The cluster's retry budget, or null when it has none (retries are bounded by attempts only). */
   public RetryBudget retryBudget() { return retryBudget; }

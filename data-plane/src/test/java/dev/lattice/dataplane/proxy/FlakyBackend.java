@@ -14,11 +14,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * says, later ones answer 200 with {@code ok <key> try <k> body <bytes>}:
  * {@code status-503} (or any {@code status-NNN}) answers that status; {@code reset} closes the connection
  * without an answer; {@code hang} never answers; {@code grpc-14} answers a trailers-only gRPC
- * {@code grpc-status: 14}. {@code /ok} always answers 200 and {@code /hang} never does. Counts every
- * request per key and in total.
+ * {@code grpc-status: 14}; {@code delay-MS} answers 200 after MS milliseconds; {@code slowreset-MS}
+ * closes the connection after MS milliseconds. {@code /ok} always answers 200 and {@code /hang} never
+ * does. Counts connections, and every request per key and in total.
  */
 final class FlakyBackend implements AutoCloseable {
   final AtomicInteger requests = new AtomicInteger();
+  final AtomicInteger connections = new AtomicInteger();
   final Map<String, AtomicInteger> tries = new ConcurrentHashMap<>();
   /** Requests being held by {@code hang} right now. */
   final AtomicInteger hanging = new AtomicInteger();
@@ -28,6 +30,7 @@ final class FlakyBackend implements AutoCloseable {
   FlakyBackend(Vertx vertx, String name) throws Exception {
     this.name = name;
     server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0));
+    server.connectionHandler(c -> connections.incrementAndGet());
     server.requestHandler(req -> req.body().onSuccess(body -> {
       requests.incrementAndGet();
       String[] p = req.path().split("/");
@@ -54,6 +57,10 @@ final class FlakyBackend implements AutoCloseable {
         req.connection().close();
       } else if (mode.equals("hang")) {
         hang(req);
+      } else if (mode.startsWith("delay-")) {
+        vertx.setTimer(Long.parseLong(mode.substring(6)), id -> req.response().end("ok " + key + " delayed try " + k));
+      } else if (mode.startsWith("slowreset-")) {
+        vertx.setTimer(Long.parseLong(mode.substring(10)), id -> req.connection().close());
       } else if (mode.startsWith("grpc-")) {
         req.response().putHeader("content-type", "application/grpc").putHeader("grpc-status", mode.substring(5))
             .putHeader("grpc-message", "try " + k).end();
