@@ -141,6 +141,13 @@ class TelemetryServiceTest {
     }
   }
 
+  private static Map<String, Long> edgeCounts(String body) {
+    Map<String, Long> counts = new TreeMap<>();
+    new JsonObject(body).getJsonArray("edges").forEach(o -> counts.put(((JsonObject) o).getString("source")
+        + "→" + ((JsonObject) o).getString("destination"), ((JsonObject) o).getLong("requests")));
+    return counts;
+  }
+
   @Test
   void aggregatesStreamsLiveAndDeadLettersGarbage() throws Exception {
     FlowGenerator generator = new FlowGenerator(5);
@@ -192,6 +199,27 @@ class TelemetryServiceTest {
           + "→" + ((JsonObject) o).getString("destination"), ((JsonObject) o).getLong("requests")));
       assertThat(counts).isEqualTo(expectedEdges);
     });
+
+    // filtered by workload (either side) and namespace (either side): the same counts, fewer edges
+    Map<String, Long> touchingPayments = new TreeMap<>();
+    expectedEdges.forEach((edge, n) -> {
+      if (edge.startsWith("shop/payments→") || edge.endsWith("→shop/payments")) {
+        touchingPayments.put(edge, n);
+      }
+    });
+    assertThat(touchingPayments).isNotEmpty().hasSizeLessThan(expectedEdges.size());
+    assertThat(edgeCounts(get(edgesUri + "&workload=shop/payments").body())).isEqualTo(touchingPayments);
+    assertThat(edgeCounts(get(edgesUri + "&namespace=legacy").body()))
+        .containsOnlyKeys("legacy/batch→shop/payments");
+    JsonObject graph = new JsonObject(get(edgesUri.replace("/v1/edges", "/v1/graph") + "&workload=shop/payments")
+        .body());
+    assertThat(graph.getJsonArray("edges")).hasSize(touchingPayments.size());
+    assertThat(graph.getJsonArray("nodes")).extracting(n -> ((JsonObject) n).getString("id"))
+        .contains("shop/payments", "legacy/batch", "shop/checkout").doesNotContain("shop/redis", "unknown");
+    HttpResponse<String> badWorkload = get(edgesUri + "&workload=payments");
+    assertThat(badWorkload.statusCode()).isEqualTo(400);
+    assertThat(badWorkload.body()).contains("workload: 'payments' (expected: namespace/workload, external/<host> or unknown)");
+    assertThat(get(edgesUri + "&namespace=a/b").statusCode()).isEqualTo(400);
 
     // non-following: the newest matching flows this instance saw, oldest first
     JsonObject last = new JsonObject(get("/v1/flows?last=3&to=shop/payments").body());

@@ -20,9 +20,10 @@ import java.util.function.Function;
 /**
  * The query API (any instance answers for every key):
  * <ul>
- *   <li>{@code GET /v1/edges?window=10s|1m&range=5m&source=&destination=} — edges with their signals</li>
- *   <li>{@code GET /v1/graph?window=1m&range=} — nodes (workloads, services, external hosts, unknown callers)
- *       and edges; denied and plaintext edges flagged</li>
+ *   <li>{@code GET /v1/edges?window=10s|1m&range=5m&source=&destination=&workload=&namespace=} — edges with
+ *       their signals ({@code workload}: either side is that node; {@code namespace}: either side in it)</li>
+ *   <li>{@code GET /v1/graph?window=1m&range=&workload=&namespace=} — nodes (workloads, services, external
+ *       hosts, unknown callers) and edges; denied and plaintext edges flagged; filtered like edges</li>
  *   <li>{@code GET /v1/services/{ns}/{name}/signals?window=10s&range=5m} — the service's golden signals per
  *       window</li>
  * </ul>
@@ -47,10 +48,11 @@ public final class TelemetryApi {
 
   /** Mounts the routes on {@code router}. */
   public void mount(Router router) {
-    router.get("/v1/edges").handler(rc -> answer(rc, range(rc).compose(r -> queries.scan(MetricsScope.EDGE, r)
-        .map(scan -> edges(scan, r, rc.queryParams().get("source"), rc.queryParams().get("destination"))))));
-    router.get("/v1/graph").handler(rc -> answer(rc, range(rc).compose(r -> queries.scan(MetricsScope.EDGE, r)
-        .compose(edges -> queries.scan(MetricsScope.SERVICE, r).map(services -> graph(edges, services, r))))));
+    router.get("/v1/edges").handler(rc -> answer(rc, filter(rc).compose(f -> range(rc).compose(r ->
+        queries.scan(MetricsScope.EDGE, r).map(scan -> edges(scan, r, f))))));
+    router.get("/v1/graph").handler(rc -> answer(rc, filter(rc).compose(f -> range(rc).compose(r ->
+        queries.scan(MetricsScope.EDGE, r).compose(edges -> queries.scan(MetricsScope.SERVICE, r)
+            .map(services -> graph(edges, services, r, f)))))));
     router.get("/v1/services/:ns/:name/signals").handler(rc -> {
       String service = rc.pathParam("ns") + "/" + rc.pathParam("name");
       answer(rc, range(rc).compose(r -> queries.series(MetricsKey.service(service), r).map(points -> {
@@ -85,6 +87,51 @@ public final class TelemetryApi {
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
+  }
+
+  /**
+   * Which edges a query keeps: {@code source} / {@code destination} (exact node names), {@code workload} (a
+   * node on either side) and {@code namespace} (either side in it). All given must hold.
+   */
+  record EdgeFilter(String source, String destination, String workload, String namespace) {
+
+    boolean keeps(MetricsKey key) {
+      return (source == null || source.equals(key.source()))
+          && (destination == null || destination.equals(key.destination()))
+          && (workload == null || workload.equals(key.source()) || workload.equals(key.destination()))
+          && (namespace == null || key.source().startsWith(namespace + "/")
+              || key.destination().startsWith(namespace + "/"));
+    }
+  }
+
+  private static Future<EdgeFilter> filter(RoutingContext rc) {
+    try {
+      return Future.succeededFuture(new EdgeFilter(node(rc, "source"), node(rc, "destination"), node(rc, "workload"),
+          namespace(rc)));
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  private static String node(RoutingContext rc, String name) {
+    String v = rc.queryParams().get(name);
+    if (v == null) {
+      return null;
+    }
+    int slash = v.indexOf('/');
+    if (!v.equals(FlowSignals.UNKNOWN) && (slash <= 0 || slash == v.length() - 1 || v.contains("|"))) {
+      throw new IllegalArgumentException(name + ": '" + v
+          + "' (expected: namespace/workload, external/<host> or unknown)");
+    }
+    return v;
+  }
+
+  private static String namespace(RoutingContext rc) {
+    String v = rc.queryParams().get("namespace");
+    if (v != null && (v.isBlank() || v.contains("/") || v.contains("|"))) {
+      throw new IllegalArgumentException("namespace: '" + v + "' (expected: a namespace name, no '/')");
+    }
+    return v;
   }
 
   private Future<TimeRange> internalRange(RoutingContext rc) {
@@ -139,19 +186,19 @@ public final class TelemetryApi {
     return new JsonObject().put("window", r.window().label()).put("from", r.fromMillis()).put("to", r.toMillis());
   }
 
-  private static JsonObject edges(Map<String, FlowStats> scan, TimeRange r, String source, String destination) {
+  private static JsonObject edges(Map<String, FlowStats> scan, TimeRange r, EdgeFilter filter) {
     JsonArray edges = new JsonArray();
     scan.forEach((k, stats) -> {
       MetricsKey key = MetricsKey.parse(k);
-      if ((source == null || source.equals(key.source())) && (destination == null
-          || destination.equals(key.destination()))) {
+      if (filter.keeps(key)) {
         edges.add(signals(stats, r.seconds()).put("source", key.source()).put("destination", key.destination()));
       }
     });
     return rangeJson(r).put("edges", edges);
   }
 
-  private static JsonObject graph(Map<String, FlowStats> edgeScan, Map<String, FlowStats> serviceScan, TimeRange r) {
+  private static JsonObject graph(Map<String, FlowStats> edgeScan, Map<String, FlowStats> serviceScan, TimeRange r,
+      EdgeFilter filter) {
     Map<String, JsonObject> nodes = new TreeMap<>();
     Function<String, JsonObject> node = name -> nodes.computeIfAbsent(name, n -> new JsonObject().put("id", n)
         .put("kind", n.equals(FlowSignals.UNKNOWN) ? "unknown"
@@ -159,6 +206,9 @@ public final class TelemetryApi {
     JsonArray edges = new JsonArray();
     edgeScan.forEach((k, stats) -> {
       MetricsKey key = MetricsKey.parse(k);
+      if (!filter.keeps(key)) {
+        return;
+      }
       node.apply(key.source());
       node.apply(key.destination());
       edges.add(signals(stats, r.seconds()).put("source", key.source()).put("destination", key.destination())
@@ -166,8 +216,14 @@ public final class TelemetryApi {
               && stats.denied() == stats.requests())
           .put("plaintext", stats.mtls() < stats.requests()));
     });
-    serviceScan.forEach((k, stats) -> node.apply(MetricsKey.parse(k).destination())
-        .put("service", true).put("signals", signals(stats, r.seconds())));
+    boolean filtered = !filter.equals(new EdgeFilter(null, null, null, null));
+    serviceScan.forEach((k, stats) -> {
+      String service = MetricsKey.parse(k).destination();
+      // a filtered graph shows the services of the edges it kept
+      if (!filtered || nodes.containsKey(service)) {
+        node.apply(service).put("service", true).put("signals", signals(stats, r.seconds()));
+      }
+    });
     return rangeJson(r).put("nodes", new JsonArray(java.util.List.copyOf(nodes.values()))).put("edges", edges);
   }
 
