@@ -51,6 +51,8 @@ import picocli.CommandLine.Spec;
         dev.lattice.cli.policy.ExplainCommand.class,
         // config distribution (dev.lattice.cli.distributor):
         dev.lattice.cli.distributor.ConfigDumpCommand.class,
+        // telemetry (dev.lattice.cli.telemetry):
+        dev.lattice.cli.telemetry.ObserveCommand.class, dev.lattice.cli.telemetry.TopCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class LatticeCli implements Callable<Integer>, CliContext {

@@ -10,24 +10,26 @@ import java.util.function.Function;
 /**
  * Which flows a live view shows, like {@code hubble observe}'s flags: {@code from} / {@code to} (a node
  * name, {@code ns/workload}, or a namespace prefix {@code ns/}), {@code namespace} (either side),
- * {@code verdict}, {@code status} (an HTTP code or class: {@code 503}, {@code 5xx}; {@code tcp} for raw
+ * {@code workload} (a node on either side), {@code verdict}, {@code status} (an HTTP code or class: {@code 503}, {@code 5xx}; {@code tcp} for raw
  * connections), {@code denied} ({@code true}/{@code false}). Every given criterion must hold.
  *
  * @param from source node or namespace prefix, null for any
  * @param to destination node or namespace prefix, null for any
  * @param namespace namespace of either side, null for any
+ * @param workload node on either side ({@code ns/workload}, {@code external/<host>}, {@code unknown}), null for any
  * @param verdict the verdict, null for any
  * @param status HTTP status code or class, null for any
  * @param denied denied by authorization (true) or not (false), null for either
  */
-public record FlowFilter(String from, String to, String namespace, FlowVerdict verdict, String status,
-    Boolean denied) {
+public record FlowFilter(String from, String to, String namespace, String workload, FlowVerdict verdict,
+    String status, Boolean denied) {
 
   /** Accepts every flow. */
-  public static final FlowFilter ALL = new FlowFilter(null, null, null, null, null, null);
+  public static final FlowFilter ALL = new FlowFilter(null, null, null, null, null, null, null);
 
   /**
-   * Parses query parameters ({@code from}, {@code to}, {@code namespace}, {@code verdict}, {@code status},
+   * Parses query parameters ({@code from}, {@code to}, {@code namespace}, {@code workload}, {@code verdict},
+   * {@code status},
    * {@code denied}); missing or empty means any.
    *
    * @throws IllegalArgumentException naming the parameter, the value and what was expected
@@ -57,8 +59,16 @@ public record FlowFilter(String from, String to, String namespace, FlowVerdict v
       denied = Boolean.valueOf(deniedText);
     }
     return new FlowFilter(blankToNull(params.apply("from")), blankToNull(params.apply("to")),
-        blankToNull(params.apply("namespace")), verdict, status == null ? null : status.toLowerCase(Locale.ROOT),
+        blankToNull(params.apply("namespace")), workload(blankToNull(params.apply("workload"))), verdict, status == null ? null : status.toLowerCase(Locale.ROOT),
         denied);
+  }
+
+  private static String workload(String w) {
+    if (w != null && !w.equals(FlowSignals.UNKNOWN) && (w.indexOf('/') <= 0 || w.endsWith("/"))) {
+      throw new IllegalArgumentException("workload: '" + w
+          + "' (expected: namespace/workload, external/<host> or unknown)");
+    }
+    return w;
   }
 
   /** Parses a map of parameters (see {@link #parse(Function)}). */
@@ -77,6 +87,9 @@ public record FlowFilter(String from, String to, String namespace, FlowVerdict v
       return false;
     }
     if (namespace != null && !src.startsWith(namespace + "/") && !dst.startsWith(namespace + "/")) {
+      return false;
+    }
+    if (workload != null && !workload.equals(src) && !workload.equals(dst)) {
       return false;
     }
     if (verdict != null && flow.getVerdict() != verdict) {

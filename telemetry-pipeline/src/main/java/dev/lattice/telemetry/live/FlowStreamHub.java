@@ -22,7 +22,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The live flow view: {@code GET /v1/flows?last=N&from=&to=&namespace=&verdict=&status=&denied=} answers the
+ * The live flow view: {@code GET /v1/flows?last=N&from=&to=&namespace=&workload=&verdict=&status=&denied=} answers the
  * newest matching flows this instance has seen (at most {@link Settings#recent()}), and with
  * {@code follow=true} keeps the response open as a Server-Sent-Events stream ({@code event: flow}, one
  * {@link FlowJson} per {@code data:} line), after replaying the {@code last} ones (default 0 when following).
