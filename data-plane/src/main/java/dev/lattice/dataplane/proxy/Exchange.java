@@ -16,6 +16,7 @@ import dev.lattice.dataplane.route.RouteAction;
 import dev.lattice.dataplane.route.RouteTable;
 import dev.lattice.dataplane.route.UpstreamCluster;
 import dev.lattice.dataplane.upstream.resilience.CircuitBreaker;
+import dev.lattice.dataplane.upstream.lb.LbRequest;
 import dev.lattice.dataplane.upstream.resilience.RetryBudget;
 import dev.lattice.dataplane.upstream.resilience.RetryPolicy;
 import dev.lattice.events.config.ListenerConfig;
@@ -65,7 +66,7 @@ import org.slf4j.LoggerFactory;
  * {@link HttpExchange}, the route table's request view and the completion hook's
  * {@link CompletedExchange} at once, so a request allocates one of them. Event-loop confined.
  */
-final class Exchange implements HttpExchange, CompletedExchange, RouteTable.RequestView {
+final class Exchange implements HttpExchange, CompletedExchange, RouteTable.RequestView, LbRequest {
   private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
   /** Request body bytes read and dropped after a local response before the connection is closed instead. */
   private static final long MAX_DISCARD = 64 * 1024;
@@ -99,6 +100,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   /** Index of {@link #cluster} among the route's clusters (its per-destination headers), or -1. */
   private int clusterIndex = -1;
   private UpstreamCluster cluster;
+  /** Where this exchange is counted as in flight (least request), or null. */
+  private UpstreamCluster activeCluster;
+  private InetSocketAddress activeEndpoint;
   private InetSocketAddress upstreamAddress;
   /** Set when the endpoint is reached over the mesh's mTLS (a cluster with mtls, from an outbound listener). */
   private MeshTarget meshTarget;
@@ -375,7 +379,8 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   /** One try: an endpoint (not the one that just failed, when there is another), a connection, the request. */
   private void startTry() {
     int t = ++tryNo;
-    upstreamAddress = policyRetries == 0 ? cluster.pick() : cluster.pick(a -> !a.equals(failedAddress));
+    upstreamAddress = policyRetries == 0 ? cluster.pick(this, null) : cluster.pick(this, a -> !a.equals(failedAddress));
+    countActive(upstreamAddress);
     if (upstreamAddress == null) {
       sendLocal(503, "no healthy upstream", "UH");
       return;
@@ -985,11 +990,25 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     }
   }
 
+  /** Moves this exchange's in-flight count (least request) to {@code endpoint}: one count per exchange, ended in finish. */
+  private void countActive(InetSocketAddress endpoint) {
+    if (activeCluster != null) {
+      activeCluster.activeRequests().ended(activeEndpoint);
+      activeCluster = null;
+    }
+    if (endpoint != null) {
+      activeCluster = cluster;
+      activeEndpoint = endpoint;
+      cluster.activeRequests().started(endpoint);
+    }
+  }
+
   private void finish() {
     if (done) {
       return;
     }
     done = true;
+    countActive(null);
     endNanos = System.nanoTime();
     cancel(routeTimer);
     cancel(tryTimer);
@@ -1108,6 +1127,11 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   @Override
   public String method() {
     return request.decoderResult().isFailure() ? null : request.method().name();
+  }
+
+  @Override
+  public void addResponseHeader(String name, String value) {
+    responseHeaders().add(name, value);
   }
 
   @Override

@@ -4,6 +4,10 @@ import dev.lattice.events.WorkloadHealth;
 import dev.lattice.events.config.ClusterConfig;
 import dev.lattice.events.config.ClusterEndpoint;
 import dev.lattice.dataplane.upstream.resilience.CircuitBreaker;
+import dev.lattice.dataplane.upstream.lb.ActiveRequests;
+import dev.lattice.dataplane.upstream.lb.LbRequest;
+import dev.lattice.dataplane.upstream.lb.LoadBalancer;
+import dev.lattice.dataplane.upstream.lb.WeightedEndpoint;
 import dev.lattice.dataplane.upstream.resilience.RetryBudget;
 import dev.lattice.events.policy.TrafficPolicy;
 import java.net.InetSocketAddress;
@@ -12,19 +16,19 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Predicate;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A cluster of one config snapshot with its endpoints resolved to socket addresses. Endpoint pick is
- * weighted round robin over the endpoints not marked UNHEALTHY or DRAINING. Thread-safe (one atomic
- * counter); immutable otherwise. The state that must outlive a config push — the retry budget — is
- * carried over from the previous snapshot's cluster of the same name while its settings are unchanged.
+ * the cluster's {@link LoadBalancer} ({@code trafficPolicy.loadBalancer}; weighted round robin when unset)
+ * over the endpoints not marked UNHEALTHY or DRAINING. Thread-safe. The state that must outlive a config
+ * push — the retry budget, requests in flight per endpoint — is carried over from the previous snapshot's
+ * cluster of the same name (the budget while its settings are unchanged).
  */
 public final class UpstreamCluster {
   private final String name;
-  private final List<InetSocketAddress> endpoints;
   private final List<InetSocketAddress> all;
-  private final AtomicInteger next = new AtomicInteger();
+  private final ActiveRequests active;
+  private final LoadBalancer lb;
   private final dev.lattice.events.policy.RetryBudget budgetConfig;
   private final RetryBudget retryBudget;
   private final CircuitBreaker breaker;
@@ -71,12 +75,16 @@ public final class UpstreamCluster {
     }
     List<ClusterEndpoint> eps = config.getEndpoints();
     this.all = eps.stream().map(e -> new InetSocketAddress(e.getAddress(), e.getPort())).toList();
-    // weight expands into repeated entries: the weights here are small integers (1..100)
-    this.endpoints = eps.stream()
+    List<WeightedEndpoint> healthy = eps.stream()
         .filter(e -> e.getHealth() != WorkloadHealth.UNHEALTHY && e.getHealth() != WorkloadHealth.DRAINING)
-        .flatMap(e -> java.util.Collections.nCopies(Math.max(1, Math.min(e.getWeight(), 100)),
-            new InetSocketAddress(e.getAddress(), e.getPort())).stream())
+        .map(e -> new WeightedEndpoint(new InetSocketAddress(e.getAddress(), e.getPort()), e.getWeight()))
         .toList();
+    this.active = ActiveRequests.of(all, previous == null ? null : previous.active);
+    try {
+      this.lb = LoadBalancer.of(tp == null ? null : tp.getLoadBalancer(), healthy, active);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("cluster " + name + ": trafficPolicy." + e.getMessage(), e);
+    }
   }
 
   public String name() { return name; }
@@ -93,28 +101,28 @@ public final class UpstreamCluster {
   /** The cluster's retry budget, or null when it has none (retries are bounded by attempts only). */
   public RetryBudget retryBudget() { return retryBudget; }
 
+  /** Requests in flight per endpoint: the proxy reports each try's start and end here (least request reads it). */
+  public ActiveRequests activeRequests() { return active; }
+
+  /** The balancer's kind (for /clusters and tests). */
+  public LoadBalancer.Kind loadBalancer() { return lb.kind(); }
+
   /**
-   * The next endpoint that {@code acceptable} accepts (a retry avoiding the endpoint that just failed, as
-   * Istio's {@code previous_hosts} predicate), else the next one anyway; null when none is healthy.
+   * The endpoint for {@code request} (its hash key when the balancer hashes) that {@code acceptable}
+   * accepts (a retry avoiding the endpoint that just failed, as Istio's {@code previous_hosts}
+   * predicate), else one anyway; null when none is healthy (the request fails with 503 UH).
    */
+  public InetSocketAddress pick(LbRequest request, Predicate<InetSocketAddress> acceptable) {
+    return lb.pick(request, acceptable);
+  }
+
+  /** As {@link #pick(LbRequest, Predicate)} without a request view (hash balancers fall back to round robin). */
   public InetSocketAddress pick(Predicate<InetSocketAddress> acceptable) {
-    int n = endpoints.size();
-    InetSocketAddress a = pick();
-    for (int i = 1; i < n && a != null && !acceptable.test(a); i++) {
-      a = pick();
-    }
-    return a;
+    return lb.pick(null, acceptable);
   }
 
   /** The next endpoint to use, or null when none is healthy (the request fails with 503 UH). */
   public InetSocketAddress pick() {
-    int n = endpoints.size();
-    if (n == 0) {
-      return null;
-    }
-    if (n == 1) {
-      return endpoints.get(0);
-    }
-    return endpoints.get(Math.floorMod(next.getAndIncrement(), n));
+    return lb.pick(null, null);
   }
 }
