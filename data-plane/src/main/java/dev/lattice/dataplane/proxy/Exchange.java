@@ -100,6 +100,8 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   /** Index of {@link #cluster} among the route's clusters (its per-destination headers), or -1. */
   private int clusterIndex = -1;
   private UpstreamCluster cluster;
+  /** The shadow copy of this request (route mirror), or null. */
+  private Mirror mirror;
   /** Where this exchange is counted as in flight (least request), or null. */
   private UpstreamCluster activeCluster;
   private InetSocketAddress activeEndpoint;
@@ -368,6 +370,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       h.set(HttpHeaderNames.HOST, cluster.name());
     }
     action.applyRequest(request, clusterIndex);
+    if (action.mirror() != null && action.mirror().roll()) {
+      startMirror(action.mirror());
+    }
     request.setProtocolVersion(HttpVersion.HTTP_1_1);
     if (route.timeoutMillis() > 0) {
       // Envoy's route timeout: from the request being routed to the end of the response, across every try
@@ -696,6 +701,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     if (last) {
       requestComplete = true;
     }
+    if (mirror != null) {
+      mirror.content(c);
+    }
     if (responseComplete || local) {
       c.release();
       discarded += n;
@@ -987,6 +995,24 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     if (!done && responseComplete && (requestComplete || closeConnection)) {
       finish();
       conn.exchangeDone(this, closeConnection);
+    }
+  }
+
+  /** Shadows this request to the route's mirror: fire and forget, the body as much of it as already arrived and the rest as it comes. */
+  private void startMirror(RouteAction.MirrorPolicy policy) {
+    mirror = Mirror.start(conn, runtime, policy.cluster(), request);
+    if (mirror == null) {
+      return;
+    }
+    boolean sawLast = false;
+    if (pendingBody != null) {
+      for (HttpContent c : pendingBody) {
+        mirror.content(c);
+        sawLast |= c instanceof LastHttpContent;
+      }
+    }
+    if (requestComplete && !sawLast) {
+      mirror.end();
     }
   }
 

@@ -27,7 +27,7 @@ import java.util.Set;
 public final class RouteAction {
   private static final Set<Integer> REDIRECT_CODES = Set.of(301, 302, 303, 307, 308);
   private static final RouteAction FORWARD = new RouteAction(null, null, null, null, null, HeaderMutation.none(),
-      HeaderMutation.none(), new HeaderMutation[0], new HeaderMutation[0]);
+      HeaderMutation.none(), new HeaderMutation[0], new HeaderMutation[0], null);
 
   /** A redirect or direct response: status, body (maybe empty) and {@code location} (null for a direct response). */
   public record LocalAnswer(int status, String body, String location) {}
@@ -42,10 +42,31 @@ public final class RouteAction {
   private final HeaderMutation response;
   private final HeaderMutation[] clusterRequest;
   private final HeaderMutation[] clusterResponse;
+  private final MirrorPolicy mirror;
+
+  /**
+   * Istio's {@code mirror} + {@code mirrorPercentage} (unset = 100): which requests get a copy follows the
+   * golden-ratio sequence of the weighted split (a per-route counter shared by the alternatives), so any
+   * window of requests is mirrored at the percentage to within about a point.
+   */
+  public record MirrorPolicy(UpstreamCluster cluster, double percent, java.util.concurrent.atomic.AtomicLong counter) {
+    /** Whether this request is mirrored. */
+    public boolean roll() {
+      if (percent >= 100) {
+        return true;
+      }
+      if (percent <= 0) {
+        return false;
+      }
+      long fraction = counter.getAndIncrement() * 0x9E3779B97F4A7C15L;
+      double u = (fraction >>> 11) * 0x1.0p-53 * 100; // frac(k·φ) in [0, 100)
+      return u < percent;
+    }
+  }
 
   private RouteAction(String rewriteUri, String rewriteAuthority, String matchedPrefix, HttpRedirect redirect,
       HttpDirectResponse direct, HeaderMutation request, HeaderMutation response, HeaderMutation[] clusterRequest,
-      HeaderMutation[] clusterResponse) {
+      HeaderMutation[] clusterResponse, MirrorPolicy mirror) {
     this.rewriteUri = rewriteUri;
     this.rewriteAuthority = rewriteAuthority;
     this.matchedPrefix = matchedPrefix;
@@ -55,6 +76,7 @@ public final class RouteAction {
     this.response = response;
     this.clusterRequest = clusterRequest;
     this.clusterResponse = clusterResponse;
+    this.mirror = mirror;
   }
 
   /** Forwards unchanged: no rewrite, no header operation. */
@@ -62,9 +84,30 @@ public final class RouteAction {
     return FORWARD;
   }
 
-  /** Compiles the action of {@code rule}; a bad field fails naming the route. */
+  /** Compiles the action of {@code rule} without a mirror; a bad field fails naming the route. */
   public static RouteAction of(RouteRule rule) {
+    return of(rule, name -> null);
+  }
+
+  /** Compiles the action of {@code rule}, resolving its mirror cluster with {@code clusters}; a bad field fails naming the route. */
+  public static RouteAction of(RouteRule rule, java.util.function.Function<String, UpstreamCluster> resolve) {
     String where = "route " + rule.getName();
+    MirrorPolicy mirror = null;
+    if (rule.getMirrorCluster() != null) {
+      if (rule.getRedirect() != null || rule.getDirectResponse() != null) {
+        throw new IllegalArgumentException(where + ": mirrorCluster with " + (rule.getRedirect() != null ? "redirect" : "directResponse")
+            + " (expected: mirror only on a forwarding route)");
+      }
+      UpstreamCluster mc = resolve.apply(rule.getMirrorCluster());
+      if (mc == null) {
+        throw new IllegalArgumentException(where + ": mirrorCluster " + rule.getMirrorCluster() + " is not among the clusters");
+      }
+      double pct = rule.getMirrorPercentage() == null ? 100.0 : rule.getMirrorPercentage();
+      if (!(pct >= 0 && pct <= 100)) {
+        throw new IllegalArgumentException(where + ": mirrorPercentage " + pct + " (expected: 0.0..100.0)");
+      }
+      mirror = new MirrorPolicy(mc, pct, new java.util.concurrent.atomic.AtomicLong());
+    }
     HttpRedirect redirect = rule.getRedirect();
     HttpDirectResponse direct = rule.getDirectResponse();
     if (redirect != null && direct != null) {
@@ -107,10 +150,11 @@ public final class RouteAction {
       cReq = new HeaderMutation[0];
       cResp = new HeaderMutation[0];
     }
-    if (uri == null && authority == null && redirect == null && direct == null && request.isEmpty() && response.isEmpty() && !any) {
+    if (uri == null && authority == null && redirect == null && direct == null && request.isEmpty() && response.isEmpty() && !any
+        && mirror == null) {
       return FORWARD;
     }
-    return new RouteAction(uri, authority, "/", redirect, direct, request, response, cReq, cResp);
+    return new RouteAction(uri, authority, "/", redirect, direct, request, response, cReq, cResp, mirror);
   }
 
   private static void checkRedirect(String where, HttpRedirect r) {
@@ -153,7 +197,12 @@ public final class RouteAction {
     if (rewriteUri == null || java.util.Objects.equals(p, matchedPrefix)) {
       return this;
     }
-    return new RouteAction(rewriteUri, rewriteAuthority, p, redirect, direct, request, response, clusterRequest, clusterResponse);
+    return new RouteAction(rewriteUri, rewriteAuthority, p, redirect, direct, request, response, clusterRequest, clusterResponse, mirror);
+  }
+
+  /** The route's mirror, or null. */
+  public MirrorPolicy mirror() {
+    return mirror;
   }
 
   /** True when the route answers itself (redirect or direct response) and picks no cluster. */

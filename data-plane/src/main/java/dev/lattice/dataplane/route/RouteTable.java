@@ -161,7 +161,7 @@ public final class RouteTable {
         throw new IllegalArgumentException("route " + rule.getName() + ": bad regex " + e.getPattern()
             + " (" + e.getDescription() + ")", e);
       }
-      RouteAction action = RouteAction.of(rule);
+      RouteAction action = RouteAction.of(rule, clusters);
       Route route = new Route(rule.getName(), List.copyOf(cs), cumulative, timeout, retry).withAction(action);
       List<Route> byAlternative = rule.getMatch().stream().map(m -> route.withAction(action.forAlternative(m.getUri()))).toList();
       return new CompiledRoute(route, alternatives, byAlternative);
