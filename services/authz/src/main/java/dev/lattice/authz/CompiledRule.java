@@ -159,7 +159,15 @@ final class CompiledRule {
   private static StringPattern[] patterns(List<String> values, boolean ignoreCase) {
     if (values.isEmpty()) return NO_PATTERNS;
     StringPattern[] out = new StringPattern[values.size()];
-    for (int i = 0; i < out.length; i++) out[i] = StringPattern.of(stripScheme(values.get(i)), ignoreCase);
+    for (int i = 0; i < out.length; i++) out[i] = StringPattern.of(values.get(i) == null ? "" : values.get(i), ignoreCase);
+    return out;
+  }
+
+  /** Principal values (scheme optional), matched against the peer's full SPIFFE ID. */
+  private static StringPattern[] principalPatterns(List<String> values) {
+    if (values.isEmpty()) return NO_PATTERNS;
+    StringPattern[] out = new StringPattern[values.size()];
+    for (int i = 0; i < out.length; i++) out[i] = StringPattern.principal(values.get(i) == null ? "" : values.get(i));
     return out;
   }
 
@@ -174,11 +182,6 @@ final class CompiledRule {
       }
     }
     return out.toArray(NO_PATTERNS);
-  }
-
-  private static String stripScheme(String v) {
-    if (v == null) return "";
-    return v.startsWith(PeerIdentity.SCHEME) ? v.substring(PeerIdentity.SCHEME.length()) : v;
   }
 
   private static IpBlock[] blocks(List<String> values) {
@@ -222,9 +225,9 @@ final class CompiledRule {
   }
 
   /** Positive list (absent = any) and negative list (absent = none) over one value. */
-  private static boolean check(StringPattern[] yes, StringPattern[] no, String value, int offset) {
-    if (yes.length > 0 && !StringPattern.any(yes, value, offset)) return false;
-    return no.length == 0 || !StringPattern.any(no, value, offset);
+  private static boolean check(StringPattern[] yes, StringPattern[] no, String value) {
+    if (yes.length > 0 && !StringPattern.any(yes, value)) return false;
+    return no.length == 0 || !StringPattern.any(no, value);
   }
 
   private static boolean checkIp(IpBlock[] yes, IpBlock[] no, byte[] address) {
@@ -235,10 +238,6 @@ final class CompiledRule {
   private static boolean checkPort(int[] yes, int[] no, int port) {
     if (yes.length > 0 && !contains(yes, port)) return false;
     return no.length == 0 || !contains(no, port);
-  }
-
-  private static int schemeOffset(String principal) {
-    return principal != null && principal.startsWith(PeerIdentity.SCHEME) ? PeerIdentity.SCHEME.length() : 0;
   }
 
   /** Istio's Source. */
@@ -257,14 +256,17 @@ final class CompiledRule {
     final IpBlock[] notRemoteIpBlocks;
 
     SourceMatcher(Source s, boolean dropHttp) {
-      principals = patterns(s.getPrincipals(), false);
-      notPrincipals = patterns(s.getNotPrincipals(), false);
+      principals = principalPatterns(s.getPrincipals());
+      notPrincipals = principalPatterns(s.getNotPrincipals());
       requestPrincipals = dropHttp ? NO_PATTERNS : patterns(s.getRequestPrincipals(), false);
       notRequestPrincipals = dropHttp ? NO_PATTERNS : patterns(s.getNotRequestPrincipals(), false);
       namespaces = patterns(s.getNamespaces(), false);
       notNamespaces = patterns(s.getNotNamespaces(), false);
       serviceAccounts = s.getServiceAccounts().toArray(new String[0]);
       notServiceAccounts = s.getNotServiceAccounts().toArray(new String[0]);
+      for (String[] list : new String[][] {serviceAccounts, notServiceAccounts}) {
+        for (int i = 0; i < list.length; i++) if (list[i] == null) list[i] = "";
+      }
       ipBlocks = blocks(s.getIpBlocks());
       notIpBlocks = blocks(s.getNotIpBlocks());
       remoteIpBlocks = blocks(s.getRemoteIpBlocks());
@@ -274,16 +276,15 @@ final class CompiledRule {
     boolean matches(AuthzRequest r) {
       PeerIdentity peer = r.peer();
       String principal = peer == null ? null : peer.spiffeId();
-      if (!check(principals, notPrincipals, principal, schemeOffset(principal))) return false;
-      if (!check(namespaces, notNamespaces, peer == null ? null : peer.namespace(), 0)) return false;
+      if (!check(principals, notPrincipals, principal)) return false;
+      if (!check(namespaces, notNamespaces, peer == null ? null : peer.namespace())) return false;
       if (serviceAccounts.length > 0 || notServiceAccounts.length > 0) {
-        String sa = peer == null ? null : peer.serviceAccountKey();
-        if (serviceAccounts.length > 0 && !exactAny(serviceAccounts, sa)) return false;
-        if (notServiceAccounts.length > 0 && exactAny(notServiceAccounts, sa)) return false;
+        if (serviceAccounts.length > 0 && !exactAny(serviceAccounts, peer)) return false;
+        if (notServiceAccounts.length > 0 && exactAny(notServiceAccounts, peer)) return false;
       }
       if (requestPrincipals.length > 0 || notRequestPrincipals.length > 0) {
         RequestAuth auth = r.auth();
-        if (!check(requestPrincipals, notRequestPrincipals, auth == null ? null : auth.principal(), 0)) return false;
+        if (!check(requestPrincipals, notRequestPrincipals, auth == null ? null : auth.principal())) return false;
       }
       if (!checkIp(ipBlocks, notIpBlocks, r.sourceAddress())) return false;
       if (remoteIpBlocks.length > 0 || notRemoteIpBlocks.length > 0) {
@@ -292,10 +293,16 @@ final class CompiledRule {
       return true;
     }
 
-    private static boolean exactAny(String[] values, String v) {
-      if (v == null) return false;
-      for (String s : values) {
-        if (s.equals(v)) return true;
+    /** Whether one {@code <namespace>/<name>} value is the peer's, compared in place (nothing built per request). */
+    private static boolean exactAny(String[] values, PeerIdentity peer) {
+      if (peer == null || peer.namespace() == null || peer.serviceAccount() == null) return false;
+      String ns = peer.namespace();
+      String sa = peer.serviceAccount();
+      for (String v : values) {
+        if (v.length() == ns.length() + 1 + sa.length() && v.charAt(ns.length()) == '/' && v.startsWith(ns)
+            && v.endsWith(sa)) {
+          return true;
+        }
       }
       return false;
     }
@@ -325,9 +332,9 @@ final class CompiledRule {
 
     boolean matches(AuthzRequest r) {
       if (!checkPort(ports, notPorts, r.destinationPort())) return false;
-      if (!check(hosts, notHosts, r.authority(), 0)) return false;
-      if (!check(methods, notMethods, r.method(), 0)) return false;
-      return check(paths, notPaths, r.path(), 0);
+      if (!check(hosts, notHosts, r.authority())) return false;
+      if (!check(methods, notMethods, r.method())) return false;
+      return check(paths, notPaths, r.path());
     }
   }
 
@@ -345,8 +352,9 @@ final class CompiledRule {
       this.key = key;
       boolean ip = key.ipValued();
       boolean port = key.attribute() == ConditionKey.Attribute.DESTINATION_PORT;
-      this.values = ip || port ? NO_PATTERNS : patterns(c.getValues(), false);
-      this.notValues = ip || port ? NO_PATTERNS : patterns(c.getNotValues(), false);
+      boolean principal = key.attribute() == ConditionKey.Attribute.SOURCE_PRINCIPAL;
+      this.values = ip || port ? NO_PATTERNS : principal ? principalPatterns(c.getValues()) : patterns(c.getValues(), false);
+      this.notValues = ip || port ? NO_PATTERNS : principal ? principalPatterns(c.getNotValues()) : patterns(c.getNotValues(), false);
       this.blocks = ip ? blocks(c.getValues()) : NO_BLOCKS;
       this.notBlocks = ip ? blocks(c.getNotValues()) : NO_BLOCKS;
       this.ports = port ? ports(c.getValues()) : NO_PORTS;
@@ -356,7 +364,7 @@ final class CompiledRule {
     boolean matches(AuthzRequest r) {
       switch (key.attribute()) {
         case REQUEST_HEADER:
-          return check(values, notValues, r.header(key.argument()), 0);
+          return check(values, notValues, r.header(key.argument()));
         case SOURCE_IP:
           return checkIp(blocks, notBlocks, r.sourceAddress());
         case REMOTE_IP:
@@ -366,17 +374,15 @@ final class CompiledRule {
         case DESTINATION_PORT:
           return checkPort(ports, notPorts, r.destinationPort());
         case SOURCE_NAMESPACE:
-          return check(values, notValues, r.peer() == null ? null : r.peer().namespace(), 0);
-        case SOURCE_PRINCIPAL: {
-          String p = r.peer() == null ? null : r.peer().spiffeId();
-          return check(values, notValues, p, schemeOffset(p));
-        }
+          return check(values, notValues, r.peer() == null ? null : r.peer().namespace());
+        case SOURCE_PRINCIPAL:
+          return check(values, notValues, r.peer() == null ? null : r.peer().spiffeId());
         case CONNECTION_SNI:
-          return check(values, notValues, r.sni(), 0);
+          return check(values, notValues, r.sni());
         case REQUEST_AUTH_PRINCIPAL:
-          return check(values, notValues, r.auth() == null ? null : r.auth().principal(), 0);
+          return check(values, notValues, r.auth() == null ? null : r.auth().principal());
         case REQUEST_AUTH_PRESENTER:
-          return check(values, notValues, r.auth() == null ? null : r.auth().presenter(), 0);
+          return check(values, notValues, r.auth() == null ? null : r.auth().presenter());
         case REQUEST_AUTH_AUDIENCES:
           return checkList(r.auth() == null ? List.of() : r.auth().audiences());
         case REQUEST_AUTH_CLAIMS:
@@ -391,7 +397,7 @@ final class CompiledRule {
       if (values.length > 0) {
         boolean any = false;
         for (String v : got) {
-          if (StringPattern.any(values, v, 0)) {
+          if (StringPattern.any(values, v)) {
             any = true;
             break;
           }
@@ -399,7 +405,7 @@ final class CompiledRule {
         if (!any) return false;
       }
       for (String v : got) {
-        if (StringPattern.any(notValues, v, 0)) return false;
+        if (StringPattern.any(notValues, v)) return false;
       }
       return true;
     }

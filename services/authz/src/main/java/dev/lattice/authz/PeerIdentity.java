@@ -17,9 +17,20 @@ public record PeerIdentity(String spiffeId, String trustDomain, String namespace
   /** The SPIFFE URI scheme. */
   public static final String SCHEME = "spiffe://";
 
+  /**
+   * @throws IllegalArgumentException unless the parts are those {@link #of} parses from {@code spiffeId} (with
+   *     its scheme): the engine relies on it (it compares principals with their scheme, and files principal
+   *     prefixes {@code <td>/ns/<namespace>/...} under the namespace)
+   */
   public PeerIdentity {
     Objects.requireNonNull(spiffeId, "spiffeId");
     Objects.requireNonNull(trustDomain, "trustDomain");
+    String[] parts = parse(spiffeId);
+    if (!spiffeId.equals(parts[0]) || !trustDomain.equals(parts[1]) || !Objects.equals(namespace, parts[2])
+        || !Objects.equals(serviceAccount, parts[3])) {
+      throw new IllegalArgumentException("peer identity " + spiffeId + ": trust domain, namespace or service account"
+          + " differ from the ID's (build it with PeerIdentity.of)");
+    }
   }
 
   /**
@@ -28,6 +39,12 @@ public record PeerIdentity(String spiffeId, String trustDomain, String namespace
    * @throws IllegalArgumentException for an empty ID or one without a trust domain
    */
   public static PeerIdentity of(String spiffeId) {
+    String[] parts = parse(spiffeId);
+    return new PeerIdentity(parts[0], parts[1], parts[2], parts[3]);
+  }
+
+  /** The ID with its scheme, the trust domain, the namespace and the service account (the last two may be null). */
+  private static String[] parse(String spiffeId) {
     if (spiffeId == null || spiffeId.isEmpty()) {
       throw new IllegalArgumentException("peer SPIFFE ID: empty (expected: spiffe://<trust-domain>/<path>)");
     }
@@ -49,7 +66,7 @@ public record PeerIdentity(String spiffeId, String trustDomain, String namespace
         }
       }
     }
-    return new PeerIdentity(id, td, ns, sa);
+    return new String[] {id, td, ns, sa};
   }
 
   /** {@code <namespace>/<service-account>}, the form of Istio's {@code serviceAccounts}; null if either is missing. */

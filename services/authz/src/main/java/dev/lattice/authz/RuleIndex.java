@@ -127,9 +127,15 @@ final class RuleIndex {
         continue;
       }
       switch (hint.attribute()) {
-        case PRINCIPAL -> principals.add(hint.patterns(), e);
-        case NAMESPACE -> namespaces.add(hint.patterns(), e);
-        case PATH -> paths.add(hint.patterns(), e);
+        case PRINCIPAL -> {
+          for (StringPattern p : hint.patterns()) {
+            String ns = namespaceOfPrefix(p);
+            if (ns != null) namespaces.addExact(ns, e); // a hash lookup instead of a walk along the shared head
+            else principals.add(p, e);
+          }
+        }
+        case NAMESPACE -> hint.patterns().forEach(p -> namespaces.add(p, e));
+        case PATH -> hint.patterns().forEach(p -> paths.add(p, e));
         case PORT -> {
           for (int p : hint.ports()) addOnce(ports.computeIfAbsent(p, k -> new ArrayList<>()), e);
         }
@@ -140,6 +146,21 @@ final class RuleIndex {
     this.byPath = paths.build();
     this.byPort = ports.isEmpty() ? null : new PortMap(ports, collects.length);
     this.unindexed = byGroup(rest, collects.length);
+  }
+
+  /**
+   * The namespace every principal a prefix pattern {@code <td>/ns/<namespace>/...} matches has, or null for
+   * another pattern: such an ID's path starts with the {@code ns} segment, which is where {@link PeerIdentity}
+   * takes its namespace from — so the rule may be filed under that namespace (it is still matched in full).
+   */
+  static String namespaceOfPrefix(StringPattern p) {
+    if (p.kind != StringPattern.Kind.PREFIX) return null;
+    String t = p.text;
+    int td = t.indexOf('/');
+    if (td <= 0 || !t.startsWith("/ns/", td)) return null;
+    int start = td + 4;
+    int end = t.indexOf('/', start);
+    return end <= start ? null : t.substring(start, end);
   }
 
   boolean isEmpty() {
@@ -155,8 +176,7 @@ final class RuleIndex {
     if (peer != null) {
       String principal = peer.spiffeId();
       if (byPrincipal != null) {
-        int offset = principal.startsWith(PeerIdentity.SCHEME) ? PeerIdentity.SCHEME.length() : 0;
-        byPrincipal.visit(principal, offset, r, s, this);
+        byPrincipal.visit(principal, PeerIdentity.SCHEME.length(), r, s, this); // an ID always has the scheme
       }
       if (byNamespace != null && peer.namespace() != null) byNamespace.visit(peer.namespace(), 0, r, s, this);
     }
@@ -176,8 +196,7 @@ final class RuleIndex {
     if (peer != null) {
       String principal = peer.spiffeId();
       if (byPrincipal != null) {
-        int offset = principal.startsWith(PeerIdentity.SCHEME) ? PeerIdentity.SCHEME.length() : 0;
-        best = byPrincipal.first(principal, offset, r, best);
+        best = byPrincipal.first(principal, PeerIdentity.SCHEME.length(), r, best);
       }
       if (byNamespace != null && peer.namespace() != null) best = byNamespace.first(peer.namespace(), 0, r, best);
     }
@@ -277,20 +296,23 @@ final class RuleIndex {
         this.groups = groups;
       }
 
-      void add(List<StringPattern> patterns, Entry e) {
-        for (StringPattern p : patterns) {
-          switch (p.kind) {
-            case EXACT -> addOnce(exact.computeIfAbsent(exactKeyPrefix + p.text, k -> new ArrayList<>()), e);
-            case PREFIX, TEMPLATE -> {
-              if (IndexHint.filedByTail(p)) {
-                addOnce(suffixes.computeIfAbsent(reversed(IndexHint.literal(p)), k -> new ArrayList<>()), e);
-              } else {
-                addOnce(prefixes.computeIfAbsent(IndexHint.literal(p), k -> new ArrayList<>()), e);
-              }
+      /** Files {@code e} under an exact value (as the request carries it). */
+      void addExact(String value, Entry e) {
+        addOnce(exact.computeIfAbsent(value, k -> new ArrayList<>()), e);
+      }
+
+      void add(StringPattern p, Entry e) {
+        switch (p.kind) {
+          case EXACT -> addOnce(exact.computeIfAbsent(exactKeyPrefix + p.text, k -> new ArrayList<>()), e);
+          case PREFIX, TEMPLATE -> {
+            if (IndexHint.filedByTail(p)) {
+              addOnce(suffixes.computeIfAbsent(reversed(IndexHint.literal(p)), k -> new ArrayList<>()), e);
+            } else {
+              addOnce(prefixes.computeIfAbsent(IndexHint.literal(p), k -> new ArrayList<>()), e);
             }
-            case SUFFIX -> addOnce(suffixes.computeIfAbsent(reversed(p.text), k -> new ArrayList<>()), e);
-            default -> throw new IllegalArgumentException("not indexable: " + p);
           }
+          case SUFFIX -> addOnce(suffixes.computeIfAbsent(reversed(p.text), k -> new ArrayList<>()), e);
+          default -> throw new IllegalArgumentException("not indexable: " + p);
         }
       }
 

@@ -19,10 +19,11 @@ class AllocationTest {
       policies.append(" ;; ALLOW shop/a").append(i).append(": from.principals=lattice.local/ns/shop/sa/w").append(i)
           .append(" to.paths=/api/").append(i).append("/* | to.ports=").append(9000 + i).append(" to.methods=POST");
     }
+    policies.append(" ;; ALLOW shop/sa: from.serviceAccounts=shop/w7 to.paths=/sa/*"); // compared in place
     AuthorizationEngine engine = AuthorizationEngine.of(PolicyText.config(policies.toString()));
     AuthzRequest[] requests = {
         SimpleRequest.builder().from("lattice.local/ns/shop/sa/w7").method("GET").path("/api/7/items").port(8080).build(),
-        SimpleRequest.builder().from("lattice.local/ns/shop/sa/w7").method("GET").path("/admin/x").port(8080).build(),
+        SimpleRequest.builder().from("lattice.local/ns/shop/sa/w7").method("GET").path("/sa/x").port(8080).build(),
         SimpleRequest.builder().method("POST").path("/other").port(9003).build(),
         SimpleRequest.builder().port(9003).build(),
     };

@@ -67,6 +67,10 @@ class AuthorizationSemanticsTest {
       AP §Source.principals: scheme in policy || a principal written with spiffe:// matches the same || ALLOW shop/a: from.principals=spiffe://lattice.local/ns/shop/sa/web || GET path=/ %WEB || ALLOW allow_matched shop/a#0
       AP §Source.principals: no match || another workload's principal || ALLOW shop/a: from.principals=lattice.local/ns/shop/sa/web || GET path=/ %ADMIN || DENY no_allow_match
       AP §Rule string match: prefix || "abc*" matches by prefix || ALLOW shop/a: from.principals=lattice.local/ns/shop/* || GET path=/ %WEB || ALLOW allow_matched shop/a#0
+      AP §Source.principals: prefix, other trust domain || a namespace prefix does not match the namespace in another trust domain || ALLOW shop/a: from.principals=lattice.local/ns/shop/* || GET path=/ from=other.example/ns/shop/sa/web || DENY no_allow_match
+      AP §Source.principals: prefix, ns not first || the ID must start with the prefix, not just carry the namespace || ALLOW shop/a: from.principals=lattice.local/ns/shop/* || GET path=/ from=lattice.local/x/ns/shop/sa/web || DENY no_allow_match
+      AP §Source.principals: prefix inside a segment || a prefix ending inside the namespace || ALLOW shop/a: from.principals=lattice.local/ns/sh* || GET path=/ %WEB || ALLOW allow_matched shop/a#0
+      AP §Source.principals: prefix with scheme || a prefix written with spiffe:// || ALLOW shop/a: from.principals=spiffe://lattice.local/ns/shop/* || GET path=/ %WEB || ALLOW allow_matched shop/a#0
       AP §Rule string match: suffix || "*abc" matches by suffix || ALLOW shop/a: from.principals=*/sa/web || GET path=/ %WEB || ALLOW allow_matched shop/a#0
       AP §Rule string match: presence || "*" matches any authenticated peer || ALLOW shop/a: from.principals=* || GET path=/ %WEB || ALLOW allow_matched shop/a#0
       AP §Source.principals: requires mTLS || "*" does not match a plaintext request || ALLOW shop/a: from.principals=* || GET path=/ || DENY no_allow_match
@@ -138,6 +142,7 @@ class AuthorizationSemanticsTest {
       AP §Operation.notPaths: listed passes || a listed path passes the DENY || DENY shop/d: to.notPaths=/public/* || GET path=/public/a || ALLOW no_allow_policies
       COND §request.headers || a header value || ALLOW shop/a: when.request.headers[x-user]=alice || GET path=/ h:x-user=alice || ALLOW allow_matched shop/a#0
       COND §request.headers: name case || header names are case-insensitive || ALLOW shop/a: when.request.headers[X-User]=alice || GET path=/ h:x-USER=alice || ALLOW allow_matched shop/a#0
+      COND §request.headers: spiffe value || a header value is compared as written (only principals drop the scheme) || ALLOW shop/a: when.request.headers[x-id]=spiffe://a/b || GET path=/ h:x-id=spiffe://a/b || ALLOW allow_matched shop/a#0
       COND §request.headers: value case || header values are case-sensitive || ALLOW shop/a: when.request.headers[x-user]=alice || GET path=/ h:x-user=Alice || DENY no_allow_match
       COND §request.headers: prefix || a value prefix || ALLOW shop/a: when.request.headers[user-agent]=Mozilla/* || GET path=/ h:user-agent=Mozilla/5.0 || ALLOW allow_matched shop/a#0
       COND §request.headers: presence || "*" requires the header || ALLOW shop/a: when.request.headers[x-token]=* || GET path=/ || DENY no_allow_match

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 class IndexDifferentialTest {
 
   private static final String[] PRINCIPALS = {"lattice.local/ns/shop/sa/web", "lattice.local/ns/shop/sa/cart",
-      "lattice.local/ns/ops/sa/admin", "lattice.local/ns/shop/*", "*/sa/web", "*"};
+      "lattice.local/ns/ops/sa/admin", "lattice.local/ns/shop/*", "*/sa/web", "*",
+      "spiffe://lattice.local/ns/ops/*", "lattice.local/ns/sh*", "other.example/ns/shop/*"}; // namespace-filed prefixes and not
   private static final String[] NAMESPACES = {"shop", "ops", "sh*", "*"};
   private static final String[] PATHS = {"/", "/api/*", "/api/items", "/admin*", "*.png", "/api/{*}/x", "/files/{**}", "*",
       "/{*}/reports/export.csv", "/files/{**}/archive.zip"}; // the last two are filed by their tail
@@ -81,7 +82,7 @@ class IndexDifferentialTest {
         .port(Integer.parseInt(pick(random, PORTS)));
     if (random.nextInt(4) != 0) {
       String[] peers = {"lattice.local/ns/shop/sa/web", "lattice.local/ns/shop/sa/cart", "lattice.local/ns/ops/sa/admin",
-          "other.example/ns/shop/sa/web"};
+          "other.example/ns/shop/sa/web", "lattice.local/ns/shopping/sa/web", "lattice.local/x/ns/shop/sa/web"};
       b.from(pick(random, peers));
     }
     if (random.nextInt(5) != 0) {

@@ -28,6 +28,15 @@ class RequestPartsTest {
   }
 
   @Test
+  void aPeerIdentityBuiltByHandMustAgreeWithItsId() {
+    // the index files principal prefixes by namespace and compares IDs with their scheme: both rely on this
+    assertThat(new PeerIdentity("spiffe://td/ns/a/sa/b", "td", "a", "b")).isEqualTo(PeerIdentity.of("td/ns/a/sa/b"));
+    assertThatThrownBy(() -> new PeerIdentity("spiffe://td/ns/a/sa/b", "td", "other", "b"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PeerIdentity.of");
+    assertThatThrownBy(() -> new PeerIdentity("td/ns/a/sa/b", "td", "a", "b")).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void theClientAddressIsTakenFromTheRightOfXForwardedFor() {
     byte[] peer = IpBlock.literal("10.0.0.1");
     assertThat(ClientAddress.remote(peer, "1.1.1.1, 2.2.2.2", 0)).isEqualTo(peer);
