@@ -2,7 +2,7 @@ package dev.lattice.dataplane;
 
 import dev.lattice.dataplane.admin.AdminServer;
 import dev.lattice.dataplane.config.ConfigFileException;
-import dev.lattice.dataplane.config.DistributorConfigSource;
+import dev.lattice.dataplane.stream.DistributorConfigSource;
 import dev.lattice.dataplane.config.ProxyConfig;
 import dev.lattice.dataplane.config.ProxyConfigFile;
 import dev.lattice.dataplane.config.ProxySettings;

@@ -1,9 +1,12 @@
-package dev.lattice.dataplane.config;
+package dev.lattice.dataplane.stream;
 
 import dev.lattice.configclient.ConfigClient;
 import dev.lattice.configclient.ConfigSnapshot;
 import dev.lattice.configclient.tls.NodeSvid;
 import dev.lattice.configclient.tls.NodeSvidClient;
+import dev.lattice.dataplane.config.ProxyConfig;
+import dev.lattice.dataplane.config.ProxySettings;
+import dev.lattice.dataplane.config.StreamedConfig;
 import dev.lattice.dataplane.proxy.ProxyServer;
 import io.spiffe.spiffeid.TrustDomain;
 import io.vertx.core.Future;

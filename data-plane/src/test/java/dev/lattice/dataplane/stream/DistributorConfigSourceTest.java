@@ -1,10 +1,12 @@
-package dev.lattice.dataplane.config;
+package dev.lattice.dataplane.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.lattice.dataplane.NodeProxy;
+import dev.lattice.dataplane.config.ProxyConfig;
+import dev.lattice.dataplane.config.ProxySettings;
 import dev.lattice.distributor.ConfigDistributorService;
 import dev.lattice.distributor.status.ConfigStatusReporter;
 import dev.lattice.events.ConfigResource;
