@@ -1,5 +1,6 @@
 package dev.lattice.dataplane.route;
 
+import dev.lattice.authz.PeerIdentity;
 import dev.lattice.events.config.RouteConfig;
 import dev.lattice.events.config.RouteRule;
 import dev.lattice.events.config.VirtualHost;
@@ -19,7 +20,7 @@ import java.util.regex.Pattern;
  * A compiled route table: virtual host by Host/{@code :authority} (exact, then the longest
  * {@code *.suffix}, then {@code *}), then the first route whose match alternatives accept the
  * request (Istio's HTTPMatchRequest: uri with ignoreUriCase, scheme, method, authority, headers,
- * withoutHeaders, queryParams, port, sourceLabels). A bad regex fails the compile naming its route. Built once
+ * withoutHeaders, queryParams, port, sourceLabels, sourceNamespace). A bad regex fails the compile naming its route. Built once
  * per config snapshot; immutable and thread-safe.
  */
 public final class RouteTable {
@@ -46,8 +47,13 @@ public final class RouteTable {
       return "http";
     }
 
-    /** The caller's address (for {@code sourceLabels}), or null. */
+    /** The caller's address (for {@code sourceLabels}, and {@code sourceNamespace} without an mTLS peer), or null. */
     default java.net.InetSocketAddress sourceAddress() {
+      return null;
+    }
+
+    /** The caller's verified mTLS identity (for {@code sourceNamespace}), or null on a plaintext connection. */
+    default PeerIdentity peer() {
       return null;
     }
   }
@@ -183,7 +189,7 @@ public final class RouteTable {
   private record Matcher(StringTest uri, StringTest scheme, StringTest method, StringTest authority,
                          Map<String, StringTest> headers, Map<String, StringTest> withoutHeaders,
                          Map<String, StringTest> queryParams, Integer port, Map<String, String> sourceLabels,
-                         SourceLabels sources) {
+                         String sourceNamespace, SourceLabels sources) {
     static Matcher of(HttpMatchRequest m, SourceLabels sources) {
       Map<String, StringTest> headers = new HashMap<>();
       m.getHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), StringTest.of(v)));
@@ -195,7 +201,7 @@ public final class RouteTable {
           StringTest.of(m.getMethod()), StringTest.of(m.getAuthority()),
           // a null value means "present, any value", so these maps keep nulls (Map.copyOf would not)
           Collections.unmodifiableMap(headers), Collections.unmodifiableMap(without), Collections.unmodifiableMap(query),
-          m.getPort(), Map.copyOf(m.getSourceLabels()), sources);
+          m.getPort(), Map.copyOf(m.getSourceLabels()), m.getSourceNamespace(), sources);
     }
 
     boolean matches(RouteTable.RequestView r) {
@@ -242,7 +248,24 @@ public final class RouteTable {
           return false;
         }
       }
+      if (sourceNamespace != null && !sourceNamespace.equals(callerNamespace(r))) {
+        return false;
+      }
       return true;
+    }
+
+    /**
+     * Istio's {@code sourceNamespace}: a sidecar knows its one workload's namespace; a node proxy judges each
+     * caller — by the namespace of its verified mTLS SPIFFE ID, else (a plaintext local caller) by the
+     * namespace of the workload the snapshot knows at its IP, as {@code sourceLabels} does.
+     */
+    private String callerNamespace(RouteTable.RequestView r) {
+      PeerIdentity peer = r.peer();
+      if (peer != null) {
+        return peer.namespace();
+      }
+      java.net.InetSocketAddress src = r.sourceAddress();
+      return src == null || src.getAddress() == null ? null : sources.namespaceOf(src.getAddress().getHostAddress());
     }
   }
 

@@ -42,9 +42,19 @@ final class RawHttpClient implements AutoCloseable {
     out = socket.getOutputStream();
   }
 
+  /** A plaintext client whose connection comes from {@code source} (any 127.x address on loopback). */
+  static RawHttpClient from(java.net.InetAddress source, InetSocketAddress address) throws IOException {
+    return new RawHttpClient(connect(source, address));
+  }
+
   /** A client over TLS from {@code tls}, handshake done (fails if the proxy refuses it). */
   static RawHttpClient tls(InetSocketAddress address, javax.net.ssl.SSLContext tls) throws IOException {
-    Socket plain = connect(address);
+    return tls(null, address, tls);
+  }
+
+  /** As {@link #tls(InetSocketAddress, javax.net.ssl.SSLContext)}, connecting from {@code source} (null: any). */
+  static RawHttpClient tls(java.net.InetAddress source, InetSocketAddress address, javax.net.ssl.SSLContext tls) throws IOException {
+    Socket plain = connect(source, address);
     javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
         .createSocket(plain, "localhost", address.getPort(), true);
     s.setSoTimeout(10_000);
@@ -53,7 +63,14 @@ final class RawHttpClient implements AutoCloseable {
   }
 
   private static Socket connect(InetSocketAddress address) throws IOException {
+    return connect(null, address);
+  }
+
+  private static Socket connect(java.net.InetAddress source, InetSocketAddress address) throws IOException {
     Socket s = new Socket();
+    if (source != null) {
+      s.bind(new InetSocketAddress(source, 0));
+    }
     s.connect(address, 5000);
     return s;
   }

@@ -209,6 +209,32 @@ class CompilerTopologyTest {
   }
 
   @Test
+  void sourceNamespaceMatchesReachTheRouteTableAndOutboundEndpointsCarryTheSpiffeIdItIsJudgedBy() {
+    dev.lattice.events.policy.HttpRoute fromShop = dev.lattice.events.policy.HttpRoute.newBuilder().setName("from-shop")
+        .setMatch(List.of(dev.lattice.events.policy.HttpMatchRequest.newBuilder().setSourceNamespace("shop").build()))
+        .setRoute(List.of(dev.lattice.events.policy.HttpRouteDestination.newBuilder()
+            .setDestination(MeshFixtures.dest("reviews", "v2")).build()))
+        .build();
+    dev.lattice.events.policy.HttpRoute rest = dev.lattice.events.policy.HttpRoute.newBuilder().setName("rest")
+        .setRoute(List.of(dev.lattice.events.policy.HttpRouteDestination.newBuilder()
+            .setDestination(MeshFixtures.dest("reviews", "v1")).build()))
+        .build();
+    ResourceEvent tr = MeshFixtures.resource("TrafficRoute", "default", "reviews",
+        dev.lattice.events.policy.TrafficRouteSpec.newBuilder().setHosts(List.of("reviews"))
+            .setHttp(List.of(fromShop, rest)).build(), T0);
+    List<RouteRule> rules = ((RouteConfig) CompilerDriver.byKey(d.apply(tr)).get("node-a/" + REVIEWS_ROUTE).getPayload())
+        .getVirtualHosts().get(0).getRoutes();
+
+    assertThat(rules).extracting(RouteRule::getName).containsExactly("default/reviews/from-shop", "default/reviews/rest");
+    assertThat(rules.get(0).getMatch()).singleElement()
+        .satisfies(m -> assertThat(m.getSourceNamespace()).isEqualTo("shop"));
+    assertThat(rules.get(1).getMatch()).isEmpty();
+    // a node proxy judges a plaintext local caller by the SPIFFE ID of the endpoint at its address
+    ClusterConfig productpage = (ClusterConfig) d.compacted.get("node-a/CLUSTER/outbound|9080||productpage.default").getPayload();
+    assertThat(productpage.getEndpoints()).extracting(ClusterEndpoint::getSpiffeId).containsExactly(PRODUCTPAGE.getSpiffeId());
+  }
+
+  @Test
   void destinationPolicyAddsSubsetClustersAndDeleteTombstonesThem() {
     ResourceEvent dp = MeshFixtures.subsets("default", "reviews", "reviews", T0);
     Map<String, ConfigResource> out = CompilerDriver.byKey(d.apply(dp));
