@@ -20,6 +20,10 @@ import java.util.Optional;
  * </ul>
  * Class loading and static initialisers count as busy even when they read jars or wait for a class
  * loader lock held by another thread: that is the JVM's first-use cost, not a blocking call in our code.
+ * So does a wait whose innermost non-JDK frame is Vert.x's or Netty's (their short internal locks), and a
+ * wait for a lock whose holder is runnable (contention: a loaded machine may deschedule the holder);
+ * waiting for a holder that waits or does I/O, or for a future, a sleep, a queue, or a Kafka
+ * {@code send} waiting for metadata, is blocking.
  *
  * @param blocking limit for a waiting loop
  * @param busy limit for a runnable loop
@@ -50,13 +54,47 @@ public record EventLoopPolicy(Duration blocking, Duration busy) {
     return blocking;
   }
 
-  /** The violation this sample is, if it is one. {@code stack} is innermost frame first. */
+  /**
+   * A thread as sampled: its state and its stack (innermost frame first), taken together.
+   *
+   * @param state the thread's state
+   * @param stack its frames, innermost first
+   */
+  public record ThreadSample(Thread.State state, List<StackTraceElement> stack) {
+    public ThreadSample {
+      stack = List.copyOf(stack);
+    }
+  }
+
+  /** The violation this sample is, if it is one (no lock owner known). */
   public Optional<BlockedEventLoop> judge(String thread, Duration elapsed, Thread.State state, List<StackTraceElement> stack) {
-    boolean waits = !firstUseOfAClass(stack) && (state != Thread.State.RUNNABLE || inBlockingIo(stack));
+    return judge(thread, elapsed, new ThreadSample(state, stack), null);
+  }
+
+  /**
+   * The violation this sample is, if it is one. {@code lockOwner} is the thread holding the lock the
+   * loop waits for, if any: a loop waiting for a lock held by a thread that computes is contention
+   * (busy: the holder may just be descheduled on a loaded machine); waiting for a holder that itself
+   * waits or does I/O is blocking.
+   */
+  public Optional<BlockedEventLoop> judge(String thread, Duration elapsed, ThreadSample loop, ThreadSample lockOwner) {
+    List<StackTraceElement> stack = loop.stack();
+    boolean waits;
+    if (firstUseOfAClass(stack)) {
+      waits = false;
+    } else if (inBlockingIo(stack)) {
+      waits = true;
+    } else if (loop.state() == Thread.State.RUNNABLE || insideTheLoopFramework(stack)) {
+      waits = false;
+    } else if (lockOwner != null) {
+      waits = lockOwner.state() != Thread.State.RUNNABLE || inBlockingIo(lockOwner.stack());
+    } else {
+      waits = true;
+    }
     BlockedEventLoop.Kind kind = waits ? BlockedEventLoop.Kind.BLOCKING : BlockedEventLoop.Kind.BUSY;
     Duration limit = waits ? blocking : busy;
     if (elapsed.compareTo(limit) <= 0) return Optional.empty();
-    return Optional.of(new BlockedEventLoop(thread, elapsed, limit, kind, state, stack));
+    return Optional.of(new BlockedEventLoop(thread, elapsed, limit, kind, loop.state(), stack));
   }
 
   private static boolean firstUseOfAClass(List<StackTraceElement> stack) {
@@ -64,6 +102,20 @@ public record EventLoopPolicy(Duration blocking, Duration busy) {
       if ("<clinit>".equals(f.getMethodName())) return true;
       if ("loadClass".equals(f.getMethodName()) && f.getClassName().endsWith("ClassLoader")) return true;
       if (f.getClassName().startsWith("jdk.internal.loader.")) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Vert.x and Netty take short internal locks on the loop (connection pools, channel set-up); on a loaded
+   * machine the holder may be descheduled for 100 ms. That wait is the framework's, not a blocking call
+   * of ours, so it counts as busy.
+   */
+  private static boolean insideTheLoopFramework(List<StackTraceElement> stack) {
+    for (StackTraceElement f : stack) {
+      String c = f.getClassName();
+      if (c.startsWith("java.") || c.startsWith("sun.") || c.startsWith("jdk.")) continue;
+      return c.startsWith("io.vertx.") || c.startsWith("io.netty.");
     }
     return false;
   }

@@ -1,6 +1,9 @@
 package dev.lattice.testkit.eventloop;
 
 import io.vertx.core.impl.VertxThread;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +24,7 @@ public final class EventLoopWatch {
   /** Sampling period: short next to the 100 ms limit, long enough to cost nothing. */
   static final Duration PERIOD = Duration.ofMillis(20);
 
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
   private static final EventLoopWatch GLOBAL = new EventLoopWatch(EventLoopPolicy.fromSystemProperties());
 
   private final EventLoopPolicy policy;
@@ -82,6 +86,10 @@ public final class EventLoopWatch {
     }
   }
 
+  private static EventLoopPolicy.ThreadSample sample(ThreadInfo info) {
+    return new EventLoopPolicy.ThreadSample(info.getThreadState(), List.of(info.getStackTrace()));
+  }
+
   /** One round over every live loop. Called by the sampler thread only. */
   synchronized void sampleOnce() {
     for (VertxThread loop : EventLoopThreads.live()) {
@@ -91,10 +99,13 @@ public final class EventLoopWatch {
       if (already != null && already == start) continue;
       Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
       if (elapsed.compareTo(policy.shortest()) <= 0) continue;
-      Thread.State state = loop.getState();
-      List<StackTraceElement> stack = List.of(loop.getStackTrace());
-      if (loop.startTime() != start) continue; // the task ended while we looked: the sample is not of it
-      Optional<BlockedEventLoop> violation = policy.judge(loop.getName(), elapsed, state, stack);
+      // ThreadMXBean takes state, stack and lock owner in one snapshot (Thread.getState then getStackTrace
+      // could pair a wait with the frames of what the thread did next).
+      ThreadInfo info = THREADS.getThreadInfo(loop.getId(), Integer.MAX_VALUE);
+      if (info == null || loop.startTime() != start) continue; // gone, or the task ended while we looked
+      ThreadInfo owner = info.getLockOwnerId() < 0 ? null : THREADS.getThreadInfo(info.getLockOwnerId(), Integer.MAX_VALUE);
+      Optional<BlockedEventLoop> violation = policy.judge(loop.getName(), elapsed, sample(info),
+          owner == null ? null : sample(owner));
       if (violation.isPresent()) {
         reported.put(loop, start);
         seen.add(violation.get());

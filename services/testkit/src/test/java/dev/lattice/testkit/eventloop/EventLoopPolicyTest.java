@@ -45,6 +45,13 @@ class EventLoopPolicyTest {
   private static final List<StackTraceElement> INITIALISING = stack(
       f("java.lang.Object", "wait"), f("io.fabric8.kubernetes.client.Config", "<clinit>"), f("dev.lattice.x.Handler", "handle"));
 
+  private static final List<StackTraceElement> VERTX_INTERNAL_LOCK = stack(
+      f("io.vertx.core.http.impl.HttpChannelConnector", "lambda$http1xConnected$1"),
+      f("io.netty.channel.DefaultChannelPipeline", "addLast"), f("io.vertx.core.impl.future.Composition", "complete"));
+  private static final List<StackTraceElement> KAFKA_SEND_WAITS_FOR_METADATA = stack(
+      f("java.lang.Object", "wait"), f("org.apache.kafka.clients.producer.internals.ProducerMetadata", "awaitUpdate"),
+      f("org.apache.kafka.clients.producer.KafkaProducer", "send"), f("dev.lattice.x.Handler", "handle"));
+
   static Stream<Arguments> samples() {
     return Stream.of(
         // name, state, stack, elapsed ms, expected kind (null: no violation)
@@ -59,6 +66,9 @@ class EventLoopPolicyTest {
         Arguments.of("first use of a class reads a jar", Thread.State.RUNNABLE, LOADING_A_CLASS, 900, null),
         Arguments.of("static initialiser waits", Thread.State.WAITING, INITIALISING, 900, null),
         Arguments.of("static initialiser far too long", Thread.State.WAITING, INITIALISING, 2_500, BlockedEventLoop.Kind.BUSY),
+        Arguments.of("a Vert.x-internal lock, loaded machine", Thread.State.BLOCKED, VERTX_INTERNAL_LOCK, 500, null),
+        Arguments.of("a Vert.x-internal lock, far too long", Thread.State.BLOCKED, VERTX_INTERNAL_LOCK, 2_100, BlockedEventLoop.Kind.BUSY),
+        Arguments.of("Kafka send waits for metadata", Thread.State.TIMED_WAITING, KAFKA_SEND_WAITS_FOR_METADATA, 150, BlockedEventLoop.Kind.BLOCKING),
         Arguments.of("empty stack, runnable", Thread.State.RUNNABLE, List.of(), 500, null));
   }
 
@@ -76,6 +86,29 @@ class EventLoopPolicyTest {
         assertThat(b.stack()).isEqualTo(stack);
       });
     }
+  }
+
+  private static final List<StackTraceElement> WAITS_FOR_A_LOCK = stack(
+      f("jdk.internal.misc.Unsafe", "park"), f("java.util.concurrent.locks.ReentrantLock", "lock"),
+      f("dev.lattice.identity.attestation.JoinTokenStore", "pendingNodes"));
+
+  @Test
+  void aLockHeldByAComputingThreadIsContentionButOneHeldDuringIoIsBlocking() {
+    EventLoopPolicy.ThreadSample loop = new EventLoopPolicy.ThreadSample(Thread.State.WAITING, WAITS_FOR_A_LOCK);
+    EventLoopPolicy.ThreadSample computing = new EventLoopPolicy.ThreadSample(Thread.State.RUNNABLE, COMPUTING);
+    EventLoopPolicy.ThreadSample syncing = new EventLoopPolicy.ThreadSample(Thread.State.RUNNABLE, WRITING_A_FILE);
+    EventLoopPolicy.ThreadSample sleeping = new EventLoopPolicy.ThreadSample(Thread.State.TIMED_WAITING, SLEEPING);
+    String t = "vert.x-eventloop-thread-0";
+
+    assertThat(policy.judge(t, Duration.ofMillis(900), loop, computing)).isEmpty();
+    assertThat(policy.judge(t, Duration.ofMillis(2_100), loop, computing)).get()
+        .extracting(BlockedEventLoop::kind).isEqualTo(BlockedEventLoop.Kind.BUSY);
+    assertThat(policy.judge(t, Duration.ofMillis(150), loop, syncing)).get()
+        .extracting(BlockedEventLoop::kind).isEqualTo(BlockedEventLoop.Kind.BLOCKING);
+    assertThat(policy.judge(t, Duration.ofMillis(150), loop, sleeping)).get()
+        .extracting(BlockedEventLoop::kind).isEqualTo(BlockedEventLoop.Kind.BLOCKING);
+    assertThat(policy.judge(t, Duration.ofMillis(150), loop, null)).get()
+        .extracting(BlockedEventLoop::kind).isEqualTo(BlockedEventLoop.Kind.BLOCKING);
   }
 
   @Test
