@@ -66,12 +66,16 @@ public final class EndpointSliceRegistry implements AutoCloseable {
     this.clock = clock;
   }
 
-  /** Starts the Service, Pod and EndpointSlice informers in every namespace. */
+  /**
+   * Starts the Service, Pod and EndpointSlice informers in every namespace. Non-blocking; a failed list is
+   * retried ({@link RetryingInformers}).
+   */
   public synchronized EndpointSliceRegistry start() {
-    informers.add(client.services().inAnyNamespace().inform(handler(services, this::podsOfService)));
-    informers.add(client.pods().inAnyNamespace().inform(handler(pods, p -> Set.of(key(p)))));
-    informers.add(client.discovery().v1().endpointSlices().inAnyNamespace()
-        .inform(handler(slices, this::podsOfSlice)));
+    informers.add(RetryingInformers.start(client.services().inAnyNamespace(), handler(services, this::podsOfService),
+        "Service"));
+    informers.add(RetryingInformers.start(client.pods().inAnyNamespace(), handler(pods, p -> Set.of(key(p))), "Pod"));
+    informers.add(RetryingInformers.start(client.discovery().v1().endpointSlices().inAnyNamespace(),
+        handler(slices, this::podsOfSlice), "EndpointSlice"));
     return this;
   }
 

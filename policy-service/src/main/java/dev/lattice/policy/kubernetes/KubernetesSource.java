@@ -25,7 +25,10 @@ public final class KubernetesSource implements AutoCloseable {
     this.registry = new EndpointSliceRegistry(client, registrySink, trustDomain, clock);
   }
 
-  /** Starts every informer (non-blocking: they list and watch in the background). */
+  /**
+   * Starts every informer. Non-blocking: they list and watch in the background and retry a failed list
+   * with backoff, so an API server that comes up later is picked up; {@link #synced()} stays false until then.
+   */
   public KubernetesSource start() {
     resources.start();
     registry.start();

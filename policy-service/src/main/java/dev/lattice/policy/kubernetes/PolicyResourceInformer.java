@@ -71,12 +71,15 @@ public final class PolicyResourceInformer implements AutoCloseable {
     this.clock = clock;
   }
 
-  /** Starts one informer per kind, in every namespace. */
+  /**
+   * Starts one informer per kind, in every namespace. Non-blocking: each lists and watches in the
+   * background and retries a failed list ({@link RetryingInformers}); {@link #synced()} tells when all listed.
+   */
   public synchronized PolicyResourceInformer start() {
     for (ResourceKind kind : ResourceKind.values()) {
-      informers.add(client.genericKubernetesResources(PolicyCustomResources.context(kind))
-          .inAnyNamespace()
-          .inform(handler(kind)));
+      informers.add(RetryingInformers.start(
+          client.genericKubernetesResources(PolicyCustomResources.context(kind)).inAnyNamespace(), handler(kind),
+          kind.name()));
     }
     return this;
   }
