@@ -156,7 +156,9 @@ class DataPlaneNodeSvidTest {
     client.onUpdate(latest::set);
 
     clock.advance(NODE_TTL.dividedBy(2).plusMinutes(1));
-    await().atMost(Duration.ofSeconds(10)).until(() -> latest.get() != null);
+    // onUpdate may first see the SVID already streamed (it raced the registration): wait for a new one.
+    await().atMost(Duration.ofSeconds(10)).until(() -> latest.get() != null
+        && !latest.get().chain().get(0).getSerialNumber().equals(first.chain().get(0).getSerialNumber()));
 
     NodeSvid second = latest.get();
     assertThat(second.id()).isEqualTo(first.id());

@@ -87,7 +87,10 @@ public record EventLoopPolicy(Duration blocking, Duration busy) {
     } else if (loop.state() == Thread.State.RUNNABLE || insideTheLoopFramework(stack)) {
       waits = false;
     } else if (lockOwner != null) {
-      waits = lockOwner.state() != Thread.State.RUNNABLE || inBlockingIo(lockOwner.stack());
+      // The holder computes (or loads a class): contention. The holder waits or does I/O: blocking.
+      boolean holderComputes = firstUseOfAClass(lockOwner.stack())
+          || (lockOwner.state() == Thread.State.RUNNABLE && !inBlockingIo(lockOwner.stack()));
+      waits = !holderComputes;
     } else {
       waits = true;
     }

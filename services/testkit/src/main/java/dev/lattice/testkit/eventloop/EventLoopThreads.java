@@ -1,6 +1,7 @@
 package dev.lattice.testkit.eventloop;
 
 import io.vertx.core.impl.VertxThread;
+import io.vertx.core.internal.VertxBootstrap;
 import io.vertx.core.spi.VertxThreadFactory;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -19,6 +20,17 @@ import java.util.concurrent.TimeUnit;
 public final class EventLoopThreads implements VertxThreadFactory {
 
   private static final Set<VertxThread> LOOPS = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+
+  /**
+   * Watches every Vert.x instance but the private ones a library builds for itself (fabric8's HTTP
+   * client runs its own Vert.x and deserializes API answers on it): their loops are the library's
+   * design, not ours to fix. Told apart by who is building the instance.
+   */
+  @Override
+  public void init(VertxBootstrap bootstrap) {
+    if (StackWalker.getInstance().walk(frames -> frames.anyMatch(f -> f.getClassName().startsWith("io.fabric8.")))) return;
+    bootstrap.threadFactory(this);
+  }
 
   @Override
   public VertxThread newVertxThread(Runnable target, String name, boolean worker, long maxExecTime, TimeUnit maxExecTimeUnit) {

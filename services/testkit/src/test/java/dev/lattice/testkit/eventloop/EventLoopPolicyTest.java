@@ -107,6 +107,8 @@ class EventLoopPolicyTest {
         .extracting(BlockedEventLoop::kind).isEqualTo(BlockedEventLoop.Kind.BLOCKING);
     assertThat(policy.judge(t, Duration.ofMillis(150), loop, sleeping)).get()
         .extracting(BlockedEventLoop::kind).isEqualTo(BlockedEventLoop.Kind.BLOCKING);
+    EventLoopPolicy.ThreadSample loadingAClass = new EventLoopPolicy.ThreadSample(Thread.State.BLOCKED, LOADING_A_CLASS);
+    assertThat(policy.judge(t, Duration.ofMillis(900), loop, loadingAClass)).isEmpty();
     assertThat(policy.judge(t, Duration.ofMillis(150), loop, null)).get()
         .extracting(BlockedEventLoop::kind).isEqualTo(BlockedEventLoop.Kind.BLOCKING);
   }
