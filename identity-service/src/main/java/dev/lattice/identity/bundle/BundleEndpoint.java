@@ -1,6 +1,7 @@
 package dev.lattice.identity.bundle;
 
 import dev.lattice.identity.ca.TrustBundleSnapshot;
+import dev.lattice.kit.files.AtomicFiles;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -111,23 +112,11 @@ public final class BundleEndpoint {
       }
     }
     String[] pems = selfSigned(clock.instant());
-    Files.createDirectories(dataDir);
-    writePrivate(keyFile, pems[1]);
-    Path tmp = certFile.resolveSibling(LOCAL_CERT_FILE + ".tmp");
-    Files.writeString(tmp, pems[0], StandardCharsets.US_ASCII);
-    Files.move(tmp, certFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    AtomicFiles.write(keyFile, pems[1].getBytes(StandardCharsets.US_ASCII), AtomicFiles.OWNER_ONLY);
+    AtomicFiles.write(certFile, pems[0].getBytes(StandardCharsets.US_ASCII), AtomicFiles.WORLD_READABLE);
     log.info("bundle endpoint: made a local self-signed certificate for localhost/127.0.0.1, {} (kept across restarts; "
         + "clients trust it with e.g. curl --cacert {})", certFile, certFile);
     return new PemKeyCertOptions().setCertValue(Buffer.buffer(pems[0])).setKeyValue(Buffer.buffer(pems[1]));
-  }
-
-  private static void writePrivate(Path file, String content) throws IOException {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
-    Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(tmp, content, StandardCharsets.US_ASCII);
-    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   /** A new self-signed localhost certificate and key, PEM: {cert, key}. */

@@ -4,6 +4,7 @@ import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.policy.DestinationPolicySpec;
 import dev.lattice.events.policy.TrafficRouteSpec;
 import dev.lattice.events.policy.WorkloadSelector;
+import dev.lattice.policy.model.ResourceKey;
 import dev.lattice.policy.model.ServiceHost;
 import dev.lattice.policy.registry.RegisteredWorkload;
 import java.util.Collection;
@@ -70,7 +71,7 @@ public final class MeshState {
 
   /** {@code kind/namespace/name} of an event. */
   public static String key(ResourceEvent e) {
-    return e.getKind() + "/" + e.getNamespace() + "/" + e.getName();
+    return ResourceKey.of(e);
   }
 
   // ---- resources ----

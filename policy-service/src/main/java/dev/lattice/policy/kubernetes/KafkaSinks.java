@@ -3,6 +3,7 @@ package dev.lattice.policy.kubernetes;
 import dev.lattice.policy.registry.RegistrySink;
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.WorkloadEndpoint;
+import dev.lattice.policy.model.ResourceKey;
 import dev.lattice.kit.kafka.EventPublisher;
 import dev.lattice.kit.topic.Topic;
 import dev.lattice.policy.registry.WorkloadEndpoints;
@@ -21,7 +22,7 @@ public final class KafkaSinks {
     return new ResourceSink() {
       @Override
       public CompletionStage<Void> upsert(ResourceEvent event) {
-        String key = event.getKind() + "/" + event.getNamespace() + "/" + event.getName();
+        String key = ResourceKey.of(event);
         return publisher.publish(topic, key, event).<Void>mapEmpty().toCompletionStage();
       }
 

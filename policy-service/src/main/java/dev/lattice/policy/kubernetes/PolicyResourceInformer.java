@@ -8,6 +8,7 @@ import dev.lattice.events.ResourceSource;
 import dev.lattice.policy.model.ParsedDocument;
 import dev.lattice.policy.model.Resource;
 import dev.lattice.policy.model.ResourceEventMapper;
+import dev.lattice.policy.model.ResourceKey;
 import dev.lattice.policy.model.ResourceKind;
 import dev.lattice.policy.model.ResourceParser;
 import dev.lattice.policy.model.ResourceValidator;
@@ -103,7 +104,7 @@ public final class PolicyResourceInformer implements AutoCloseable {
 
       @Override
       public void onDelete(GenericKubernetesResource cr, boolean finalStateUnknown) {
-        String key = kind.kindName() + "/" + cr.getMetadata().getNamespace() + "/" + cr.getMetadata().getName();
+        String key = ResourceKey.format(kind.kindName(), cr.getMetadata().getNamespace(), cr.getMetadata().getName());
         if (published.remove(key) != null) {
           sink.delete(key).whenComplete((v, e) -> {
             if (e != null) LOG.warn("publishing the deletion of {} failed: {}", key, e.toString());
@@ -115,7 +116,7 @@ public final class PolicyResourceInformer implements AutoCloseable {
 
   /** Validates one custom resource, publishes it if valid and records the outcome in its status. */
   void admit(ResourceKind kind, GenericKubernetesResource cr) {
-    String key = kind.kindName() + "/" + cr.getMetadata().getNamespace() + "/" + cr.getMetadata().getName();
+    String key = ResourceKey.format(kind.kindName(), cr.getMetadata().getNamespace(), cr.getMetadata().getName());
     ParsedDocument doc = parser.fromTree(toModelTree(cr));
     List<ValidationIssue> errors = new ArrayList<>(doc.errors());
     Resource resource = doc.resource();

@@ -1,5 +1,6 @@
 package dev.lattice.policy.model;
 
+import dev.lattice.events.ResourceEvent;
 import java.util.Objects;
 
 /**
@@ -16,7 +17,20 @@ public record ResourceKey(ResourceKind kind, String namespace, String name) {
 
   /** The Kafka record key: {@code TrafficRoute/default/reviews}. */
   public String asString() {
-    return kind.kindName() + "/" + namespace + "/" + name;
+    return format(kind.kindName(), namespace, name);
+  }
+
+  /** The record key of an event on {@code lattice.resources.v1} (its kind, namespace and name). */
+  public static String of(ResourceEvent event) {
+    return format(String.valueOf(event.getKind()), event.getNamespace(), event.getName());
+  }
+
+  /**
+   * The one place the key's text is built, for callers that hold the parts but no validated key (an
+   * informer's custom resource, an event): {@code Kind/namespace/name}.
+   */
+  public static String format(String kindName, String namespace, String name) {
+    return kindName + "/" + namespace + "/" + name;
   }
 
   /**
