@@ -4,6 +4,7 @@ import dev.lattice.events.ConfigResource;
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.WorkloadEndpoint;
 import dev.lattice.policy.registry.RegisteredWorkload;
+import dev.lattice.policy.registry.ServiceVisibility;
 import dev.lattice.policy.registry.WorkloadEndpoints;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,8 +20,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The incremental compiler: folds resource and registry changes into a {@link MeshState}, recompiles
- * only the units a change affects (an outbound unit per service host, fanned out to every node; an
- * inbound unit per workload instance on its node), diffs the result against what was last emitted per
+ * only the units a change affects (an outbound unit per service host, fanned out to every node that may see it
+ * — exportTo and egress scope, {@link #visibleOn}; an inbound unit per workload instance on its node), diffs the result against what was last emitted per
  * {@code node/TYPE/name} and returns only the differences: upserts with a new version, tombstones for
  * keys no longer produced. Unchanged resources are never re-emitted.
  *
@@ -205,17 +206,25 @@ public final class MeshCompiler {
     if (now != null) recompileInstance(now.key(), changes);
 
     Set<String> nodesAfter = state.nodes();
+    // a node's scope is the union of its instances' views: it changes when one comes, goes or changes its view
+    Set<String> rescoped = new TreeSet<>();
     for (String node : nodesAfter) {
-      if (!nodesBefore.contains(node)) {
-        for (OutboundCompiler.Unit unit : new TreeMap<>(outbound).values()) {
-          diff(node, unit.host(), unit.resources(), changes);
-        }
-      }
+      if (!nodesBefore.contains(node)) rescoped.add(node);
     }
+    if (old == null || now == null || !sameView(old, now)) {
+      if (old != null) rescoped.add(old.node());
+      if (now != null) rescoped.add(now.node());
+    }
+    for (String node : rescoped) rediffNode(node, changes);
     for (String node : nodesBefore) {
       if (!nodesAfter.contains(node)) dropNode(node, changes);
     }
     return new Result(changes, warnings);
+  }
+
+  private static boolean sameView(RegisteredWorkload a, RegisteredWorkload b) {
+    return a.node().equals(b.node()) && a.namespace().equals(b.namespace())
+        && java.util.Objects.equals(a.egressHosts(), b.egressHosts());
   }
 
   /** Current warnings: resource key → text. */
@@ -230,13 +239,76 @@ public final class MeshCompiler {
   private void recompileHosts(Set<String> hosts, List<Change> changes, List<WarningChange> warnings) {
     Set<String> todo = new TreeSet<>(hosts);
     for (String h : hosts) todo.addAll(dependents.getOrDefault(h, Set.of()));
+    // compile every unit first: visibility follows the references of the new units
+    Set<String> rediff = new TreeSet<>(todo);
+    Map<String, OutboundCompiler.Unit> units = new TreeMap<>();
     for (String host : todo) {
       OutboundCompiler.Unit previous = outbound.get(host);
       OutboundCompiler.Unit unit = OutboundCompiler.compile(state, host);
+      if (previous != null) rediff.addAll(previous.dependsOn());
+      rediff.addAll(unit.dependsOn());
       cache(unit);
       updateConflicts(previous, unit, warnings);
-      for (String node : state.nodes()) diff(node, host, unit.resources(), changes);
+      units.put(host, unit);
     }
+    // a unit whose referrers changed may have become visible or hidden on a node: with what they reference
+    Set<String> closure = new TreeSet<>();
+    java.util.ArrayDeque<String> queue = new java.util.ArrayDeque<>(rediff);
+    while (!queue.isEmpty()) {
+      String h = queue.poll();
+      if (!closure.add(h)) continue;
+      OutboundCompiler.Unit u = outbound.get(h);
+      if (u != null) queue.addAll(u.dependsOn());
+    }
+    SortedSet<String> nodes = state.nodes();
+    for (String host : closure) {
+      OutboundCompiler.Unit unit = units.containsKey(host) ? units.get(host) : outbound.get(host);
+      Map<String, CompiledResource> resources = unit == null ? Map.of() : unit.resources();
+      for (String node : nodes) diff(node, host, visibleOn(node, host) ? resources : Map.of(), changes);
+    }
+  }
+
+  /** Re-diffs every outbound unit on {@code node}: its instances (and so its scope) changed. */
+  private void rediffNode(String node, List<Change> changes) {
+    if (!state.nodes().contains(node)) return;
+    Set<String> hosts = new TreeSet<>(outbound.keySet());
+    Map<String, Map<String, String>> units = emitted.get(node);
+    if (units != null) for (String u : units.keySet()) if (!u.contains("/")) hosts.add(u);
+    for (String host : hosts) {
+      OutboundCompiler.Unit unit = outbound.get(host);
+      diff(node, host, unit != null && visibleOn(node, host) ? unit.resources() : Map.of(), changes);
+    }
+  }
+
+  /**
+   * Whether {@code host}'s outbound unit belongs on {@code node} (docs/config-distribution.md "Scoping"): one
+   * of the node's instances sees it (exported to its namespace and inside its egress scope), or a unit
+   * visible there references it.
+   */
+  boolean visibleOn(String node, String host) {
+    return visibleOn(node, host, new java.util.HashSet<>());
+  }
+
+  private boolean visibleOn(String node, String host, Set<String> seen) {
+    if (!seen.add(host)) return false;
+    List<RegisteredWorkload> backing = null;
+    Set<String> hostNamespaces = null;
+    for (String key : state.workloadsOn(node)) {
+      RegisteredWorkload w = state.workload(key);
+      if (backing == null) {
+        backing = state.endpointsOf(host);
+        hostNamespaces = new TreeSet<>();
+        for (RegisteredWorkload b : backing) hostNamespaces.add(b.namespace());
+      }
+      if (ServiceVisibility.exportedTo(backing, w.namespace())
+          && ServiceVisibility.inScope(w, host, hostNamespaces)) {
+        return true;
+      }
+    }
+    for (String referrer : dependents.getOrDefault(host, Set.of())) {
+      if (visibleOn(node, referrer, seen)) return true;
+    }
+    return false;
   }
 
   private void cache(OutboundCompiler.Unit unit) {

@@ -24,6 +24,8 @@ import java.util.TreeMap;
  * @param node the data-plane node serving this instance; empty if none
  * @param spiffeId the workload's SPIFFE ID; empty if unknown
  * @param health as reported by the source: HEALTHY, UNHEALTHY, DRAINING or UNKNOWN
+ * @param egressHosts its egress scope ({@code namespace/host} entries, {@link ServiceVisibility}); null = no scope
+ * @param exportTo namespaces the services it backs are visible to; empty = all
  */
 public record RegisteredWorkload(
     String namespace,
@@ -35,7 +37,15 @@ public record RegisteredWorkload(
     Map<String, String> labels,
     String node,
     String spiffeId,
-    String health) {
+    String health,
+    List<String> egressHosts,
+    List<String> exportTo) {
+
+  /** An instance without egress scope, exporting its services everywhere. */
+  public RegisteredWorkload(String namespace, String workload, String instance, List<String> services, String address,
+      List<ServicePort> ports, Map<String, String> labels, String node, String spiffeId, String health) {
+    this(namespace, workload, instance, services, address, ports, labels, node, spiffeId, health, null, null);
+  }
 
   /**
    * A port a workload serves.
@@ -64,6 +74,8 @@ public record RegisteredWorkload(
     node = node == null ? "" : node;
     spiffeId = spiffeId == null ? "" : spiffeId;
     health = health == null ? "UNKNOWN" : health;
+    egressHosts = egressHosts == null ? null : egressHosts.stream().sorted().distinct().toList();
+    exportTo = exportTo == null ? List.of() : exportTo.stream().sorted().distinct().toList();
   }
 
   /** The registry key of this instance: {@code namespace/workload/instance}. */

@@ -38,6 +38,8 @@ import java.util.regex.Pattern;
  *   labels: {app: billing}
  *   ports: [{name: http, port: 8080, targetPort: 8080, protocol: HTTP}]
  *   health: HEALTHY            # HEALTHY (default), UNHEALTHY, DRAINING, UNKNOWN
+ *   egressHosts: ["./*", "prod/payments"]  # its node sees only these services (default: every one exported to it)
+ *   exportTo: ["."]            # billing is visible only in legacy (default: "*")
  * </pre>
  *
  * <p>Stateless and thread-safe.
@@ -52,7 +54,7 @@ public final class StaticRegistry {
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
   private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTP2", "GRPC", "TCP", "TLS");
   private static final Set<String> FIELDS = Set.of("namespace", "workload", "instance", "services", "address",
-      "node", "serviceAccount", "spiffeId", "labels", "ports", "health");
+      "node", "serviceAccount", "spiffeId", "labels", "ports", "health", "egressHosts", "exportTo");
 
   private StaticRegistry() {}
 
@@ -160,13 +162,34 @@ public final class StaticRegistry {
     if (spiffeId != null && !spiffeId.startsWith("spiffe://")) {
       errors.add(path + ".spiffeId: \"" + spiffeId + "\" (expected: spiffe://<trust domain>/<path>)");
     }
+    List<String> egress = strings(n, "egressHosts", path, errors, ServiceVisibility::egressHostProblem);
+    List<String> exportTo = strings(n, "exportTo", path, errors, ServiceVisibility::exportToProblem);
     if (errors.size() > before) return null;
     return WorkloadEndpoint.newBuilder()
         .setNamespace(ns).setWorkload(workload).setInstance(instance)
         .setServices(services.stream().sorted().distinct().toList())
         .setAddress(address).setPorts(ports).setLabels(labels)
         .setNode(n.has("node") ? n.get("node").asText() : null)
-        .setSpiffeId(spiffeId).setHealth(h).setUpdatedAt(now).build();
+        .setSpiffeId(spiffeId).setHealth(h).setEgressHosts(egress).setExportTo(exportTo).setUpdatedAt(now).build();
+  }
+
+  /** An optional list of strings, each checked; null when absent. */
+  private static List<String> strings(JsonNode n, String field, String path, List<String> errors,
+      java.util.function.Function<String, java.util.Optional<String>> problem) {
+    JsonNode list = n.path(field);
+    if (list.isMissingNode() || list.isNull()) return null;
+    if (!list.isArray()) {
+      errors.add(path + "." + field + ": not a list (expected: [\"…\", …])");
+      return null;
+    }
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < list.size(); i++) {
+      String v = list.get(i).asText("");
+      java.util.Optional<String> wrong = problem.apply(v);
+      if (wrong.isPresent()) errors.add(path + "." + field + "[" + i + "]: " + wrong.get());
+      else out.add(v);
+    }
+    return out;
   }
 
   private static String name(JsonNode n, String field, String path, List<String> errors) {

@@ -31,7 +31,7 @@ public final class WorkloadEndpoints {
         .toList();
     return new RegisteredWorkload(e.getNamespace(), e.getWorkload(), e.getInstance(), services,
         e.getAddress(), ports, e.getLabels(), e.getNode(), e.getSpiffeId(),
-        e.getHealth() == null ? "UNKNOWN" : e.getHealth().name());
+        e.getHealth() == null ? "UNKNOWN" : e.getHealth().name(), e.getEgressHosts(), e.getExportTo());
   }
 
   /** Maps back to an event stamped {@code updatedAtMillis}. */
@@ -52,6 +52,8 @@ public final class WorkloadEndpoints {
         .setNode(w.node().isEmpty() ? null : w.node())
         .setSpiffeId(w.spiffeId().isEmpty() ? null : w.spiffeId())
         .setHealth(WorkloadHealth.valueOf(w.health()))
+        .setEgressHosts(w.egressHosts())
+        .setExportTo(w.exportTo().isEmpty() ? null : w.exportTo())
         .setUpdatedAt(java.time.Instant.ofEpochMilli(updatedAtMillis))
         .build();
   }

@@ -29,6 +29,8 @@ class StaticRegistryTest {
         serviceAccount: billing
         labels: {app: billing, version: v3}
         ports: [{name: http, port: 80, targetPort: 8080, protocol: http}]
+        egressHosts: ["./*", "finance/payments"]
+        exportTo: ["."]
       - namespace: legacy
         workload: billing
         instance: vm-2
@@ -52,6 +54,9 @@ class StaticRegistryTest {
     assertThat(vm1.getHealth()).isEqualTo(WorkloadHealth.HEALTHY);
     assertThat(r.workloads().get(1).getHealth()).isEqualTo(WorkloadHealth.DRAINING);
     assertThat(r.workloads().get(1).getSpiffeId()).isNull();
+    assertThat(vm1.getEgressHosts()).containsExactly("./*", "finance/payments");
+    assertThat(vm1.getExportTo()).containsExactly(".");
+    assertThat(r.workloads().get(1).getEgressHosts()).isNull();
 
     RegisteredWorkload mapped = WorkloadEndpoints.toRegistered(vm1);
     assertThat(mapped.backs("billing.legacy")).isTrue();
@@ -81,6 +86,12 @@ class StaticRegistryTest {
             "workloads[0].colour: unknown field"),
         Arguments.of(head + "{namespace: n, workload: a, instance: b, address: x}\n- {namespace: n, workload: a, instance: b, address: y}",
             "workloads[1]: duplicate instance n/a/b"),
+        Arguments.of(head + "{namespace: n, workload: a, instance: b, address: x, egressHosts: [reviews]}",
+            "workloads[0].egressHosts[0]: \"reviews\" (expected: namespace/host"),
+        Arguments.of(head + "{namespace: n, workload: a, instance: b, address: x, egressHosts: \"./*\"}",
+            "workloads[0].egressHosts: not a list"),
+        Arguments.of(head + "{namespace: n, workload: a, instance: b, address: x, exportTo: [\"a/b\"]}",
+            "workloads[0].exportTo[0]: \"a/b\" (expected: '.', '*' or a namespace)"),
         Arguments.of("kind: StaticRegistry\nworkloads: [", "line "));
   }
 
