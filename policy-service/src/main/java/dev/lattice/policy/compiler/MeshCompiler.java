@@ -268,16 +268,48 @@ public final class MeshCompiler {
     }
   }
 
-  /** Re-diffs every outbound unit on {@code node}: its instances (and so its scope) changed. */
+  /** Re-diffs the outbound units on {@code node}: its instances (and so its scope) changed. */
   private void rediffNode(String node, List<Change> changes) {
     if (!state.nodes().contains(node)) return;
-    Set<String> hosts = new TreeSet<>(outbound.keySet());
+    Set<String> visible = visibleHosts(node);
+    Set<String> hosts = new TreeSet<>(visible);
     Map<String, Map<String, String>> units = emitted.get(node);
     if (units != null) for (String u : units.keySet()) if (!u.contains("/")) hosts.add(u);
     for (String host : hosts) {
       OutboundCompiler.Unit unit = outbound.get(host);
-      diff(node, host, unit != null && visibleOn(node, host) ? unit.resources() : Map.of(), changes);
+      diff(node, host, unit != null && visible.contains(host) ? unit.resources() : Map.of(), changes);
     }
+  }
+
+  /**
+   * Every host {@link #visibleOn} {@code node}, found from its instances' scopes: an exact scope entry is one
+   * lookup, a wildcard or no scope a scan of the hosts; then what they reference.
+   */
+  private Set<String> visibleHosts(String node) {
+    Set<String> direct = new TreeSet<>();
+    for (String key : state.workloadsOn(node)) {
+      RegisteredWorkload w = state.workload(key);
+      java.util.Collection<String> candidates = ServiceVisibility.exactHosts(w).orElse(outbound.keySet());
+      for (String host : candidates) {
+        if (direct.contains(host) || !outbound.containsKey(host)) continue;
+        List<RegisteredWorkload> backing = state.endpointsOf(host);
+        Set<String> hostNamespaces = new TreeSet<>();
+        for (RegisteredWorkload b : backing) hostNamespaces.add(b.namespace());
+        if (ServiceVisibility.exportedTo(backing, w.namespace())
+            && ServiceVisibility.inScope(w, host, hostNamespaces)) {
+          direct.add(host);
+        }
+      }
+    }
+    Set<String> closure = new TreeSet<>();
+    java.util.ArrayDeque<String> queue = new java.util.ArrayDeque<>(direct);
+    while (!queue.isEmpty()) {
+      String h = queue.poll();
+      if (!closure.add(h)) continue;
+      OutboundCompiler.Unit u = outbound.get(h);
+      if (u != null) queue.addAll(u.dependsOn());
+    }
+    return closure;
   }
 
   /**

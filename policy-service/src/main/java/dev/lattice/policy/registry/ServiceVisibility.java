@@ -4,6 +4,7 @@ import dev.lattice.policy.model.ServiceHost;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -77,6 +78,25 @@ public final class ServiceVisibility {
       if (hostMatches(pattern, host, ns.equals("*") ? null : scopeNs)) return true;
     }
     return false;
+  }
+
+  /**
+   * The hosts {@code w}'s scope can match when every entry names one host in one namespace (a lookup each),
+   * else empty (no scope, or a wildcard: the caller scans). Short names resolve in the entry's namespace.
+   */
+  public static Optional<Set<String>> exactHosts(RegisteredWorkload w) {
+    if (w.egressHosts() == null) return Optional.empty();
+    Set<String> out = new java.util.TreeSet<>();
+    for (String entry : w.egressHosts()) {
+      int slash = entry.indexOf('/');
+      if (slash < 0) continue;
+      String ns = entry.substring(0, slash);
+      String pattern = entry.substring(slash + 1).toLowerCase(java.util.Locale.ROOT);
+      if (ns.equals("~")) continue;
+      if (ns.equals("*") || pattern.startsWith("*")) return Optional.empty();
+      out.add(ServiceHost.canonical(pattern, ns.equals(".") ? w.namespace() : ns));
+    }
+    return Optional.of(out);
   }
 
   private static Collection<String> namespaceOf(String host, Collection<String> hostNamespaces) {
