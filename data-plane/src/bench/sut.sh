@@ -2,10 +2,12 @@
 # The Lattice proxy as a peer-bench SUT (../shared/tools/peer-bench/README.md, "SUT contract"):
 # writes a file-mode config from SUT_PORT / BACKEND_HOST / BACKEND_PORT and execs the proxy in the
 # foreground. Variant: bare (one route), authz (the same route on an inbound listener with 5
-# authorization policies) or full (authz plus Istio metrics and, when BENCH_KAFKA names a broker, flow
-# records; the access log stays off as in every variant). Started by peer-bench.sh; needs data-plane/target/bench-classpath.txt.
+# authorization policies), full (authz plus Istio metrics and, when BENCH_KAFKA names a broker, flow
+# records; the access log stays off as in every variant) or routes50 (issue 10: a 50-route table, every
+# route with a 90/10 weighted split, retries and a route timeout, and a listener rate limit; wrk's GET /
+# only matches the last route, so each request is judged against all 50). Started by peer-bench.sh; needs data-plane/target/bench-classpath.txt.
 set -euo pipefail
-VARIANT=${1:?usage: sut.sh bare|authz|full}
+VARIANT=${1:?usage: sut.sh bare|authz|full|routes50}
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MODULE="$(cd "$HERE/../.." && pwd)"
 CONF="${PEER_BENCH_TMP:-/tmp}/lattice-$VARIANT.yaml"
@@ -18,8 +20,38 @@ fi
 case $VARIANT in
   bare) DIRECTION=OUTBOUND AUTHZ_LINE="" ;;
   authz|full) DIRECTION=INBOUND AUTHZ_LINE="    authorization: bench-authz" ;;
-  *) echo "sut.sh: unknown variant $VARIANT (expected: bare, authz, full)" >&2; exit 2 ;;
+  routes50) DIRECTION=OUTBOUND AUTHZ_LINE="    rateLimit: bench-limits" ;;
+  *) echo "sut.sh: unknown variant $VARIANT (expected: bare, authz, full, routes50)" >&2; exit 2 ;;
 esac
+
+# routes50: 49 routes of the usual shapes that GET / does not match (uri prefix, prefix + method, prefix +
+# header, regex, exact), then the catch-all; each splits 90/10 between two clusters on the same backend,
+# retries twice on 5xx/reset with a per-try timeout, and has a route timeout (timers armed per request).
+routes50() {
+  local i match
+  for ((i = 1; i <= 49; i++)); do
+    case $((i % 5)) in
+      0) match="{uri: {prefix: /svc-$i/}}" ;;
+      1) match="{uri: {prefix: /svc-$i/}, method: {exact: POST}}" ;;
+      2) match="{uri: {prefix: /svc-$i/}, headers: {x-tenant: {exact: t$i}}}" ;;
+      3) match="{uri: {regex: \"/svc-$i/items/[0-9]+\"}}" ;;
+      4) match="{uri: {exact: /svc-$i}}" ;;
+    esac
+    cat <<YAML
+          - name: default/svc-$i
+            match: [$match]
+            clusters: [{cluster: backend, weight: 90}, {cluster: backend-canary, weight: 10}]
+            timeout: 15000
+            retries: {attempts: 2, perTryTimeout: 5000, retryOn: "5xx,reset"}
+YAML
+  done
+  cat <<YAML
+          - name: default/backend
+            clusters: [{cluster: backend, weight: 90}, {cluster: backend-canary, weight: 10}]
+            timeout: 15000
+            retries: {attempts: 2, perTryTimeout: 5000, retryOn: "5xx,reset"}
+YAML
+}
 
 {
   cat <<YAML
@@ -39,14 +71,37 @@ routes:
       - name: backend
         domains: ["*"]
         routes:
+YAML
+  if [[ $VARIANT == routes50 ]]; then
+    routes50
+  else
+    cat <<'YAML'
           - name: default/backend
             clusters: [{cluster: backend}]
+YAML
+  fi
+  cat <<YAML
 clusters:
   - name: backend
     host: backend.default
     port: 8080
     endpoints: [{address: ${BACKEND_HOST:?}, port: ${BACKEND_PORT:?}, health: HEALTHY}]
 YAML
+  if [[ $VARIANT == routes50 ]]; then
+    # the canary cluster is the same backend (its own pool); the rate limits are far above any rate wrk
+    # reaches, so every request is counted and passes: one node bucket, one bucket for the catch-all route
+    cat <<YAML
+  - name: backend-canary
+    host: backend-canary.default
+    port: 8080
+    endpoints: [{address: ${BACKEND_HOST:?}, port: ${BACKEND_PORT:?}, health: HEALTHY}]
+rateLimits:
+  - name: bench-limits
+    limits:
+      - {name: per-node, requestsPerUnit: 100000000, unit: SECOND}
+      - {name: per-route, requestsPerUnit: 100000000, unit: SECOND, match: {routes: [default/backend]}}
+YAML
+  fi
   if [[ $VARIANT == authz || $VARIANT == full ]]; then
     # Five policies of the usual shapes: two DENY, two ALLOW (one of them matches wrk's GET /), one AUDIT.
     cat <<'YAML'
