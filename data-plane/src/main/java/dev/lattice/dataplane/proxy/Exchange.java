@@ -369,7 +369,13 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     if (authority == null) {
       h.set(HttpHeaderNames.HOST, cluster.name());
     }
-    action.applyRequest(request, clusterIndex);
+    try {
+      action.applyRequest(request, clusterIndex);
+    } catch (dev.lattice.dataplane.route.PathRegexRewrite.BudgetExceeded e) {
+      // a backtracking uriRegexRewrite on a hostile path: refuse this request rather than stall the event loop
+      sendLocal(400, "uri rewrite: path too costly to match", null);
+      return;
+    }
     if (action.mirror() != null && action.mirror().roll()) {
       startMirror(action.mirror());
     }

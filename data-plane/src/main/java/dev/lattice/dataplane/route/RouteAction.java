@@ -22,17 +22,20 @@ import java.util.Set;
  * <p>Path rewrite follows Envoy's {@code prefix_rewrite} as Istio generates it: an alternative that
  * matched the uri by prefix has that prefix replaced; one that matched it exactly or by regex has the
  * whole path replaced, the query kept; one without a uri condition matched prefix {@code /}, so
- * {@code rewrite.uri: /v2} turns {@code /foo} into {@code /v2foo}.
+ * {@code rewrite.uri: /v2} turns {@code /foo} into {@code /v2foo}. {@code rewrite.uriRegexRewrite} instead
+ * replaces every match of its expression in the path ({@link PathRegexRewrite}).
  */
 public final class RouteAction {
   private static final Set<Integer> REDIRECT_CODES = Set.of(301, 302, 303, 307, 308);
-  private static final RouteAction FORWARD = new RouteAction(null, null, null, null, null, HeaderMutation.none(),
+  private static final RouteAction FORWARD = new RouteAction(null, null, null, null, null, null, HeaderMutation.none(),
       HeaderMutation.none(), new HeaderMutation[0], new HeaderMutation[0], null);
 
   /** A redirect or direct response: status, body (maybe empty) and {@code location} (null for a direct response). */
   public record LocalAnswer(int status, String body, String location) {}
 
   private final String rewriteUri;
+  /** Istio's uriRegexRewrite, or null; never with rewriteUri. */
+  private final PathRegexRewrite regexRewrite;
   private final String rewriteAuthority;
   /** The uri prefix this alternative matched (replaced by rewriteUri), or null: the whole path is replaced. */
   private final String matchedPrefix;
@@ -64,10 +67,11 @@ public final class RouteAction {
     }
   }
 
-  private RouteAction(String rewriteUri, String rewriteAuthority, String matchedPrefix, HttpRedirect redirect,
-      HttpDirectResponse direct, HeaderMutation request, HeaderMutation response, HeaderMutation[] clusterRequest,
-      HeaderMutation[] clusterResponse, MirrorPolicy mirror) {
+  private RouteAction(String rewriteUri, PathRegexRewrite regexRewrite, String rewriteAuthority, String matchedPrefix,
+      HttpRedirect redirect, HttpDirectResponse direct, HeaderMutation request, HeaderMutation response,
+      HeaderMutation[] clusterRequest, HeaderMutation[] clusterResponse, MirrorPolicy mirror) {
     this.rewriteUri = rewriteUri;
+    this.regexRewrite = regexRewrite;
     this.rewriteAuthority = rewriteAuthority;
     this.matchedPrefix = matchedPrefix;
     this.redirect = redirect;
@@ -129,6 +133,13 @@ public final class RouteAction {
     if (uri != null && !uri.startsWith("/")) {
       throw new IllegalArgumentException(where + ": rewrite.uri \"" + uri + "\" (expected: a path starting with '/')");
     }
+    PathRegexRewrite regex = null;
+    if (rw != null && rw.getUriRegexRewrite() != null) {
+      if (uri != null) {
+        throw new IllegalArgumentException(where + ": rewrite.uriRegexRewrite set with rewrite.uri (expected: one of uri, uriRegexRewrite)");
+      }
+      regex = PathRegexRewrite.of(rw.getUriRegexRewrite(), where + ": rewrite.uriRegexRewrite");
+    }
     if (authority != null) {
       checkAuthority(where + ": rewrite.authority", authority);
     }
@@ -150,11 +161,11 @@ public final class RouteAction {
       cReq = new HeaderMutation[0];
       cResp = new HeaderMutation[0];
     }
-    if (uri == null && authority == null && redirect == null && direct == null && request.isEmpty() && response.isEmpty() && !any
+    if (uri == null && regex == null && authority == null && redirect == null && direct == null && request.isEmpty() && response.isEmpty() && !any
         && mirror == null) {
       return FORWARD;
     }
-    return new RouteAction(uri, authority, "/", redirect, direct, request, response, cReq, cResp, mirror);
+    return new RouteAction(uri, regex, authority, "/", redirect, direct, request, response, cReq, cResp, mirror);
   }
 
   private static void checkRedirect(String where, HttpRedirect r) {
@@ -197,7 +208,8 @@ public final class RouteAction {
     if (rewriteUri == null || java.util.Objects.equals(p, matchedPrefix)) {
       return this;
     }
-    return new RouteAction(rewriteUri, rewriteAuthority, p, redirect, direct, request, response, clusterRequest, clusterResponse, mirror);
+    return new RouteAction(rewriteUri, regexRewrite, rewriteAuthority, p, redirect, direct, request, response, clusterRequest,
+        clusterResponse, mirror);
   }
 
   /** The route's mirror, or null. */
@@ -252,7 +264,12 @@ public final class RouteAction {
     return scheme + "://" + host + port + path;
   }
 
-  /** Rewrites and header operations on the request about to go to the cluster at {@code clusterIndex} of the route. */
+  /**
+   * Rewrites and header operations on the request about to go to the cluster at {@code clusterIndex} of the route.
+   *
+   * @throws PathRegexRewrite.BudgetExceeded when a uriRegexRewrite took too many steps on this path (the request
+   *     is refused; nothing was changed but headers)
+   */
   public void applyRequest(HttpRequest req, int clusterIndex) {
     HttpHeaders h = req.headers();
     if (clusterIndex < clusterRequest.length) {
@@ -272,6 +289,10 @@ public final class RouteAction {
         rest = q < 0 ? "" : uri.substring(q);
       }
       req.setUri(rewriteUri + rest);
+    } else if (regexRewrite != null) {
+      String uri = req.uri();
+      int q = uri.indexOf('?');
+      req.setUri(q < 0 ? regexRewrite.rewrite(uri) : regexRewrite.rewrite(uri.substring(0, q)) + uri.substring(q));
     }
   }
 

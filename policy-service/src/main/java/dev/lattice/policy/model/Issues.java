@@ -18,7 +18,8 @@ final class Issues {
   private static final Pattern HOST = Pattern.compile("(\\*|\\*\\.)?[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*");
   private static final Pattern HEADER_NAME = Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]+|:authority|:path|:method|:scheme");
   private static final Pattern LABEL_VALUE = Pattern.compile("([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?");
-  private static final Pattern RE2_UNSUPPORTED = Pattern.compile("\\(\\?[=!]|\\(\\?<[=!]|\\\\[1-9]|[*+?}][+]");
+  /** What RE2 refuses or reads differently from java.util.regex (the data plane's PathRegexRewrite refuses the same). */
+  private static final Pattern RE2_UNSUPPORTED = Pattern.compile("\\(\\?[=!>]|\\(\\?<[=!]|\\\\[1-9]|\\\\k<|\\\\[GZ]|[*+?}][+]|&&");
 
   final List<ValidationIssue> list = new ArrayList<>();
   final ValidationContext context;
@@ -116,7 +117,7 @@ final class Issues {
   void regex(String path, String regex) {
     if (regex == null) return;
     if (RE2_UNSUPPORTED.matcher(regex).find()) {
-      error(path, quote(regex) + ": look-arounds, back-references and possessive quantifiers are not RE2 syntax (expected: an RE2 regular expression)");
+      error(path, quote(regex) + ": look-arounds, back-references, atomic groups, possessive quantifiers, \\G, \\Z and && are not RE2 syntax (expected: an RE2 regular expression)");
       return;
     }
     try {

@@ -123,7 +123,10 @@ public final class ResourceEventMapper {
         .setRoute(map(h.route(), d -> HttpRouteDestination.newBuilder()
             .setDestination(destination(d.destination())).setWeight(d.weight()).setHeaders(headers(d.headers())).build()))
         .setRewrite(h.rewrite() == null ? null
-            : HttpRewrite.newBuilder().setUri(h.rewrite().uri()).setAuthority(h.rewrite().authority()).build())
+            : HttpRewrite.newBuilder().setUri(h.rewrite().uri()).setAuthority(h.rewrite().authority())
+                .setUriRegexRewrite(h.rewrite().uriRegexRewrite() == null ? null : dev.lattice.events.policy.RegexRewrite.newBuilder()
+                    .setMatch(h.rewrite().uriRegexRewrite().match()).setRewrite(h.rewrite().uriRegexRewrite().rewrite()).build())
+                .build())
         .setTimeout(DurationText.toMillis(h.timeout()))
         .setRetries(h.retries() == null ? null : HttpRetry.newBuilder()
             .setAttempts(nz(h.retries().attempts()))
@@ -458,7 +461,9 @@ public final class ResourceEventMapper {
             fromSmMap(m.getQueryParams()), m.getPort(), m.getSourceLabels(), m.getSourceNamespace(),
             Boolean.TRUE.equals(m.getIgnoreUriCase()) ? Boolean.TRUE : null)),
         map(h.getRoute(), d -> new TrafficRoute.HttpRouteDestination(fromDestination(d.getDestination()), d.getWeight(), fromHeaders(d.getHeaders()))),
-        h.getRewrite() == null ? null : new TrafficRoute.HttpRewrite(h.getRewrite().getUri(), h.getRewrite().getAuthority()),
+        h.getRewrite() == null ? null : new TrafficRoute.HttpRewrite(h.getRewrite().getUri(), h.getRewrite().getAuthority(),
+            h.getRewrite().getUriRegexRewrite() == null ? null : new TrafficRoute.RegexRewrite(
+                h.getRewrite().getUriRegexRewrite().getMatch(), h.getRewrite().getUriRegexRewrite().getRewrite())),
         DurationText.ofMillis(h.getTimeout()),
         r == null ? null : new TrafficRoute.HttpRetry(r.getAttempts(), DurationText.ofMillis(r.getPerTryTimeout()), r.getRetryOn(),
             Boolean.TRUE.equals(r.getRetryRemoteLocalities()) ? Boolean.TRUE : null,

@@ -73,8 +73,18 @@ public record TrafficRoute(ObjectMeta metadata, Spec spec) implements Resource {
     }
   }
 
-  /** Rewrites the request before forwarding, as Istio's {@code HTTPRewrite}. */
-  public record HttpRewrite(String uri, String authority) {}
+  /**
+   * Rewrites the request before forwarding, as Istio's {@code HTTPRewrite}: {@code uri} replaces the matched
+   * prefix, or {@code uriRegexRewrite} rewrites the path by a regular expression (one of the two).
+   */
+  public record HttpRewrite(String uri, String authority, RegexRewrite uriRegexRewrite) {
+    public HttpRewrite(String uri, String authority) {
+      this(uri, authority, null);
+    }
+  }
+
+  /** Istio's {@code RegexRewrite}: every match of {@code match} in the path is replaced by {@code rewrite} ({@code \1} = group 1). */
+  public record RegexRewrite(String match, String rewrite) {}
 
   /**
    * Answers with a redirect instead of forwarding, as Istio's {@code HTTPRedirect}: each part set

@@ -129,11 +129,18 @@ final class TrafficRouteValidator {
     }
     weights(field(p, "route"), weights, is);
     if (h.rewrite() != null) {
-      if (h.rewrite().uri() == null && h.rewrite().authority() == null) {
-        is.error(field(p, "rewrite"), "empty (expected: uri and/or authority)");
+      TrafficRoute.RegexRewrite rx = h.rewrite().uriRegexRewrite();
+      if (h.rewrite().uri() == null && h.rewrite().authority() == null && rx == null) {
+        is.error(field(p, "rewrite"), "empty (expected: uri or uriRegexRewrite, and/or authority)");
       }
       if (h.rewrite().uri() != null && !h.rewrite().uri().startsWith("/")) {
         is.error(field(p, "rewrite.uri"), "\"" + h.rewrite().uri() + "\" (expected: a path starting with '/')");
+      }
+      if (rx != null) {
+        regexRewrite(field(p, "rewrite.uriRegexRewrite"), rx, is);
+        if (h.rewrite().uri() != null) {
+          is.error(field(p, "rewrite.uriRegexRewrite"), "set with rewrite.uri (expected: one of uri, uriRegexRewrite)");
+        }
       }
     }
     is.duration(field(p, "timeout"), h.timeout());
@@ -210,6 +217,35 @@ final class TrafficRouteValidator {
       is.duration(field(cp, "maxAge"), c.maxAge());
     }
     headers(field(p, "headers"), h.headers(), is);
+  }
+
+  /** Istio's {@code RegexRewrite}: an RE2 {@code match} and a {@code rewrite} whose {@code \\N} name groups it has. */
+  private static void regexRewrite(String p, TrafficRoute.RegexRewrite rx, Issues is) {
+    if (rx.match() == null || rx.match().isEmpty()) {
+      is.error(field(p, "match"), "empty (expected: an RE2 regular expression)");
+      return;
+    }
+    if (rx.rewrite() == null) {
+      is.error(field(p, "rewrite"), "missing (expected: the replacement, e.g. \"/v2/\\1\")");
+      return;
+    }
+    int before = is.list.size();
+    is.regex(field(p, "match"), rx.match());
+    if (is.list.size() > before) return;
+    int groups = java.util.regex.Pattern.compile(rx.match()).matcher("").groupCount();
+    String r = rx.rewrite();
+    for (int i = 0; i < r.length(); i++) {
+      if (r.charAt(i) != '\\') continue;
+      char next = i + 1 < r.length() ? r.charAt(i + 1) : 0;
+      if (next >= '0' && next <= '9' && next - '0' > groups) {
+        is.error(field(p, "rewrite"), "\"" + r + "\": \\" + next + " names a group the match does not have (expected: \\0..\\" + groups + ")");
+        return;
+      } else if (!(next >= '0' && next <= '9') && next != '\\') {
+        is.error(field(p, "rewrite"), "\"" + r + "\": a backslash not followed by a digit or a backslash (expected: \\0..\\9 or \\\\)");
+        return;
+      }
+      i++;
+    }
   }
 
   /** Istio's rules: a route forwards, redirects or answers directly, exactly one of them. */

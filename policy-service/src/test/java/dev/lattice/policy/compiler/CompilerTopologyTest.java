@@ -209,6 +209,26 @@ class CompilerTopologyTest {
   }
 
   @Test
+  void aUriRegexRewriteIsCarriedIntoTheRouteTable() {
+    dev.lattice.events.policy.RegexRewrite rx = dev.lattice.events.policy.RegexRewrite.newBuilder()
+        .setMatch("^/service/([^/]+)(/.*)$").setRewrite("\\2/instance/\\1").build();
+    dev.lattice.events.policy.HttpRoute route = dev.lattice.events.policy.HttpRoute.newBuilder().setName("rx")
+        .setRoute(List.of(dev.lattice.events.policy.HttpRouteDestination.newBuilder()
+            .setDestination(MeshFixtures.dest("reviews", "v1")).build()))
+        .setRewrite(dev.lattice.events.policy.HttpRewrite.newBuilder().setUriRegexRewrite(rx).build())
+        .build();
+    ResourceEvent tr = MeshFixtures.resource("TrafficRoute", "default", "reviews",
+        dev.lattice.events.policy.TrafficRouteSpec.newBuilder().setHosts(List.of("reviews")).setHttp(List.of(route)).build(), T0);
+    RouteRule rule = ((RouteConfig) CompilerDriver.byKey(d.apply(tr)).get("node-a/" + REVIEWS_ROUTE).getPayload())
+        .getVirtualHosts().get(0).getRoutes().get(0);
+
+    assertThat(rule.getName()).isEqualTo("default/reviews/rx");
+    assertThat(rule.getRewrite().getUri()).isNull();
+    assertThat(rule.getRewrite().getUriRegexRewrite()).isEqualTo(rx);
+    assertThat(rule.getRewrite().getUriRegexRewrite().getRewrite()).isEqualTo("\\2/instance/\\1");
+  }
+
+  @Test
   void sourceNamespaceMatchesReachTheRouteTableAndOutboundEndpointsCarryTheSpiffeIdItIsJudgedBy() {
     dev.lattice.events.policy.HttpRoute fromShop = dev.lattice.events.policy.HttpRoute.newBuilder().setName("from-shop")
         .setMatch(List.of(dev.lattice.events.policy.HttpMatchRequest.newBuilder().setSourceNamespace("shop").build()))

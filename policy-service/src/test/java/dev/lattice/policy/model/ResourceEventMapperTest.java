@@ -20,7 +20,7 @@ class ResourceEventMapperTest {
       new ResourceEventMapper.Provenance(1, "alice", ResourceSource.REST, Instant.parse("2026-01-02T03:04:05Z"));
 
   static Stream<String> examples() {
-    return Stream.of(ResourceValidatorTest.ROUTE, ResourceValidatorTest.ROUTE_ANSWERS, ResourceValidatorTest.DP, ResourceValidatorTest.AP,
+    return Stream.of(ResourceValidatorTest.ROUTE, ResourceValidatorTest.ROUTE_ANSWERS, ResourceValidatorTest.ROUTE_REGEX_REWRITE, ResourceValidatorTest.DP, ResourceValidatorTest.AP,
         ResourceValidatorTest.PA, ResourceValidatorTest.RL);
   }
 

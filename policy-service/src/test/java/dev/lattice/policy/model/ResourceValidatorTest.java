@@ -38,6 +38,10 @@ class ResourceValidatorTest {
   /** ROUTE with a redirect route and a direct-response catch-all instead of its default route. */
   static final String ROUTE_ANSWERS = ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: moved\n    match:\n    - uri: {exact: /old}\n    redirect: {uri: /new, authority: docs.example.com, port: 8443, scheme: https, redirectCode: 308}\n  - name: default\n    directResponse: {status: 404, body: {string: nothing here}}\n    headers: {response: {set: {x-served-by: mesh}}}");
 
+  /** ROUTE whose canary rewrites the path by a regular expression (Istio's uriRegexRewrite) and sets the authority. */
+  static final String ROUTE_REGEX_REWRITE = ROUTE.replace("  timeout: 2s\n",
+      "  timeout: 2s\n    rewrite: {authority: reviews.internal, uriRegexRewrite: {match: '^/api/([^/]+)(/.*)$', rewrite: '\\2/\\1'}}\n");
+
   static final String DP = """
       apiVersion: lattice.dev/v1alpha1
       kind: DestinationPolicy
@@ -130,6 +134,15 @@ class ResourceValidatorTest {
     assertThat(last.directResponse().body().string()).isEqualTo("nothing here");
   }
 
+  @Test
+  void aRegexRewriteIsValidAndKeepsItsExpressionAndReplacement() {
+    assertThat(ROUTE_REGEX_REWRITE).isNotEqualTo(ROUTE);
+    Resource r = parse(ROUTE_REGEX_REWRITE);
+    assertThat(ResourceValidator.validate(r).errors()).isEmpty();
+    assertThat(((TrafficRoute) r).spec().http().get(0).rewrite()).isEqualTo(new TrafficRoute.HttpRewrite(null, "reviews.internal",
+        new TrafficRoute.RegexRewrite("^/api/([^/]+)(/.*)$", "\\2/\\1")));
+  }
+
   static Stream<Arguments> invalid() {
     return Stream.of(
         Arguments.of("weights not summing to 100", ROUTE.replace("weight: 10", "weight: 20"), "spec.http[0].route",
@@ -191,6 +204,18 @@ class ResourceValidatorTest {
             "spec.http[1].directResponse.status", "700"),
         Arguments.of("direct response with rewrite", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    directResponse: {status: 404}\n    rewrite: {uri: /x}"),
             "spec.http[1].rewrite", "set with directResponse"),
+        Arguments.of("regex rewrite with uri", ROUTE_REGEX_REWRITE.replace("{authority: reviews.internal,", "{uri: /v2,"),
+            "spec.http[0].rewrite.uriRegexRewrite", "set with rewrite.uri (expected: one of uri, uriRegexRewrite)"),
+        Arguments.of("non-RE2 regex rewrite", ROUTE_REGEX_REWRITE.replace("([^/]+)(/.*)$'", "(?=v)([^/]+)(/.*)$'"),
+            "spec.http[0].rewrite.uriRegexRewrite.match", "not RE2 syntax"),
+        Arguments.of("bad regex rewrite", ROUTE_REGEX_REWRITE.replace("([^/]+)(/.*)$'", "([^/]+(/.*)$'"),
+            "spec.http[0].rewrite.uriRegexRewrite.match", "expected: an RE2 regular expression"),
+        Arguments.of("regex rewrite naming a missing group", ROUTE_REGEX_REWRITE.replace("'\\2/\\1'", "'\\3/\\1'"),
+            "spec.http[0].rewrite.uriRegexRewrite.rewrite", "\\3 names a group the match does not have (expected: \\0..\\2)"),
+        Arguments.of("regex rewrite with a stray backslash", ROUTE_REGEX_REWRITE.replace("'\\2/\\1'", "'\\2/\\n'"),
+            "spec.http[0].rewrite.uriRegexRewrite.rewrite", "a backslash not followed by a digit or a backslash"),
+        Arguments.of("regex rewrite without replacement", ROUTE_REGEX_REWRITE.replace(", rewrite: '\\2/\\1'", ""),
+            "spec.http[0].rewrite.uriRegexRewrite.rewrite", "missing"),
         Arguments.of("neither route nor answer", ROUTE.replace("- name: default\n    route:\n    - destination: {host: reviews, subset: v1}", "- name: default\n    timeout: 1s"),
             "spec.http[1].route", "or a redirect or directResponse"),
         Arguments.of("mirror percentage without mirror", ROUTE.replace("timeout: 2s", "mirrorPercentage: {value: 5}"),
