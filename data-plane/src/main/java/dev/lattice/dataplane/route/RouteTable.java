@@ -292,8 +292,12 @@ public final class RouteTable {
     return null;
   }
 
-  /** A StringMatch compiled once; null when the match sets nothing (presence only). */
-  private record StringTest(String exact, String prefix, Pattern regex, boolean ignoreCase) {
+  /**
+   * A StringMatch compiled once; null when the match sets nothing (presence only). A regex keeps its literal head
+   * ({@link #literalHead}) so a value without it is refused without building a {@code Matcher}: in a table of many
+   * routes most regex conditions fail on their first characters.
+   */
+  private record StringTest(String exact, String prefix, Pattern regex, String regexHead, boolean ignoreCase) {
     static StringTest of(StringMatch m) {
       return of(m, false);
     }
@@ -305,7 +309,12 @@ public final class RouteTable {
       }
       Pattern regex = m.getRegex() == null ? null
           : Pattern.compile(m.getRegex(), ignoreCase ? Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE : 0);
-      return new StringTest(m.getExact(), m.getPrefix(), regex, ignoreCase);
+      return new StringTest(m.getExact(), m.getPrefix(), regex, regex == null || ignoreCase ? "" : literalHead(m.getRegex()), ignoreCase);
+    }
+
+    /** Case-insensitive regexes keep no head: their Unicode case folding is the Pattern's to judge. */
+    private boolean hasHead(String value) {
+      return regexHead.isEmpty() || value.startsWith(regexHead);
     }
 
     boolean test(String value) {
@@ -319,7 +328,7 @@ public final class RouteTable {
         if (prefix != null) {
           return value.regionMatches(true, 0, prefix, 0, prefix.length());
         }
-        return regex.matcher(value).matches();
+        return hasHead(value) && regex.matcher(value).matches();
       }
       if (exact != null) {
         return exact.equals(value);
@@ -327,7 +336,29 @@ public final class RouteTable {
       if (prefix != null) {
         return value.startsWith(prefix);
       }
-      return regex.matcher(value).matches();
+      return hasHead(value) && regex.matcher(value).matches();
     }
+  }
+
+  /**
+   * The literal characters every full match of {@code regex} starts with ("" when unsure): the leading run of
+   * plain characters, after an optional {@code ^}, minus a last character a quantifier makes optional. A regex
+   * with {@code |} anywhere (an alternation may sit at the top level) or starting with a group, class, escape or
+   * flag has none.
+   */
+  static String literalHead(String regex) {
+    if (regex.indexOf('|') >= 0) {
+      return "";
+    }
+    int i = regex.startsWith("^") ? 1 : 0;
+    int start = i;
+    while (i < regex.length() && "\\.[](){}*+?^$|".indexOf(regex.charAt(i)) < 0) {
+      i++;
+    }
+    int end = i;
+    if (i < regex.length() && "*+?{".indexOf(regex.charAt(i)) >= 0 && end > start) {
+      end--; // "ab*", "ab?", "ab{0,2}": the b may be absent (for + it is there, but one char less is still safe)
+    }
+    return regex.substring(start, end);
   }
 }

@@ -35,6 +35,8 @@ final class CompiledLimit {
   private final String perHeader;
   final long requestsPerUnit;
   final long unitSeconds;
+  /** {@code x-ratelimit-limit} of this limit, built once (it is on every counted response). */
+  final String limitHeader;
   private final double capacity;
   private final double perMilli;
   private final Clock clock;
@@ -56,6 +58,7 @@ final class CompiledLimit {
       case MINUTE -> 60;
       case HOUR -> 3600;
     };
+    this.limitHeader = requestsPerUnit + ", " + requestsPerUnit + ";w=" + unitSeconds;
     this.capacity = l.getBurst() == null ? requestsPerUnit : l.getBurst();
     this.perMilli = requestsPerUnit / (unitSeconds * 1000.0);
     RateLimitMatch m = l.getMatch();

@@ -80,7 +80,7 @@ final class LocalRateLimitFilter implements HttpFilter {
   }
 
   private static String limitHeader(CompiledLimit l) {
-    return l.requestsPerUnit + ", " + l.requestsPerUnit + ";w=" + l.unitSeconds;
+    return l.limitHeader;
   }
 
   private static long seconds(long millis) {
