@@ -70,6 +70,8 @@ public final class MeshCompiler {
   private final Map<String, OutboundCompiler.Unit> outbound = new HashMap<>();
   /** destination host → hosts whose units route to it. */
   private final Map<String, Set<String>> dependents = new HashMap<>();
+  /** instance key → its scope as exact hosts, for {@link #visibleOn}. */
+  private final Map<String, ScopeCache> scopes = new HashMap<>();
   /** resource key → topic ("conflict:<host>", "invalid") → text. */
   private final Map<String, Map<String, String>> warningsByResource = new TreeMap<>();
 
@@ -189,6 +191,7 @@ public final class MeshCompiler {
     }
     Set<String> nodesBefore = state.nodes();
     RegisteredWorkload old = now == null ? state.removeWorkload(key) : state.putWorkload(now);
+    if (now == null) scopes.remove(key);
     if (old == null && now == null) return Result.NONE;
     if (old != null && old.equals(now)) return Result.NONE;
 
@@ -221,6 +224,18 @@ public final class MeshCompiler {
     }
     return new Result(changes, warnings);
   }
+
+  /** An instance's scope as exact hosts ({@link ServiceVisibility#exactHosts}), kept while the instance is unchanged. */
+  private Optional<Set<String>> exactScope(String key, RegisteredWorkload w) {
+    ScopeCache c = scopes.get(key);
+    if (c == null || c.workload() != w) {
+      c = new ScopeCache(w, ServiceVisibility.exactHosts(w));
+      scopes.put(key, c);
+    }
+    return c.exact();
+  }
+
+  private record ScopeCache(RegisteredWorkload workload, Optional<Set<String>> exact) {}
 
   private static boolean sameView(RegisteredWorkload a, RegisteredWorkload b) {
     return a.node().equals(b.node()) && a.namespace().equals(b.namespace())
@@ -289,7 +304,8 @@ public final class MeshCompiler {
     Set<String> direct = new TreeSet<>();
     for (String key : state.workloadsOn(node)) {
       RegisteredWorkload w = state.workload(key);
-      java.util.Collection<String> candidates = ServiceVisibility.exactHosts(w).orElse(outbound.keySet());
+      Optional<Set<String>> exact = exactScope(key, w);
+      java.util.Collection<String> candidates = exact.isPresent() ? exact.get() : outbound.keySet();
       for (String host : candidates) {
         if (direct.contains(host) || !outbound.containsKey(host)) continue;
         List<RegisteredWorkload> backing = state.endpointsOf(host);
@@ -327,6 +343,8 @@ public final class MeshCompiler {
     Set<String> hostNamespaces = null;
     for (String key : state.workloadsOn(node)) {
       RegisteredWorkload w = state.workload(key);
+      Optional<Set<String>> exact = exactScope(key, w);
+      if (exact.isPresent() && !exact.get().contains(host)) continue; // one lookup instead of matching each entry
       if (backing == null) {
         backing = state.endpointsOf(host);
         hostNamespaces = new TreeSet<>();
