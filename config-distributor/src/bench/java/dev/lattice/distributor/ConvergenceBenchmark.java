@@ -104,6 +104,8 @@ public final class ConvergenceBenchmark {
   private final Map<String, Long> consumedAt = new ConcurrentHashMap<>();
   private final AtomicBoolean consuming = new AtomicBoolean(true);
   private KafkaProducer<byte[], byte[]> producer;
+  /** REST answer times (µs) of the applies since the last report. */
+  private final List<Long> restAnswers = new ArrayList<>();
   private String adminToken;
   private int policyPort;
 
@@ -327,6 +329,7 @@ public final class ConvergenceBenchmark {
     HttpResponse<String> answer = HTTP.send(req.header("Content-Type", "application/yaml")
         .header("Authorization", "Bearer " + adminToken).timeout(Duration.ofSeconds(60)).build(),
         HttpResponse.BodyHandlers.ofString());
+    restAnswers.add(TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - t0));
     if (answer.statusCode() / 100 != 2) {
       throw new IllegalStateException("apply answered " + answer.statusCode() + ": " + answer.body());
     }
@@ -385,7 +388,7 @@ public final class ConvergenceBenchmark {
     return out;
   }
 
-  private static void report(String what, List<long[]> runs, Metrics before, Metrics after, int changes, int records,
+  private void report(String what, List<long[]> runs, Metrics before, Metrics after, int changes, int records,
       String peerWhat) {
     List<Long> dist = new ArrayList<>();
     List<Long> raw = new ArrayList<>();
@@ -410,6 +413,11 @@ public final class ConvergenceBenchmark {
         pct(allAcked, 100));
     System.out.printf("  peer, raw read_committed KafkaConsumer on the config topic (%s): p50 %.1f ms, p99 %.1f ms;"
         + " last record per run: median %.1f ms%n", peerWhat, pct(raw, 50), pct(raw, 99), pct(rawAll, 50));
+    if (!restAnswers.isEmpty()) {
+      System.out.printf("  REST answered (write acknowledged by the broker): p50 %.1f ms, max %.1f ms%n",
+          pct(restAnswers, 50), pct(restAnswers, 100));
+      restAnswers.clear();
+    }
     double pushes = after.pushes - before.pushes;
     double bytes = after.bytes - before.bytes;
     System.out.printf("  distributor: %.0f pushes, %.0f bytes pushed = %.2f pushes and %.0f bytes per change (%.2f pushes"
@@ -518,12 +526,14 @@ public final class ConvergenceBenchmark {
         "-cp", cp, BenchServiceMain.class.getName(), "dev.lattice.policy.PolicyService",
         "--kafka.bootstrap.servers=" + bootstrap, "--policy.http.port=" + policyPort, "--data.dir=" + data,
         "--kafka.streams.state.dir=" + data.resolve("streams")));
+    cmd.addAll(extraArgs("bench.policy.args"));
     Path log = dir.resolve("policy.log");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     awaitReady(p, log, URI.create("http://127.0.0.1:" + policyPort + "/readyz"));
     adminToken = Files.readAllLines(data.resolve("admin.token")).stream()
         .filter(l -> !l.isBlank() && !l.startsWith("#")).findFirst().orElseThrow();
-    System.out.printf("policy service pid %d (log %s), compiler with default Streams settings (exactly_once_v2)%n",
+    System.out.printf("policy service pid %d (log %s), compiler: exactly_once_v2, other Streams settings default unless"
+        + " bench.policy.args says%n",
         p.pid(), log);
     return p;
   }
@@ -541,11 +551,21 @@ public final class ConvergenceBenchmark {
         "--distributor.grpc.port=" + grpcPort, "--distributor.instance=bench",
         "--data.dir=" + Files.createDirectories(dir.resolve("distributor")),
         "--distributor.tls.cert=" + cert, "--distributor.tls.key=" + key, "--distributor.tls.bundle=" + bundle));
+    cmd.addAll(extraArgs("bench.distributor.args"));
     Path log = dir.resolve("distributor.log");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     awaitReady(p, log, URI.create("http://127.0.0.1:" + httpPort + "/readyz"));
     System.out.printf("distributor pid %d (log %s), debounce: default%n", p.pid(), log);
     return p;
+  }
+
+  /** Extra {@code --key=value} arguments for a child, space-separated in a system property. */
+  private static List<String> extraArgs(String property) {
+    String v = System.getProperty(property, "").trim();
+    if (!v.isEmpty()) {
+      System.out.printf("%s: %s%n", property, v);
+    }
+    return v.isEmpty() ? List.of() : List.of(v.split("\\s+"));
   }
 
   private static void awaitReady(Process p, Path log, URI readyz) throws Exception {
