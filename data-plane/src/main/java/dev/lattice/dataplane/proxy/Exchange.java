@@ -17,6 +17,7 @@ import dev.lattice.dataplane.route.RouteTable;
 import dev.lattice.dataplane.route.UpstreamCluster;
 import dev.lattice.dataplane.upstream.resilience.CircuitBreaker;
 import dev.lattice.dataplane.upstream.lb.LbRequest;
+import dev.lattice.dataplane.upstream.resilience.OutlierDetector;
 import dev.lattice.dataplane.upstream.resilience.RetryBudget;
 import dev.lattice.dataplane.upstream.resilience.RetryPolicy;
 import dev.lattice.events.config.ListenerConfig;
@@ -425,6 +426,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     }
     tryNo++; // whatever is still connecting belongs to no try now
     waiting = false;
+    if (!responseStarted && upstream != null) {
+      reportOutlier(504); // the endpoint had the request and did not answer in time
+    }
     if (!responseStarted) {
       sendLocal(504, UPSTREAM_TIMEOUT, "UT");
     } else {
@@ -435,6 +439,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   /** A try failed before a response was forwarded: retry when the policy, the attempts left and the budget allow, else answer. */
   private void tryFailed(RetryPolicy.Failure failure, int code, String body, String flag) {
+    reportOutlier(code); // a local failure counts as the status it stands for: 503 connect/reset, 504 timeout
     String denied = null;
     if (retryPolicy != null && retryPolicy.retriable(failure)) {
       denied = retry();
@@ -490,6 +495,14 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       }
     }, delay, TimeUnit.MILLISECONDS);
     return null;
+  }
+
+  /** Tells the cluster's outlier detection how the current try's endpoint answered (nothing without it). */
+  private void reportOutlier(int code) {
+    OutlierDetector od = cluster.outlier();
+    if (od != null) {
+      od.report(upstreamAddress, code);
+    }
   }
 
   /** Keeps a copy of a request body chunk about to be sent, for a retry. */
@@ -772,6 +785,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
         }
         return;
       }
+      reportOutlier(code); // every try's response counts, a retried one too (Envoy's router)
       if (retryPolicy != null && !responseStarted && retryPolicy.retriableResponse(code, r.headers().get("grpc-status"))) {
         String denied = retry();
         if (denied == null) {
@@ -873,6 +887,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   }
 
   private void upstreamProtocolError() {
+    if (!responseStarted) {
+      reportOutlier(502);
+    }
     Channel ch = upstream;
     if (ch != null) {
       upstream = null;

@@ -62,12 +62,31 @@ public final class ProxyServer {
   private volatile ProxySnapshot snapshot;
   private volatile boolean draining;
   private volatile String via;
+  /** The timer driving outlier-detection sweeps (each cluster's detector sweeps once per its own interval). */
+  private final long outlierTimer;
 
   private ProxyServer(Vertx vertx, ProxyServerOptions options) {
     this.vertx = (VertxInternal) vertx;
     this.transport = this.vertx.transport();
     this.options = options;
     this.meshTls = options.identitySource() == null ? null : new MeshTls(options.identitySource(), TlsEngine.AUTO);
+    this.outlierTimer = this.vertx.setPeriodic(OUTLIER_TICK_MS, id -> sweepOutliers());
+  }
+
+  /** How often detectors are asked whether their interval is over (real time; the interval itself is on the clock). */
+  static final long OUTLIER_TICK_MS = 50;
+
+  /** Asks every cluster's outlier detector of the served snapshot to sweep if its interval passed. In memory, cheap. */
+  void sweepOutliers() {
+    ProxySnapshot s = snapshot;
+    if (s == null) {
+      return;
+    }
+    for (dev.lattice.dataplane.route.UpstreamCluster c : s.clusters.values()) {
+      if (c.outlier() != null) {
+        c.outlier().maybeSweep();
+      }
+    }
   }
 
   /** Binds every listener of {@code config}; fails (binding nothing) if the config does not compile or a port is taken. */
@@ -292,6 +311,7 @@ public final class ProxyServer {
 
   /** Stops listening, closes every connection and the idle upstream pools. */
   public Future<Void> close() {
+    vertx.cancelTimer(outlierTimer);
     List<Future<Void>> all = new ArrayList<>();
     synchronized (this) {
       bindings.values().forEach(b -> all.add(toFuture(b.serverChannel.close())));

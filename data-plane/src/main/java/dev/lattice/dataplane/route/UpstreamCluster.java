@@ -8,6 +8,7 @@ import dev.lattice.dataplane.upstream.lb.ActiveRequests;
 import dev.lattice.dataplane.upstream.lb.LbRequest;
 import dev.lattice.dataplane.upstream.lb.LoadBalancer;
 import dev.lattice.dataplane.upstream.lb.WeightedEndpoint;
+import dev.lattice.dataplane.upstream.resilience.OutlierDetector;
 import dev.lattice.dataplane.upstream.resilience.RetryBudget;
 import dev.lattice.events.policy.TrafficPolicy;
 import java.net.InetSocketAddress;
@@ -21,8 +22,9 @@ import java.util.function.Predicate;
  * A cluster of one config snapshot with its endpoints resolved to socket addresses. Endpoint pick is
  * the cluster's {@link LoadBalancer} ({@code trafficPolicy.loadBalancer}; weighted round robin when unset)
  * over the endpoints not marked UNHEALTHY or DRAINING. Thread-safe. The state that must outlive a config
- * push — the retry budget, requests in flight per endpoint — is carried over from the previous snapshot's
- * cluster of the same name (the budget while its settings are unchanged).
+ * push — the retry budget, requests in flight per endpoint, outlier ejections — is carried over from the
+ * previous snapshot's cluster of the same name (the budget while its settings are unchanged, the outlier
+ * state of the endpoints that stay while the cluster keeps {@code outlierDetection}).
  */
 public final class UpstreamCluster {
   private final String name;
@@ -32,6 +34,7 @@ public final class UpstreamCluster {
   private final dev.lattice.events.policy.RetryBudget budgetConfig;
   private final RetryBudget retryBudget;
   private final CircuitBreaker breaker;
+  private final OutlierDetector outlier;
   private final long connectTimeoutMillis;
 
   public UpstreamCluster(ClusterConfig config) {
@@ -80,8 +83,24 @@ public final class UpstreamCluster {
         .map(e -> new WeightedEndpoint(new InetSocketAddress(e.getAddress(), e.getPort()), e.getWeight()))
         .toList();
     this.active = ActiveRequests.of(all, previous == null ? null : previous.active);
+    OutlierDetector.Settings od;
     try {
-      this.lb = LoadBalancer.of(tp == null ? null : tp.getLoadBalancer(), healthy, active);
+      od = tp == null || tp.getOutlierDetection() == null ? null : OutlierDetector.Settings.of(tp.getOutlierDetection());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("cluster " + name + ": trafficPolicy." + e.getMessage(), e);
+    }
+    OutlierDetector before = previous == null ? null : previous.outlier;
+    if (od == null) {
+      if (before != null) {
+        before.disable(); // outlierDetection removed: whatever it ejected returns
+      }
+      this.outlier = null;
+    } else {
+      this.outlier = before != null ? before : new OutlierDetector(od, clock);
+      this.outlier.configure(od, all, healthy.stream().map(WeightedEndpoint::address).toList());
+    }
+    try {
+      this.lb = LoadBalancer.of(tp == null ? null : tp.getLoadBalancer(), healthy, active, outlier);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("cluster " + name + ": trafficPolicy." + e.getMessage(), e);
     }
@@ -97,6 +116,9 @@ public final class UpstreamCluster {
 
   /** {@code connectionPool.tcp.connectTimeout} in ms, or 0 for the proxy's default. */
   public long connectTimeoutMillis() { return connectTimeoutMillis; }
+
+  /** The cluster's outlier detection ({@code trafficPolicy.outlierDetection}), or null when it has none. */
+  public OutlierDetector outlier() { return outlier; }
 
   /** The cluster's retry budget, or null when it has none (retries are bounded by attempts only). */
   public RetryBudget retryBudget() { return retryBudget; }

@@ -110,6 +110,54 @@ public final class HashRing {
     return owners[first];
   }
 
+  /**
+   * As {@link #lookup(long, Predicate)} over the owners {@code usable} takes only (those not ejected):
+   * the first usable owner from the key's point on that {@code acceptable} (null: any) takes, else the
+   * first usable one; null when none is usable. Walking on past an unusable owner's point is where the
+   * key lands in a ring without it, so the other keys do not move.
+   */
+  public InetSocketAddress lookup(long keyHash, Predicate<InetSocketAddress> acceptable, Predicate<InetSocketAddress> usable) {
+    int n = hashes.length;
+    if (n == 0) {
+      return null;
+    }
+    int first = firstAtOrAfter(keyHash);
+    InetSocketAddress fallback = null;
+    InetSocketAddress rejected = null; // the last owner found unusable: its other points need no second look
+    for (int i = 0; i < n; i++) {
+      InetSocketAddress a = owners[(first + i) % n];
+      if (a == rejected || a == fallback) {
+        continue;
+      }
+      if (!usable.test(a)) {
+        rejected = a;
+        continue;
+      }
+      if (acceptable == null || acceptable.test(a)) {
+        return a;
+      }
+      if (fallback == null) {
+        fallback = a;
+      }
+    }
+    return fallback;
+  }
+
+  private int firstAtOrAfter(long keyHash) {
+    int n = hashes.length;
+    int lo = 0;
+    int hi = n;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (Long.compareUnsigned(hashes[mid], keyHash) < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo == n ? 0 : lo;
+  }
+
   /** 64-bit FNV-1a of the UTF-8 bytes with a splitmix64 finalizer (FNV alone clusters similar keys). */
   public static long hash(String s) {
     long h = 0xcbf29ce484222325L;

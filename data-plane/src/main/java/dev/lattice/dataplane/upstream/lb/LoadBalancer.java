@@ -1,5 +1,6 @@
 package dev.lattice.dataplane.upstream.lb;
 
+import dev.lattice.dataplane.upstream.resilience.OutlierDetector;
 import dev.lattice.events.policy.ConsistentHashLoadBalancer;
 import dev.lattice.events.policy.HttpCookie;
 import dev.lattice.events.policy.LoadBalancerSettings;
@@ -17,8 +18,11 @@ import java.util.function.Predicate;
  * (also for unset and {@code PASSTHROUGH}), {@code RANDOM}, {@code LEAST_REQUEST} (Envoy's power of two
  * choices: two endpoints drawn by weight, the one with fewer requests in flight wins) or
  * {@code consistentHash} on a header, a cookie, the source IP or a query parameter over a
- * {@link HashRing}. A hash request without its key falls back to round robin. Built once per cluster
- * and snapshot; thread-safe.
+ * {@link HashRing}. A hash request without its key falls back to round robin. Endpoints the cluster's
+ * {@link OutlierDetector} ejected are skipped by every kind (the ring walks on to the next endpoint's
+ * point, where the key would land in a ring without the ejected one); while nothing is ejected a pick
+ * costs one volatile read more than without outlier detection. Built once per cluster and snapshot;
+ * thread-safe.
  */
 public final class LoadBalancer {
   /** What the balancer does. */
@@ -31,14 +35,30 @@ public final class LoadBalancer {
   private final ActiveRequests active;
   private final HashRing ring;
   private final ConsistentHashLoadBalancer hashKey;
+  /** Outlier state per entry of {@link #weighted}, or null without outlier detection. */
+  private final OutlierDetector outlier;
+  private final OutlierDetector.Host[] hosts;
+  private final Predicate<InetSocketAddress> notEjected;
+  private volatile InService inService;
 
   private LoadBalancer(Kind kind, List<InetSocketAddress> weighted, ActiveRequests active, HashRing ring,
-      ConsistentHashLoadBalancer hashKey) {
+      ConsistentHashLoadBalancer hashKey, OutlierDetector outlier) {
     this.kind = kind;
     this.weighted = weighted;
     this.active = active;
     this.ring = ring;
     this.hashKey = hashKey;
+    this.outlier = outlier;
+    if (outlier == null) {
+      this.hosts = null;
+      this.notEjected = null;
+    } else {
+      this.hosts = new OutlierDetector.Host[weighted.size()];
+      for (int i = 0; i < hosts.length; i++) {
+        hosts[i] = outlier.host(weighted.get(i));
+      }
+      this.notEjected = a -> !outlier.isEjected(a);
+    }
   }
 
   /**
@@ -46,6 +66,12 @@ public final class LoadBalancer {
    * {@code active} counts requests in flight (least request reads it). A bad setting fails naming it.
    */
   public static LoadBalancer of(LoadBalancerSettings settings, List<WeightedEndpoint> endpoints, ActiveRequests active) {
+    return of(settings, endpoints, active, null);
+  }
+
+  /** As above, skipping the endpoints {@code outlier} (null: none) ejects; it must already know {@code endpoints}. */
+  public static LoadBalancer of(LoadBalancerSettings settings, List<WeightedEndpoint> endpoints, ActiveRequests active,
+      OutlierDetector outlier) {
     List<InetSocketAddress> weighted = new ArrayList<>();
     for (WeightedEndpoint e : endpoints) {
       for (int i = 0; i < e.weight(); i++) {
@@ -74,7 +100,7 @@ public final class LoadBalancer {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("loadBalancer.consistentHash." + e.getMessage(), e);
       }
-      return new LoadBalancer(Kind.RING_HASH, weighted, active, ring, ch);
+      return new LoadBalancer(Kind.RING_HASH, weighted, active, ring, ch, outlier);
     }
     SimpleLoadBalancer simple = settings == null || settings.getSimple() == null ? SimpleLoadBalancer.UNSPECIFIED : settings.getSimple();
     Kind kind = switch (simple) {
@@ -82,7 +108,7 @@ public final class LoadBalancer {
       case LEAST_REQUEST -> Kind.LEAST_REQUEST;
       default -> Kind.ROUND_ROBIN;
     };
-    return new LoadBalancer(kind, weighted, active, null, null);
+    return new LoadBalancer(kind, weighted, active, null, null, outlier);
   }
 
   public Kind kind() {
@@ -91,35 +117,91 @@ public final class LoadBalancer {
 
   /**
    * The endpoint for {@code request} (null: no request view, hash keys unavailable) that
-   * {@code acceptable} takes if one does (a retry avoiding the endpoint that just failed), else any;
-   * null when the cluster has no healthy endpoint.
+   * {@code acceptable} takes if one does (a retry avoiding the endpoint that just failed), else any
+   * not ejected; null when the cluster has no healthy endpoint or every one is ejected.
    */
   public InetSocketAddress pick(LbRequest request, Predicate<InetSocketAddress> acceptable) {
     int n = weighted.size();
     if (n == 0) {
       return null;
     }
+    boolean skip = outlier != null && outlier.ejecting();
     if (kind == Kind.RING_HASH) {
       String key = request == null ? null : key(request);
       if (key != null) {
-        return ring.lookup(HashRing.hash(key), acceptable);
+        return skip ? ring.lookup(HashRing.hash(key), acceptable, notEjected) : ring.lookup(HashRing.hash(key), acceptable);
       }
+    }
+    if (skip) {
+      return pickSkippingEjected(acceptable);
     }
     if (n == 1) {
       return weighted.get(0);
     }
-    InetSocketAddress a = pickOnce();
+    InetSocketAddress a = weighted.get(pickOnce(null));
     for (int i = 1; i < n && acceptable != null && !acceptable.test(a); i++) {
-      a = pickOnce();
+      a = weighted.get(pickOnce(null));
     }
     return a;
   }
 
-  private InetSocketAddress pickOnce() {
-    int n = weighted.size();
+  /**
+   * While endpoints are ejected: the balancer's draws over the entries in service only (as Envoy, which
+   * rebuilds its balancer over the healthy hosts), so round robin does not hand an ejected endpoint's
+   * turns to its neighbour.
+   */
+  private InetSocketAddress pickSkippingEjected(Predicate<InetSocketAddress> acceptable) {
+    int[] in = inService();
+    int m = in.length;
+    if (m == 0) {
+      return null;
+    }
+    InetSocketAddress a = weighted.get(in[pickOnce(in)]);
+    for (int i = 1; i < m && acceptable != null && !acceptable.test(a); i++) {
+      a = weighted.get(in[pickOnce(in)]);
+    }
+    if (acceptable != null && !acceptable.test(a)) {
+      // random draws can miss the one a retry wants among the few left in service: look at each once
+      int start = ThreadLocalRandom.current().nextInt(m);
+      for (int i = 0; i < m; i++) {
+        InetSocketAddress b = weighted.get(in[(start + i) % m]);
+        if (acceptable.test(b)) {
+          return b;
+        }
+      }
+    }
+    return a;
+  }
+
+  /** The entries of {@link #weighted} not ejected, rebuilt once per change of the detector's ejections. */
+  private int[] inService() {
+    int v = outlier.version();
+    InService s = inService;
+    if (s == null || s.version != v) {
+      int[] tmp = new int[hosts.length];
+      int m = 0;
+      for (int i = 0; i < hosts.length; i++) {
+        if (hosts[i] == null || !hosts[i].ejected()) {
+          tmp[m++] = i;
+        }
+      }
+      s = new InService(v, java.util.Arrays.copyOf(tmp, m));
+      inService = s; // racing rebuilds build the same thing
+    }
+    return s.entries;
+  }
+
+  private record InService(int version, int[] entries) {}
+
+  /** One draw: an index into {@link #weighted} ({@code among} null), or into {@code among}. */
+  private int pickOnce(int[] among) {
+    int n = among == null ? weighted.size() : among.length;
+    if (n == 1) {
+      return 0;
+    }
     switch (kind) {
       case RANDOM:
-        return weighted.get(ThreadLocalRandom.current().nextInt(n));
+        return ThreadLocalRandom.current().nextInt(n);
       case LEAST_REQUEST: {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         // two distinct draws (Envoy draws with replacement, which sends a quarter of a two-endpoint
@@ -129,12 +211,12 @@ public final class LoadBalancer {
         if (j >= i) {
           j++;
         }
-        InetSocketAddress a = weighted.get(i);
-        InetSocketAddress b = weighted.get(j);
-        return active.count(b) < active.count(a) ? b : a;
+        InetSocketAddress a = weighted.get(among == null ? i : among[i]);
+        InetSocketAddress b = weighted.get(among == null ? j : among[j]);
+        return active.count(b) < active.count(a) ? j : i;
       }
       default:
-        return weighted.get(Math.floorMod(next.getAndIncrement(), n));
+        return Math.floorMod(next.getAndIncrement(), n);
     }
   }
 
