@@ -60,7 +60,18 @@ public final class AdminServer {
 
     /** Stops accepting connections, lets in-flight requests finish, then closes the proxy. */
     Future<Void> drain();
+
+    /**
+     * Outlier-detection state of endpoint {@code address:port} of {@code cluster}, or null when the
+     * cluster has no outlier detection (or no such endpoint).
+     */
+    default EndpointOutlier outlier(String cluster, String address, int port) {
+      return null;
+    }
   }
+
+  /** An endpoint's outlier state as {@code /clusters} shows it: ejected now, and how often so far. */
+  public record EndpointOutlier(boolean ejected, int ejections) {}
 
   /**
    * Where the admin API listens and who may write.
@@ -192,9 +203,16 @@ public final class AdminServer {
       JsonArray out = new JsonArray();
       clusters.values().forEach(cl -> {
         JsonArray eps = new JsonArray();
-        cl.getEndpoints().forEach(e -> eps.add(new JsonObject().put("address", e.getAddress()).put("port", e.getPort())
-            .put("health", e.getHealth().name()).put("weight", e.getWeight()).put("spiffeId", e.getSpiffeId())
-            .put("node", e.getNode())));
+        cl.getEndpoints().forEach(e -> {
+          EndpointOutlier o = sources.outlier(cl.getName(), e.getAddress(), e.getPort());
+          JsonObject ep = new JsonObject().put("address", e.getAddress()).put("port", e.getPort())
+              .put("health", e.getHealth().name()).put("healthFlags", healthFlags(e, o)).put("weight", e.getWeight())
+              .put("spiffeId", e.getSpiffeId()).put("node", e.getNode());
+          if (o != null) {
+            ep.put("outlier", new JsonObject().put("ejected", o.ejected()).put("ejections", o.ejections()));
+          }
+          eps.add(ep);
+        });
         out.add(new JsonObject().put("name", cl.getName()).put("host", cl.getHost()).put("port", cl.getPort())
             .put("mtls", cl.getMtls()).put("endpoints", eps));
       });
@@ -206,20 +224,26 @@ public final class AdminServer {
     clusters.values().forEach(cl -> {
       for (ClusterEndpoint e : cl.getEndpoints()) {
         String prefix = cl.getName() + "::" + e.getAddress() + ":" + e.getPort() + "::";
-        b.append(prefix).append("health_flags::").append(healthFlags(e)).append('\n');
+        EndpointOutlier o = sources.outlier(cl.getName(), e.getAddress(), e.getPort());
+        b.append(prefix).append("health_flags::").append(healthFlags(e, o)).append('\n');
         b.append(prefix).append("weight::").append(e.getWeight()).append('\n');
+        if (o != null) {
+          b.append(prefix).append("outlier_ejections::").append(o.ejections()).append('\n');
+        }
       }
     });
     rc.response().putHeader("content-type", TEXT).end(b.toString());
   }
 
-  /** Envoy's health_flags rendering: {@code healthy}, or the failure reasons joined by {@code |}. */
-  private static String healthFlags(ClusterEndpoint e) {
-    return switch (e.getHealth()) {
+  /** Envoy's health_flags rendering: {@code healthy}, or the failure reasons one after the other. */
+  private static String healthFlags(ClusterEndpoint e, EndpointOutlier o) {
+    String registry = switch (e.getHealth()) {
       case UNHEALTHY -> "/failed_eds_health";
       case DRAINING -> "/pending_dynamic_removal";
-      default -> "healthy";
+      default -> "";
     };
+    String flags = o != null && o.ejected() ? registry + "/failed_outlier_check" : registry;
+    return flags.isEmpty() ? "healthy" : flags;
   }
 
   private void stats(RoutingContext rc) {

@@ -2,6 +2,8 @@ package dev.lattice.dataplane.admin;
 
 import dev.lattice.dataplane.config.ProxyConfig;
 import dev.lattice.dataplane.proxy.ProxyServer;
+import dev.lattice.dataplane.route.UpstreamCluster;
+import dev.lattice.dataplane.upstream.resilience.OutlierDetector;
 import dev.lattice.dataplane.telemetry.AccessLog;
 import dev.lattice.dataplane.telemetry.FlowExporter;
 import dev.lattice.dataplane.telemetry.IstioMetrics;
@@ -31,6 +33,7 @@ public final class ProxyAdminSources implements AdminServer.Sources {
   private final FlowExporter flows;
   private final AccessLog accessLog;
   private final Duration drainGrace;
+  private final java.util.Set<String> outlierMeters = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * @param flows the flow exporter, or null when records are off
@@ -75,6 +78,18 @@ public final class ProxyAdminSources implements AdminServer.Sources {
   }
 
   @Override
+  public AdminServer.EndpointOutlier outlier(String cluster, String address, int port) {
+    OutlierDetector od = outlierOf(cluster);
+    OutlierDetector.Host h = od == null ? null : od.host(new InetSocketAddress(address, port));
+    return h == null ? null : new AdminServer.EndpointOutlier(h.ejected(), h.ejections());
+  }
+
+  private OutlierDetector outlierOf(String cluster) {
+    UpstreamCluster c = proxy.config() == null ? null : proxy.cluster(cluster);
+    return c == null ? null : c.outlier();
+  }
+
+  @Override
   public ProxyConfig config() {
     return proxy.config();
   }
@@ -101,6 +116,21 @@ public final class ProxyAdminSources implements AdminServer.Sources {
     if (c != null) {
       for (ClusterConfig cl : c.clusters().values()) {
         long healthy = cl.getEndpoints().stream().filter(ProxyAdminSources::healthy).count();
+        OutlierDetector od = outlierOf(cl.getName());
+        if (od != null) {
+          // Envoy's membership_healthy counts outlier ejections as unhealthy too
+          healthy -= cl.getEndpoints().stream().filter(e -> healthy(e) && od.isEjected(new InetSocketAddress(e.getAddress(), e.getPort())))
+              .count();
+          String p = "cluster." + cl.getName() + ".outlier_detection.";
+          s.put(p + "ejections_active", od.ejectionsActive());
+          s.put(p + "ejections_enforced_total", od.ejectionsEnforcedTotal());
+          s.put(p + "ejections_enforced_consecutive_5xx", od.ejectionsEnforcedConsecutive5xx());
+          s.put(p + "ejections_detected_consecutive_5xx", od.ejectionsDetectedConsecutive5xx());
+          s.put(p + "ejections_enforced_consecutive_gateway_failure", od.ejectionsEnforcedConsecutiveGatewayFailure());
+          s.put(p + "ejections_detected_consecutive_gateway_failure", od.ejectionsDetectedConsecutiveGatewayFailure());
+          s.put(p + "ejections_overflow", od.ejectionsOverflow());
+          s.put(p + "panic", od.panic() ? 1 : 0);
+        }
         s.put("cluster." + cl.getName() + ".membership_total", cl.getEndpoints().size());
         s.put("cluster." + cl.getName() + ".membership_healthy", healthy);
       }
@@ -126,7 +156,40 @@ public final class ProxyAdminSources implements AdminServer.Sources {
 
   @Override
   public String prometheus() {
+    registerOutlierMeters();
     return metrics.scrape();
+  }
+
+  /**
+   * Per-cluster outlier meters, registered the first time a scrape sees a cluster with outlier detection
+   * (clusters come and go with config pushes; a meter reads the cluster of the served snapshot, 0 once gone).
+   */
+  private void registerOutlierMeters() {
+    ProxyConfig c = proxy.config();
+    if (c == null) {
+      return;
+    }
+    MeterRegistry r = metrics.registry();
+    for (String name : c.clusters().keySet()) {
+      if (outlierOf(name) == null || !outlierMeters.add(name)) {
+        continue;
+      }
+      Gauge.builder("lattice_dataplane_outlier_ejections_active", this, a -> a.outlierValue(name, OutlierDetector::ejectionsActive))
+          .tag("cluster", name).description("Endpoints ejected by outlier detection now").register(r);
+      FunctionCounter.builder("lattice_dataplane_outlier_ejections", this,
+              a -> a.outlierValue(name, OutlierDetector::ejectionsEnforcedConsecutive5xx))
+          .tag("cluster", name).tag("cause", "consecutive_5xx").description("Outlier ejections enforced").register(r);
+      FunctionCounter.builder("lattice_dataplane_outlier_ejections", this,
+              a -> a.outlierValue(name, OutlierDetector::ejectionsEnforcedConsecutiveGatewayFailure))
+          .tag("cluster", name).tag("cause", "consecutive_gateway_failure").description("Outlier ejections enforced").register(r);
+      FunctionCounter.builder("lattice_dataplane_outlier_ejections_overflow", this, a -> a.outlierValue(name, OutlierDetector::ejectionsOverflow))
+          .tag("cluster", name).description("Outlier ejections refused by maxEjectionPercent").register(r);
+    }
+  }
+
+  private double outlierValue(String cluster, java.util.function.ToLongFunction<OutlierDetector> f) {
+    OutlierDetector od = outlierOf(cluster);
+    return od == null ? 0 : f.applyAsLong(od);
   }
 
   @Override

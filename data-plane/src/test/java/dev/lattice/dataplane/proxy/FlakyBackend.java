@@ -24,6 +24,8 @@ final class FlakyBackend implements AutoCloseable {
   final Map<String, AtomicInteger> tries = new ConcurrentHashMap<>();
   /** Requests being held by {@code hang} right now. */
   final AtomicInteger hanging = new AtomicInteger();
+  /** When not 0, every request (any path) is answered with this status: a backend that turned bad. */
+  volatile int failWith;
   private final HttpServer server;
   final String name;
 
@@ -35,6 +37,10 @@ final class FlakyBackend implements AutoCloseable {
       requests.incrementAndGet();
       String[] p = req.path().split("/");
       req.response().putHeader("x-backend", name);
+      if (failWith != 0) {
+        req.response().setStatusCode(failWith).end("failing " + name);
+        return;
+      }
       if (p.length == 2 && p[1].equals("hang")) {
         hang(req);
         return;

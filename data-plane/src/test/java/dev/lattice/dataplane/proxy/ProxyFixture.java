@@ -26,6 +26,8 @@ final class ProxyFixture implements AutoCloseable {
   final Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(2));
   final LinkedBlockingQueue<Seen> completed = new LinkedBlockingQueue<>();
   ProxyServer server;
+  /** The proxy's clock; a test that moves time sets a {@link ManualClock} before {@link #start}. */
+  Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
   /** The node's SVIDs and bundles for inbound mTLS, when a test sets one before {@link #start}. */
   dev.lattice.dataplane.identity.WorkloadIdentitySource identity;
 
@@ -36,7 +38,7 @@ final class ProxyFixture implements AutoCloseable {
   ProxyServer start(String yaml, List<HttpFilterFactory> filters) throws Exception {
     ProxyConfig config = ProxyConfigFile.parse(yaml);
     ProxyServerOptions options = ProxyServerOptions.defaults().withFilterFactories(filters)
-        .withClock(Clock.fixed(NOW, ZoneOffset.UTC))
+        .withClock(clock)
         .withExchangeListener(ex -> completed.add(new Seen(ex.listenerName(), ex.method(), ex.authority(), ex.path(), ex.status(),
             ex.responseFlags(), ex.route(), ex.cluster(), ex.requestId(), ex.bytesReceived(), ex.bytesSent(), ex.localResponse(),
             ex.retries(), ex.get(dev.lattice.dataplane.filter.ExchangeKeys.AUTHZ_DECISION), ex.startEpochMillis())));
