@@ -189,6 +189,8 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     keepAlive = HttpUtil.isKeepAlive(request);
     head = request.method().equals(HttpMethod.HEAD);
     HttpHeaders h = request.headers();
+    // before any check: a request rejected as malformed keeps the caller's id in its flow record and log line
+    requestId = ForwardingHeaders.requestId(h);
     boolean chunked = h.contains(HttpHeaderNames.TRANSFER_ENCODING);
     expectsBody = chunked || HttpUtil.getContentLength(request, 0L) > 0;
     if (chunked) {
@@ -243,7 +245,6 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
         request.setUri(forwardTarget);
       }
     }
-    requestId = ForwardingHeaders.requestId(h);
     List<HttpFilterConfig> configs = runtime.filters();
     if (!configs.isEmpty()) {
       filters = new HttpFilter[configs.size()];

@@ -148,7 +148,7 @@ class ProxyServerTest {
       assertThat(c.get("/%7Euser", "echo.default").body()).startsWith("GET /~user\n");
       fx.nextCompleted();
       fx.nextCompleted();
-      RawHttpClient.Response bad = c.get("/a%zz", "echo.default");
+      RawHttpClient.Response bad = c.send("GET /a%zz HTTP/1.1\r\nHost: echo.default\r\nx-request-id: bad-path-1\r\n\r\n").read();
       assertThat(bad.status()).isEqualTo(400);
       assertThat(bad.header("connection")).isEqualTo("close");
       assertThat(c.closedByPeer()).isTrue();
@@ -156,6 +156,8 @@ class ProxyServerTest {
     ProxyFixture.Seen seen = fx.nextCompleted();
     assertThat(((Decision) seen.decision()).reason()).isEqualTo(Reason.REJECTED_BEFORE_AUTHZ);
     assertThat(seen.flags()).isEqualTo("DPE");
+    // the rejected request keeps the caller's id (its flow record and access log line can be found by it)
+    assertThat(seen.requestId()).isEqualTo("bad-path-1");
   }
 
   @Test
