@@ -53,9 +53,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -119,8 +122,8 @@ class AuthorizationParityThroughProxyTest {
   private HttpServer backend;
   private ProxyServer proxy;
   private FileIdentitySource identity;
-  /** x-request-id → the decision the proxy published for that request. */
-  private final Map<String, Decision> proxyDecisions = new ConcurrentHashMap<>();
+  /** x-request-id → the decision the proxy published for that request (completed when its exchange ends). */
+  private final Map<String, CompletableFuture<Decision>> proxyDecisions = new ConcurrentHashMap<>();
 
   @AfterEach
   void tearDown() throws Exception {
@@ -165,7 +168,8 @@ class AuthorizationParityThroughProxyTest {
     long started = System.nanoTime();
     for (int set = 0; set < SETS; set++) {
       long seed = base + set;
-      Random random = new Random(seed);
+      // java.util.Random's first draws are nearly equal for neighbouring seeds: scramble the seed first
+      Random random = new Random(new SplittableRandom(seed).nextLong());
       MeshSettings mesh = new MeshSettings("lattice-system",
           PathNormalization.values()[random.nextInt(PathNormalization.values().length)], random.nextInt(3) == 0 ? 1 : 0);
       MeshState state = new MeshState(mesh);
@@ -186,7 +190,7 @@ class AuthorizationParityThroughProxyTest {
             .withExchangeListener(ex -> {
               Decision d = ex.get(ExchangeKeys.AUTHZ_DECISION);
               if (ex.requestId() != null && d != null) {
-                proxyDecisions.put(ex.requestId(), d);
+                decisionOf(ex.requestId()).complete(d);
               }
             })).await(10, TimeUnit.SECONDS);
       } else {
@@ -251,14 +255,19 @@ class AuthorizationParityThroughProxyTest {
         "rejected_before_authz", "dry-run", "audit");
   }
 
+  private CompletableFuture<Decision> decisionOf(String requestId) {
+    return proxyDecisions.computeIfAbsent(requestId, k -> new CompletableFuture<>());
+  }
+
   /** The proxy publishes its decision when the exchange completes, just after the answer is written. */
-  private Decision awaitDecision(String requestId) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    Decision d;
-    while ((d = proxyDecisions.remove(requestId)) == null && System.nanoTime() < deadline) {
-      Thread.sleep(1);
+  private Decision awaitDecision(String requestId) throws Exception {
+    try {
+      return decisionOf(requestId).get(5, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      return null;
+    } finally {
+      proxyDecisions.remove(requestId);
     }
-    return d;
   }
 
   private void startIdentity() throws Exception {
