@@ -260,6 +260,28 @@ class PolicyToProxyEndToEndTest {
           rules: [{to: [{operation: {paths: ["/admin/*"]}}]}]
         """, "application/yaml");
     assertThat(applied.statusCode()).as(applied.body()).isBetween(200, 201);
+    // issue 9: AUDIT and dry-run never change the answer, and both are visible in the flow records
+    HttpResponse<String> shadows = send(policy, admin, "POST", "/v1/resources", """
+        apiVersion: lattice.dev/v1alpha1
+        kind: AuthorizationPolicy
+        metadata: {name: audit-ratings, namespace: shop}
+        spec:
+          selector: {matchLabels: {app: ratings}}
+          action: AUDIT
+          rules: [{to: [{operation: {paths: ["/ratings/*"]}}]}]
+        ---
+        apiVersion: lattice.dev/v1alpha1
+        kind: AuthorizationPolicy
+        metadata:
+          name: dry-deny-two
+          namespace: shop
+          annotations: {lattice.dev/dry-run: "true"}
+        spec:
+          selector: {matchLabels: {app: ratings}}
+          action: DENY
+          rules: [{to: [{operation: {paths: ["/ratings/2"]}}]}]
+        """, "application/yaml");
+    assertThat(shadows.statusCode()).as(shadows.body()).isBetween(200, 201);
     startNodeProxy(kafka);
 
     await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> listeners(TrafficDirection.INBOUND) == 1
@@ -274,6 +296,8 @@ class PolicyToProxyEndToEndTest {
     assertThat(get(out, host, "/ratings/1", allowedId)).as("authorized, and served by the workload").isEqualTo(200);
     String deniedId = "e2e-denied-final";
     assertThat(get(out, host, "/admin/users", deniedId)).isEqualTo(403);
+    String dryId = "e2e-dry-run-" + UUID.randomUUID();
+    assertThat(get(out, host, "/ratings/2", dryId)).as("a dry-run DENY is not enforced").isEqualTo(200);
 
     // explain decides alike on the same request
     HttpResponse<String> explained = send(policy, admin, "POST", "/v1/explain", new JsonObject().put("to", "ratings.shop")
@@ -282,7 +306,7 @@ class PolicyToProxyEndToEndTest {
     assertThat(new JsonObject(explained.body()).getJsonArray("decisions").getJsonObject(0).encode()).contains("shop/deny-admin");
 
     // each request crossed the proxy twice: outbound listener, then the destination's inbound listener
-    Map<String, List<FlowRecord>> byRequest = awaitFlows(kafka, Map.of(deniedId, 2, allowedId, 2));
+    Map<String, List<FlowRecord>> byRequest = awaitFlows(kafka, Map.of(deniedId, 2, allowedId, 2, dryId, 2));
     FlowRecord deniedIn = direction(byRequest.get(deniedId), FlowDirection.INBOUND);
     assertThat(deniedIn.getNode()).isEqualTo(NODE);
     assertThat(deniedIn.getVerdict()).isEqualTo(FlowVerdict.DROPPED);
@@ -303,6 +327,26 @@ class PolicyToProxyEndToEndTest {
     assertThat(allowedIn.getPolicyReason()).isEqualTo("no_allow_policies");
     assertThat(allowedIn.getL7().getHttpStatus()).isEqualTo(200);
     assertThat(direction(byRequest.get(allowedId), FlowDirection.OUTBOUND).getL7().getHttpStatus()).isEqualTo(200);
+    assertThat(allowedIn.getAuditPolicies()).containsExactly("shop/audit-ratings");
+    assertThat(allowedIn.getDryRunVerdict()).as("no dry-run policy matched /ratings/1").isNull();
+
+    FlowRecord dryIn = direction(byRequest.get(dryId), FlowDirection.INBOUND);
+    assertThat(dryIn.getVerdict()).isEqualTo(FlowVerdict.FORWARDED);
+    assertThat(dryIn.getL7().getHttpStatus()).isEqualTo(200);
+    assertThat(dryIn.getPolicyReason()).isEqualTo("no_allow_policies");
+    assertThat(dryIn.getDryRunVerdict()).isEqualTo(FlowVerdict.DROPPED);
+    assertThat(dryIn.getDryRunPolicy()).isEqualTo("shop/dry-deny-two");
+    assertThat(dryIn.getDryRunReason()).isEqualTo("deny_matched");
+    assertThat(dryIn.getAuditPolicies()).containsExactly("shop/audit-ratings");
+    assertThat(deniedIn.getAuditPolicies()).as("/admin/users is not audited").isEmpty();
+    // explain says the same about the dry run and the audit
+    HttpResponse<String> dryExplained = send(policy, admin, "POST", "/v1/explain", new JsonObject().put("to", "ratings.shop")
+        .put("port", targetPort).put("method", "GET").put("path", "/ratings/2").encode(), "application/json");
+    JsonObject dryDecision = new JsonObject(dryExplained.body()).getJsonArray("decisions").getJsonObject(0);
+    assertThat(dryDecision.getString("verdict")).isEqualTo("ALLOW");
+    assertThat(dryDecision.getJsonObject("dryRun").getString("verdict")).isEqualTo("DENY");
+    assertThat(dryDecision.getJsonObject("dryRun").getString("policy")).isEqualTo("shop/dry-deny-two");
+    assertThat(dryDecision.getJsonArray("audits").encode()).contains("shop/audit-ratings");
 
     // deleting the policy reaches the proxy without a restart: /admin/* is let through too
     assertThat(send(policy, admin, "DELETE", "/v1/resources/authorizationpolicy/shop/deny-admin", null, null).statusCode())
