@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lattice.dataplane.upstream.resilience.CircuitBreaker;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.IntSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -151,6 +153,59 @@ class CircuitBreakerTest {
       }
     }
     assertThat(backend.connections.get()).isEqualTo(3);
+  }
+
+  @Test
+  void tcpConnectTimeoutReplacesTheProxysDefault() throws Exception {
+    // a listener whose accept queue is full: the kernel drops further SYNs, so a connect hangs until its timeout
+    try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      List<java.net.Socket> fillers = new ArrayList<>();
+      try {
+        boolean hung = false;
+        for (int i = 0; i < 16 && !hung; i++) {
+          java.net.Socket f = new java.net.Socket();
+          try {
+            f.connect(new java.net.InetSocketAddress(full.getInetAddress(), full.getLocalPort()), 300);
+            fillers.add(f);
+          } catch (java.net.SocketTimeoutException e) {
+            f.close();
+            hung = true;
+          }
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(hung, "this kernel does not drop SYNs on a full accept queue");
+        fx.start("""
+            settings: {node: node-a, connectTimeout: 60s}
+            listeners:
+              - {name: out, port: 0, direction: OUTBOUND, protocol: HTTP, routeConfig: r1}
+            routes:
+              - name: r1
+                virtualHosts:
+                  - {name: cb, domains: ["cb.default"], routes: [{name: default/cb, clusters: [{cluster: cb}]}]}
+            clusters:
+              - name: cb
+                host: cb.default
+                port: 8080
+                mtls: false
+                endpoints: [{address: 127.0.0.1, port: %d, health: HEALTHY}]
+                trafficPolicy: {connectionPool: {tcp: {connectTimeout: 250}}}
+            """.formatted(full.getLocalPort()));
+        assertThat(fx.server.cluster("cb").connectTimeoutMillis()).isEqualTo(250);
+        try (RawHttpClient c = new RawHttpClient(fx.address("out"))) {
+          long t0 = System.nanoTime();
+          RawHttpClient.Response r = c.get("/ok", "cb.default");
+          long ms = (System.nanoTime() - t0) / 1_000_000;
+          assertThat(r.status()).isEqualTo(503);
+          assertThat(r.body()).isEqualTo(Exchange.UPSTREAM_CONNECT_FAILED);
+          // the cluster's 250 ms, not the proxy's 60 s (bound generous for a loaded machine)
+          assertThat(ms).isLessThan(20_000);
+        }
+        assertThat(fx.nextCompleted().flags()).isEqualTo("UF");
+      } finally {
+        for (java.net.Socket f : fillers) {
+          f.close();
+        }
+      }
+    }
   }
 
   @Test
