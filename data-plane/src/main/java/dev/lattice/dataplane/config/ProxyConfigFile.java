@@ -102,7 +102,7 @@ public final class ProxyConfigFile {
       throw new ConfigFileException("settings: expected a map");
     }
     Set<String> known = Set.of("node", "debugHeaders", "maxHeaderBytes", "maxInitialLineBytes", "headersTimeout", "connectTimeout",
-        "maxPendingRequestBytes", "idleTimeout", "tlsEngine", "originateMtls");
+        "maxPendingRequestBytes", "idleTimeout", "tlsEngine", "originateMtls", "httpProxyAddress", "httpProxyPort");
     s.fieldNames().forEachRemaining(k -> {
       if (!known.contains(k)) {
         throw new ConfigFileException("settings." + k + ": unknown (expected one of " + known + ")");
@@ -118,7 +118,9 @@ public final class ProxyConfigFile {
         integer(s, "maxPendingRequestBytes", d.maxPendingRequestBytes()),
         duration(s, "idleTimeout", d.idleTimeout()),
         tlsEngine(s, d.tlsEngine()),
-        bool(s, "originateMtls", d.originateMtls()));
+        bool(s, "originateMtls", d.originateMtls()),
+        s.path("httpProxyAddress").asText(d.httpProxyAddress()),
+        integer(s, "httpProxyPort", d.httpProxyPort()));
   }
 
   private static TlsEngine tlsEngine(JsonNode s, TlsEngine d) {

@@ -21,6 +21,9 @@ import java.time.Duration;
  *                        over mTLS at the endpoint's address (sidecar-style capture: that address is the peer proxy's
  *                        inbound mTLS listener). Off by default: in the compiled node model the address is the
  *                        workload's own, reached through its node only once the node-to-node tunnel exists
+ * @param httpProxyAddress where the explicit HTTP proxy port binds (127.0.0.1: only local workloads use it)
+ * @param httpProxyPort   the explicit HTTP proxy port ({@code HTTP_PROXY}/{@code HTTPS_PROXY}: absolute-form requests
+ *                        and {@code CONNECT}, routed over every outbound route table); -1 = none (default), 0 = ephemeral
  */
 public record ProxySettings(
     String node,
@@ -32,7 +35,9 @@ public record ProxySettings(
     int maxPendingRequestBytes,
     Duration idleTimeout,
     TlsEngine tlsEngine,
-    boolean originateMtls) {
+    boolean originateMtls,
+    String httpProxyAddress,
+    int httpProxyPort) {
 
   public ProxySettings {
     if (node == null || node.isBlank()) {
@@ -49,6 +54,24 @@ public record ProxySettings(
       throw new ConfigFileException("settings: timeouts must be positive (headersTimeout " + headersTimeout + ", connectTimeout "
           + connectTimeout + ", idleTimeout " + idleTimeout + ")");
     }
+    if (httpProxyPort < -1 || httpProxyPort > 65535) {
+      throw new ConfigFileException("settings.httpProxyPort: " + httpProxyPort + " (expected: -1 = off, 0 = ephemeral, or 1..65535)");
+    }
+    if (httpProxyAddress == null || httpProxyAddress.isBlank()) {
+      throw new ConfigFileException("settings.httpProxyAddress: empty (expected: an address to bind, e.g. 127.0.0.1)");
+    }
+  }
+
+  /** The settings without the explicit HTTP proxy port (off). */
+  public ProxySettings(String node, boolean debugHeaders, int maxHeaderBytes, int maxInitialLineBytes, Duration headersTimeout,
+      Duration connectTimeout, int maxPendingRequestBytes, Duration idleTimeout, TlsEngine tlsEngine, boolean originateMtls) {
+    this(node, debugHeaders, maxHeaderBytes, maxInitialLineBytes, headersTimeout, connectTimeout, maxPendingRequestBytes, idleTimeout,
+        tlsEngine, originateMtls, "127.0.0.1", -1);
+  }
+
+  /** Whether the explicit HTTP proxy port is on. */
+  public boolean httpProxy() {
+    return httpProxyPort >= 0;
   }
 
   /** Defaults: 16 KiB headers (Envoy allows 60, nginx 8), 10 s to send the head, 5 s connect, 1 h idle. */
@@ -56,11 +79,11 @@ public record ProxySettings(
   public ProxySettings(String node, boolean debugHeaders, int maxHeaderBytes, int maxInitialLineBytes, Duration headersTimeout,
       Duration connectTimeout, int maxPendingRequestBytes, Duration idleTimeout, TlsEngine tlsEngine) {
     this(node, debugHeaders, maxHeaderBytes, maxInitialLineBytes, headersTimeout, connectTimeout, maxPendingRequestBytes, idleTimeout,
-        tlsEngine, false);
+        tlsEngine, false, "127.0.0.1", -1);
   }
 
   public static ProxySettings defaults(String node) {
     return new ProxySettings(node, false, 16 * 1024, 8 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(5), 1 << 20, Duration.ofHours(1), TlsEngine.AUTO,
-        false);
+        false, "127.0.0.1", -1);
   }
 }

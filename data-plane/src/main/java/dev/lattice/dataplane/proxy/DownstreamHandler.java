@@ -176,6 +176,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    releaseBacklog(); // a CONNECT tunnel took the connection over
+  }
+
+  @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     // resets and other I/O errors: close; channelInactive settles the exchange
     ctx.close();

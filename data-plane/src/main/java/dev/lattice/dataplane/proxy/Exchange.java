@@ -154,6 +154,8 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private boolean local;
   private boolean closeConnection;
   private boolean done;
+  /** A {@code CONNECT} on the explicit HTTP proxy port: the exchange becomes a TCP tunnel. */
+  private boolean tunnel;
 
   Exchange(DownstreamHandler conn, ListenerRuntime runtime, HttpRequest request) {
     this.conn = conn;
@@ -201,6 +203,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       }
     }
     if (request.method().equals(HttpMethod.CONNECT)) {
+      if (runtime.httpProxy()) {
+        startConnect();
+        return;
+      }
       closeConnection = true;
       sendLocal(HttpResponseStatus.METHOD_NOT_ALLOWED.code(), "CONNECT is not served on this listener", null);
       return;
@@ -253,6 +259,88 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       }
     }
     runFilters(0);
+  }
+
+  /**
+   * {@code CONNECT host:port} on the explicit HTTP proxy port: routed like a request to {@code host:port} with path
+   * {@code /} (filters run), then a raw TCP tunnel to the picked endpoint ({@link ConnectTunnel}).
+   */
+  private void startConnect() {
+    String target = request.uri();
+    int colon = target.lastIndexOf(':');
+    boolean port = colon > 0 && colon < target.length() - 1 && colon + 6 >= target.length();
+    for (int i = colon + 1; port && i < target.length(); i++) {
+      port = Character.isDigit(target.charAt(i));
+    }
+    int n = port ? Integer.parseInt(target.substring(colon + 1)) : 0;
+    if (!port || target.indexOf('/') >= 0 || n < 1 || n > 65535) {
+      rejectMalformed(HttpResponseStatus.BAD_REQUEST, "connect target: '" + target + "' (expected: host:port)");
+      return;
+    }
+    authority = target;
+    path = "/";
+    tunnel = true;
+    requestId = ForwardingHeaders.requestId(request.headers());
+    if (!runtime.routes().exactDomain(target)) {
+      // Envoy routes CONNECT only by a connect_matcher: here a domain naming exactly this host:port, so a wildcard or
+      // port-less virtual host never opens a tunnel to a port its service does not serve
+      sendLocal(404, "no CONNECT route for " + target + " (expected: a mesh service's host:port)", "NR");
+      return;
+    }
+    List<HttpFilterConfig> configs = runtime.filters();
+    if (!configs.isEmpty()) {
+      filters = new HttpFilter[configs.size()];
+      for (int i = 0; i < filters.length; i++) {
+        filters[i] = configs.get(i).newFilter();
+      }
+    }
+    runFilters(0);
+  }
+
+  /** The tunnel of a routed {@code CONNECT}: a raw connection to an endpoint of the cluster, then {@code 200}. */
+  private void openTunnel() {
+    upstreamAddress = cluster.pick(this, null);
+    if (upstreamAddress == null) {
+      sendLocal(503, "no healthy upstream", "UH");
+      return;
+    }
+    if (runtime.meshTarget(cluster.name(), upstreamAddress) != null) {
+      // the client's bytes inside the mesh's mTLS need the node-to-node tunnel (HBONE), which is not built
+      sendLocal(503, UPSTREAM_CONNECT_FAILED + ", transport failure reason: CONNECT to a mesh mTLS endpoint is not supported", "UF");
+      return;
+    }
+    ConnectTunnel t = new ConnectTunnel(this);
+    conn.pause(DownstreamHandler.PAUSE_PENDING);
+    ChannelFuture f = conn.pool().connectRaw(upstreamAddress,
+        (int) Math.min(Integer.MAX_VALUE, runtime.settings().connectTimeout().toMillis()), t.upstreamHandler());
+    f.addListener(x -> {
+      if (done) {
+        if (f.isSuccess()) {
+          f.channel().close();
+        }
+        return;
+      }
+      if (!f.isSuccess()) {
+        conn.resume(DownstreamHandler.PAUSE_PENDING);
+        sendLocal(503, UPSTREAM_CONNECT_FAILED, "UF");
+        return;
+      }
+      status = 200;
+      responseStarted = true;
+      responseComplete = true;
+      closeConnection = true; // the connection is the tunnel's now
+      firstByteNanos = System.nanoTime();
+      releasePendingBody();
+      t.splice(conn.channel(), f.channel(), runtime.settings().idleTimeout().toNanos());
+    });
+  }
+
+  /** The tunnel ended: the exchange completes with its bytes (telemetry), the connection is gone. */
+  void tunnelClosed(ConnectTunnel t) {
+    bytesIn += t.sent();
+    bytesOut = t.received();
+    requestComplete = true;
+    finish();
   }
 
   private void rejectMalformed(HttpResponseStatus st, String body) {
@@ -348,6 +436,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       return;
     }
     requestSlot = true;
+    if (tunnel) {
+      openTunnel();
+      return;
+    }
     retryPolicy = route.retryPolicy();
     if (retryPolicy != null && retryPolicy.numRetries() > 0) {
       RetryBudget budget = cluster.retryBudget();

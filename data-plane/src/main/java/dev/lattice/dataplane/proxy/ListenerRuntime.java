@@ -58,6 +58,11 @@ record ListenerRuntime(
     return config.getName();
   }
 
+  /** Whether this is the explicit HTTP proxy port ({@code settings.httpProxyPort}: absolute-form and {@code CONNECT}). */
+  boolean httpProxy() {
+    return ProxySnapshot.HTTP_PROXY_LISTENER.equals(config.getName());
+  }
+
   boolean inbound() {
     return config.getDirection() == TrafficDirection.INBOUND;
   }

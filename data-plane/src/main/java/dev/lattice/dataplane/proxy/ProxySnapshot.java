@@ -12,6 +12,9 @@ import dev.lattice.events.config.AuthorizationConfig;
 import dev.lattice.events.config.ClusterConfig;
 import dev.lattice.events.config.ClusterEndpoint;
 import dev.lattice.events.config.ListenerConfig;
+import dev.lattice.events.config.ListenerProtocol;
+import dev.lattice.events.config.RouteConfig;
+import dev.lattice.events.config.VirtualHost;
 import dev.lattice.events.config.TrafficDirection;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -31,6 +34,8 @@ import java.util.Optional;
  * route table and filter chain. Built off the event loop's hot path once per snapshot; immutable.
  */
 final class ProxySnapshot {
+  /** The listener name of the explicit HTTP proxy port ({@code settings.httpProxyPort}). */
+  static final String HTTP_PROXY_LISTENER = "http-proxy";
   final ProxyConfig config;
   final Map<String, UpstreamCluster> clusters;
   final Map<String, ListenerRuntime> listeners;
@@ -66,15 +71,30 @@ final class ProxySnapshot {
     List<HttpFilterFactory> ordered = new ArrayList<>(factories);
     ordered.sort(Comparator.comparingInt(HttpFilterFactory::order).thenComparing(HttpFilterFactory::name));
     Map<String, ListenerRuntime> listeners = new LinkedHashMap<>();
-    for (ListenerConfig l : config.listeners().values()) {
-      RouteTable routes = l.getRouteConfig() == null ? RouteTable.empty()
-          : RouteTable.compile(config.routes().get(l.getRouteConfig()), clusters::get, sources);
+    List<ListenerConfig> all = new ArrayList<>(config.listeners().values());
+    RouteConfig proxyRoutes = null;
+    if (config.settings().httpProxy()) {
+      if (config.listeners().containsKey(HTTP_PROXY_LISTENER)) {
+        throw new ConfigFileException("listener " + HTTP_PROXY_LISTENER + ": the name is the explicit HTTP proxy port's"
+            + " (expected: another name, or settings.httpProxyPort: -1)");
+      }
+      all.add(ListenerConfig.newBuilder().setName(HTTP_PROXY_LISTENER).setAddress(config.settings().httpProxyAddress())
+          .setPort(config.settings().httpProxyPort()).setDirection(TrafficDirection.OUTBOUND).setProtocol(ListenerProtocol.HTTP)
+          .setRouteConfig(HTTP_PROXY_LISTENER).build());
+      proxyRoutes = httpProxyRoutes(config);
+    }
+    // filters look the listener's route table up by name: they see the proxy port's too
+    ProxyConfig filterView = proxyRoutes == null ? config : withHttpProxy(config, all.get(all.size() - 1), proxyRoutes);
+    for (ListenerConfig l : all) {
+      RouteConfig rc = l.getName().equals(HTTP_PROXY_LISTENER) && proxyRoutes != null ? proxyRoutes
+          : l.getRouteConfig() == null ? null : config.routes().get(l.getRouteConfig());
+      RouteTable routes = rc == null ? RouteTable.empty() : RouteTable.compile(rc, clusters::get, sources);
       List<HttpFilterConfig> filters = new ArrayList<>();
       List<String> names = new ArrayList<>();
       for (HttpFilterFactory f : ordered) {
         Optional<HttpFilterConfig> fc;
         try {
-          fc = f.configure(config, l);
+          fc = f.configure(filterView, l);
         } catch (RuntimeException e) {
           throw new ConfigFileException("listener " + l.getName() + ": filter " + f.name() + " rejected its config (" + e.getMessage() + ")", e);
         }
@@ -95,6 +115,31 @@ final class ProxySnapshot {
           l.getDirection() == TrafficDirection.INBOUND ? workload(config, l) : null));
     }
     return new ProxySnapshot(config, Map.copyOf(clusters), listeners);
+  }
+
+  private static ProxyConfig withHttpProxy(ProxyConfig config, ListenerConfig listener, RouteConfig routes) {
+    List<ListenerConfig> listeners = new ArrayList<>(config.listeners().values());
+    listeners.add(listener);
+    List<RouteConfig> tables = new ArrayList<>(config.routes().values());
+    tables.add(routes);
+    return ProxyConfig.of(config.version(), config.settings(), listeners, tables, List.copyOf(config.clusters().values()),
+        List.copyOf(config.authorizations().values()), List.copyOf(config.peerAuthentications().values()),
+        List.copyOf(config.rateLimits().values()));
+  }
+
+  /**
+   * The route table of the explicit HTTP proxy port: the virtual hosts of every outbound HTTP listener's route table,
+   * in listener order (a domain two tables name goes to the first; the compiler's {@code host:port} forms are unique).
+   */
+  private static RouteConfig httpProxyRoutes(ProxyConfig config) {
+    List<VirtualHost> hosts = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (ListenerConfig l : config.listeners().values()) {
+      if (l.getDirection() == TrafficDirection.OUTBOUND && l.getRouteConfig() != null && seen.add(l.getRouteConfig())) {
+        hosts.addAll(config.routes().get(l.getRouteConfig()).getVirtualHosts());
+      }
+    }
+    return RouteConfig.newBuilder().setName(HTTP_PROXY_LISTENER).setVirtualHosts(hosts).build();
   }
 
   /**

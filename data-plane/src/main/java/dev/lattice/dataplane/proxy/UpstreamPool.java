@@ -84,6 +84,15 @@ final class UpstreamPool {
     return null;
   }
 
+  /**
+   * Opens a raw TCP connection to {@code endpoint} on this loop with only {@code handler} in its pipeline and reads off
+   * (a {@code CONNECT} tunnel; never pooled).
+   */
+  ChannelFuture connectRaw(InetSocketAddress endpoint, int connectTimeoutMillis, io.netty.channel.ChannelHandler handler) {
+    return bootstrap.clone().handler(handler).option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+        .option(ChannelOption.AUTO_READ, false).connect(endpoint);
+  }
+
   /** Opens a new plaintext connection to {@code endpoint} on this loop. */
   ChannelFuture connect(InetSocketAddress endpoint, int connectTimeoutMillis) {
     return connect(endpoint, connectTimeoutMillis, null);

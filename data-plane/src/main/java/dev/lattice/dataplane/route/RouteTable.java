@@ -103,6 +103,14 @@ public final class RouteTable {
     return new RouteTable(Map.copyOf(exact), List.copyOf(suffix), any == null ? List.of() : any);
   }
 
+  /**
+   * Whether {@code authority} is one of the table's exact domains as written (case-insensitive): {@code CONNECT} is
+   * routed only to those ({@code host:port} of a mesh service), never by a wildcard or a domain without the port.
+   */
+  public boolean exactDomain(String authority) {
+    return authority != null && exactHosts.containsKey(authority.toLowerCase(Locale.ROOT));
+  }
+
   /** The matching route, or null (404, response flag NR). */
   public Route match(RequestView request) {
     String authority = request.authority();
