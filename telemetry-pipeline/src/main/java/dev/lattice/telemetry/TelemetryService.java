@@ -11,6 +11,8 @@ import dev.lattice.kit.topic.TopicProvisioner;
 import dev.lattice.telemetry.aggregate.TelemetryOptions;
 import dev.lattice.telemetry.aggregate.TelemetryRunner;
 import dev.lattice.telemetry.aggregate.TelemetryTopics;
+import dev.lattice.telemetry.aggregate.WindowSize;
+import dev.lattice.telemetry.dashboard.Dashboard;
 import dev.lattice.telemetry.live.FlowStreamHub;
 import dev.lattice.telemetry.live.FlowTail;
 import dev.lattice.telemetry.metrics.MeshMetrics;
@@ -57,6 +59,10 @@ public final class TelemetryService implements LatticeService {
   private WebClient client;
   private MeshMetrics meshMetrics;
   private MetricsFeed metricsFeed;
+  private Dashboard dashboard;
+
+  /** Where the dashboard links denials to unless {@code telemetry.dashboard.policy-url} says otherwise. */
+  public static final String DEFAULT_POLICY_URL = "http://127.0.0.1:7080";
 
   public TelemetryService() {
     this(Clock.systemUTC());
@@ -86,7 +92,7 @@ public final class TelemetryService implements LatticeService {
     return ConfigKeys.of("telemetry.application.id", "telemetry.topics.flows", "telemetry.topics.metrics",
         "telemetry.windows.grace", "telemetry.windows.retention", "telemetry.advertised.host",
         "telemetry.flows.recent", "telemetry.flows.client-buffer", "telemetry.flows.max-clients",
-        "telemetry.flows.keep-alive", "telemetry.istio-metrics.max-label-sets");
+        "telemetry.flows.keep-alive", "telemetry.istio-metrics.max-label-sets", "telemetry.dashboard.policy-url");
   }
 
   /** The aggregation runner (null before start). */
@@ -127,6 +133,7 @@ public final class TelemetryService implements LatticeService {
     TelemetryOptions options;
     FlowStreamHub.Settings flowSettings;
     String advertisedHost;
+    String policyUrl;
     int maxLabelSets;
     try {
       maxLabelSets = config.getInt("telemetry.istio-metrics.max-label-sets", 10_000);
@@ -139,6 +146,7 @@ public final class TelemetryService implements LatticeService {
           config.getInt("telemetry.flows.max-clients", d.maxClients()),
           config.getDuration("telemetry.flows.keep-alive", Duration.ofMillis(d.keepAliveMillis())).toMillis());
       advertisedHost = config.get("telemetry.advertised.host", advertised(context.httpHost()));
+      policyUrl = Dashboard.checkedPolicyUrl(config.get("telemetry.dashboard.policy-url", DEFAULT_POLICY_URL));
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
@@ -162,6 +170,7 @@ public final class TelemetryService implements LatticeService {
         props.put(StreamsConfig.STATE_DIR_CONFIG, dataDir.resolve("streams").toString());
       }
       props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
+      dashboard = Dashboard.load(policyUrl, options.windows().stream().map(WindowSize::label).toList());
       TelemetryRunner r = TelemetryRunner.create(topics, options, props);
       new KafkaStreamsMetrics(r.streams()).bindTo(context.meters());
       r.start();
@@ -170,6 +179,7 @@ public final class TelemetryService implements LatticeService {
       runner = r;
       DistributedQueries queries = new DistributedQueries(vertx, r, self, client);
       new TelemetryApi(queries, options, clock).mount(context.router());
+      dashboard.mount(context.router());
       tail = FlowTail.start(topics.flows(), kafka.consumer(null, "flow-tail"), hub::publish);
       FunctionCounter.builder("lattice_telemetry_flows_undecodable_total", tail, FlowTail::undecodable)
           .description("Flow records the live view could not decode (the topology dead-letters them)")
