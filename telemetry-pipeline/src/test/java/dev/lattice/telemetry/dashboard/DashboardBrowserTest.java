@@ -114,6 +114,14 @@ class DashboardBrowserTest {
 
   @AfterEach
   void tearDown() {
+    if (running != null) {
+      try {
+        Files.createDirectories(ARTIFACTS);
+        Files.writeString(ARTIFACTS.resolve("graph-api.json"), get("/v1/graph?window=1m&range=5m").body());
+      } catch (Exception e) {
+        System.err.println("graph answer not saved: " + e);
+      }
+    }
     if (driver != null) {
       screenshot("dashboard-last.png");
       try {
@@ -140,6 +148,7 @@ class DashboardBrowserTest {
     Map<String, Long> expectedEdges = new TreeMap<>();
     Set<String> expectedNodes = new TreeSet<>();
     Map<String, Long> expectedDenials = new TreeMap<>(); // source|destination|policy → count
+    Set<String> expectedServices = new TreeSet<>(); // the destinations, drawn with their signals
     for (FlowRecord f : before) {
       if (FlowSignals.counted(f)) {
         String src = FlowSignals.source(f);
@@ -147,6 +156,7 @@ class DashboardBrowserTest {
         expectedEdges.merge(src + "|" + dst, 1L, Long::sum);
         expectedNodes.add(src);
         expectedNodes.add(dst);
+        expectedServices.add(dst);
         if (FlowSignals.denied(f)) {
           expectedDenials.merge(src + "|" + dst + "|" + FlowSignals.denyingPolicy(f), 1L, Long::sum);
         }
@@ -191,6 +201,7 @@ class DashboardBrowserTest {
         .isPositive();
     assertThat(this.<Long>js("return document.querySelectorAll('#graph-nodes .node.kind-unknown').length"))
         .isPositive();
+    wait.until(d -> drawnServices().equals(expectedServices));
     // the golden-signal charts of the first service
     wait.until(d -> this.<Long>js("return document.querySelectorAll('#charts .chart').length") == 3);
 
@@ -259,6 +270,8 @@ class DashboardBrowserTest {
     assertThat(visibleRows()).allMatch(r -> "FORWARDED".equals(r.get("verdict")));
     driver.findElement(By.id("filter-clear")).click();
     wait.until(d -> shown() == rows.size());
+    // after the live traffic the graph still shows every service, with the new requests counted
+    wait.until(d -> drawnServices().equals(expectedServices));
     screenshot("dashboard.png");
     assertThat(ARTIFACTS.resolve("dashboard.png")).isNotEmptyFile();
   }
@@ -289,6 +302,11 @@ class DashboardBrowserTest {
     edges().forEach(e -> drawn.put(e.get("source") + "|" + e.get("destination"),
         Long.parseLong((String) e.get("requests"))));
     return drawn;
+  }
+
+  private Set<String> drawnServices() {
+    return new TreeSet<>(this.<List<String>>js(
+        "return [...document.querySelectorAll('#graph-nodes .node.service')].map(n => n.dataset.node)"));
   }
 
   private List<Map<String, Object>> denials() {
