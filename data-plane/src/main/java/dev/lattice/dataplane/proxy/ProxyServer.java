@@ -92,7 +92,7 @@ public final class ProxyServer {
   /** Binds every listener of {@code config}; fails (binding nothing) if the config does not compile or a port is taken. */
   public static Future<ProxyServer> start(Vertx vertx, ProxyConfig config, ProxyServerOptions options) {
     ProxyServer s = new ProxyServer(vertx, options);
-    return s.apply(config).map(v -> s);
+    return s.apply(config).map(v -> s).onFailure(e -> s.vertx.cancelTimer(s.outlierTimer)); // a proxy never started keeps no timer
   }
 
   /** Makes {@code config} the served snapshot (refused while draining: a drained proxy binds nothing new). */
