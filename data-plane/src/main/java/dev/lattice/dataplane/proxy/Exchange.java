@@ -659,6 +659,14 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       }
       return;
     }
+    OutlierDetector od = cluster.outlier();
+    if (ch != null && od != null && od.ejecting() && od.isEjected(UpstreamPool.addressOf(ch))) {
+      // released by a request to an endpoint ejected since (maybe by that very answer): not to be used; its
+      // close frees the slot this exchange waits for and wakes it to connect to the endpoint it was balanced to
+      conn.pool().await(breaker, this);
+      ch.close();
+      return;
+    }
     waiting = false;
     if (ch == null) {
       connect();

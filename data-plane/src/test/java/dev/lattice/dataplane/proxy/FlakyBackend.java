@@ -26,6 +26,8 @@ final class FlakyBackend implements AutoCloseable {
   final AtomicInteger hanging = new AtomicInteger();
   /** When not 0, every request (any path) is answered with this status: a backend that turned bad. */
   volatile int failWith;
+  /** With {@link #failWith}: how long the failing answer takes, ms (0: at once). */
+  volatile long failDelayMs;
   private final HttpServer server;
   final String name;
 
@@ -38,7 +40,12 @@ final class FlakyBackend implements AutoCloseable {
       String[] p = req.path().split("/");
       req.response().putHeader("x-backend", name);
       if (failWith != 0) {
-        req.response().setStatusCode(failWith).end("failing " + name);
+        int st = failWith;
+        if (failDelayMs > 0) {
+          vertx.setTimer(failDelayMs, id -> req.response().setStatusCode(st).end("failing " + name));
+        } else {
+          req.response().setStatusCode(st).end("failing " + name);
+        }
         return;
       }
       if (p.length == 2 && p[1].equals("hang")) {

@@ -218,6 +218,33 @@ class OutlierDetectionTest {
   }
 
   @Test
+  void aRequestWaitingAtMaxConnectionsDoesNotTakeAConnectionToAnEjectedEndpoint() throws Exception {
+    FlakyBackend bad = backend("bad");
+    FlakyBackend good = backend("good");
+    bad.failWith = 503;
+    bad.failDelayMs = 500; // in flight long enough for the second request to queue behind it
+    fx.clock = clock;
+    fx.start(config("{consecutive5xxErrors: 1, maxEjectionPercent: 100}", List.of(bad.port(), good.port()))
+        .replace("trafficPolicy: {", "trafficPolicy: {connectionPool: {tcp: {maxConnections: 1}}, "));
+    // a, an idle connection, then b: the acceptor deals connections to the two event loops in turn, so a and b
+    // share a loop and bad's connection, released as its 503 ejects bad, is offered to b first
+    try (RawHttpClient a = new RawHttpClient(fx.address("out"));
+         RawHttpClient idle = new RawHttpClient(fx.address("out"));
+         RawHttpClient b = new RawHttpClient(fx.address("out"))) {
+      a.send("GET /ok HTTP/1.1\r\nHost: od.default\r\n\r\n");
+      await("a reached bad", () -> bad.requests.get() == 1);
+      b.send("GET /ok HTTP/1.1\r\nHost: od.default\r\n\r\n");
+      await("b waits for the cluster's only connection", () -> fx.server.cluster("od").breaker().pending() == 1);
+      assertThat(a.read().status()).isEqualTo(503);
+      RawHttpClient.Response rb = b.read();
+      assertThat(rb.status()).isEqualTo(200);
+      assertThat(rb.header("x-backend")).isEqualTo("good");
+    }
+    assertThat(bad.requests.get()).isEqualTo(1);
+    assertThat(detector().isEjected(addr(bad))).isTrue();
+  }
+
+  @Test
   void clustersAndStatsShowTheEjection() throws Exception {
     FlakyBackend bad = backend("bad");
     FlakyBackend good = backend("good");
