@@ -5,6 +5,7 @@ import java.util.Properties;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyWindowStore;
@@ -28,6 +29,7 @@ public final class TelemetryRunner implements AutoCloseable {
 
   private final KafkaStreams streams;
   private final TelemetryOptions options;
+  private final RestoringStores restoring = new RestoringStores();
   private volatile Throwable failure;
 
   private TelemetryRunner(KafkaStreams streams, TelemetryOptions options) {
@@ -39,6 +41,7 @@ public final class TelemetryRunner implements AutoCloseable {
   public static TelemetryRunner create(TelemetryTopics topics, TelemetryOptions options, Properties streamsProperties) {
     KafkaStreams streams = new KafkaStreams(TelemetryTopology.build(topics, options), streamsProperties);
     TelemetryRunner runner = new TelemetryRunner(streams, options);
+    streams.setGlobalStateRestoreListener(runner.restoring);
     streams.setUncaughtExceptionHandler(e -> {
       runner.failure = e;
       LOG.error("telemetry pipeline thread failed, replacing it: {}", e.toString(), e);
@@ -72,11 +75,20 @@ public final class TelemetryRunner implements AutoCloseable {
   /**
    * This instance's part of a window store (active tasks only).
    *
-   * @throws org.apache.kafka.streams.errors.InvalidStateStoreException while rebalancing or restoring
+   * @throws org.apache.kafka.streams.errors.InvalidStateStoreException while rebalancing or while a partition
+   *     of the store is restoring (Streams itself would let a restoring task's partial store be read)
    */
   public ReadOnlyWindowStore<String, FlowStats> store(MetricsScope scope, WindowSize window) {
-    return streams.store(StoreQueryParameters.fromNameAndType(TelemetryTopology.storeName(scope, window),
-        QueryableStoreTypes.windowStore()));
+    String name = TelemetryTopology.storeName(scope, window);
+    if (restoring.restoring(name)) {
+      throw new InvalidStateStoreException("store " + name + " has a partition restoring from its changelog");
+    }
+    return streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.windowStore()));
+  }
+
+  /** Which stores are restoring (a reader checks it again after reading, see {@link RestoringStores}). */
+  public RestoringStores restoring() {
+    return restoring;
   }
 
   /** The Streams client (metadata for remote lookups, metrics, tests). */

@@ -170,6 +170,10 @@ class TelemetryIntegrationTest {
     // Every flow counted before the closers: the two input partitions' tasks feed the repartition topics
     // independently, so closers sent now could overtake flows still in the other task and make them late.
     await().atMost(Duration.ofSeconds(60)).until(() -> requestsInStores() == countedAll);
+    // the wiped state came back from the changelogs, and the query side saw those restores begin and end
+    assertThat(runner.restoring().completed()).isPositive();
+    assertThat(runner.restoring().restoring(TelemetryTopology.storeName(MetricsScope.EDGE, WindowSize.ONE_MINUTE)))
+        .isFalse();
     for (FlowRecord f : closers()) {
       send(f);
     }
