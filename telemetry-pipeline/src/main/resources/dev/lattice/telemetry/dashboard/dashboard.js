@@ -149,7 +149,11 @@
     $('graph-empty').hidden = g.edges.length > 0;
     const { pos, width, height } = layout(g.nodes, g.edges);
     const graph = $('graph');
-    graph.setAttribute('viewBox', '0 0 ' + Math.max(width, 400) + ' ' + Math.max(height, 120));
+    // drawn at its natural size (a two-node graph must not blow up to the panel's width), shrunk to fit
+    const w = Math.max(width, 400), h = Math.max(height, 120);
+    graph.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+    graph.setAttribute('width', String(w));
+    graph.setAttribute('height', String(h));
     graph.setAttribute('data-nodes', String(g.nodes.length));
     graph.setAttribute('data-edges', String(g.edges.length));
     const R = 22;
@@ -294,6 +298,8 @@
       const t = s.total;
       const summary = $('signals-summary');
       summary.setAttribute('data-service', id);
+      summary.setAttribute('data-requests', String(t.requests));
+      summary.setAttribute('data-denied', String(t.denied));
       summary.textContent = `${id}: ${fmt(t.rps, 2)} req/s, errors ${fmt(100 * t.errorRatio, 2)} % ` +
         `(4xx ${t.errors4xx}, 5xx ${t.errors5xx}, denied ${t.denied}, rate-limited ${t.rateLimited}), ` +
         `p50/p90/p99 ${fmt(t.p50Ms)}/${fmt(t.p90Ms)}/${fmt(t.p99Ms)} ms, mTLS ${fmt(100 * t.mtlsShare, 0)} %`;

@@ -44,6 +44,7 @@ import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
@@ -202,8 +203,18 @@ class DashboardBrowserTest {
     assertThat(this.<Long>js("return document.querySelectorAll('#graph-nodes .node.kind-unknown').length"))
         .isPositive();
     wait.until(d -> drawnServices().equals(expectedServices));
-    // the golden-signal charts of the first service
+    // the golden-signal charts of the first service; a click on a service node shows its own
     wait.until(d -> this.<Long>js("return document.querySelectorAll('#charts .chart').length") == 3);
+    long toPayments = expectedEdges.entrySet().stream().filter(e -> e.getKey().endsWith("|shop/payments"))
+        .mapToLong(Map.Entry::getValue).sum();
+    js("document.querySelector(\"#graph-nodes .node[data-node='shop/payments']\")"
+        + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))");
+    wait.until(d -> "shop/payments".equals(js("return document.getElementById('signals-summary').dataset.service"))
+        && this.<Long>js("return document.querySelectorAll('#charts .chart').length") == 3);
+    assertThat(this.<String>js("return document.getElementById('signals-summary').dataset.requests"))
+        .isEqualTo(String.valueOf(toPayments));
+    assertThat(this.<String>js("return document.getElementById('signals-summary').dataset.denied"))
+        .isEqualTo(String.valueOf(expectedDenials.get(deniedKey)));
 
     // -- the denied panel: each denial with its count and the link to its deciding policy
     wait.until(d -> denials().size() == expectedDenials.size());
@@ -270,8 +281,19 @@ class DashboardBrowserTest {
     assertThat(visibleRows()).allMatch(r -> "FORWARDED".equals(r.get("verdict")));
     driver.findElement(By.id("filter-clear")).click();
     wait.until(d -> shown() == rows.size());
-    // after the live traffic the graph still shows every service, with the new requests counted
+    // after the live traffic the graph still shows every service
     wait.until(d -> drawnServices().equals(expectedServices));
+
+    // -- the graph's namespace filter keeps the edges touching it, and their nodes
+    driver.findElement(By.id("graph-namespace")).sendKeys("legacy", Keys.TAB);
+    wait.until(d -> drawnEdges().keySet().equals(Set.of("legacy/batch|shop/payments")));
+    assertThat(new TreeSet<>(this.<List<String>>js(
+        "return [...document.querySelectorAll('#graph-nodes .node')].map(n => n.dataset.node)")))
+        .containsExactly("legacy/batch", "shop/payments");
+    screenshot("dashboard-namespace.png");
+    driver.findElement(By.id("graph-namespace")).clear();
+    driver.findElement(By.id("graph-namespace")).sendKeys(Keys.TAB);
+    wait.until(d -> drawnEdges().keySet().equals(expectedEdges.keySet()));
     screenshot("dashboard.png");
     assertThat(ARTIFACTS.resolve("dashboard.png")).isNotEmptyFile();
   }
