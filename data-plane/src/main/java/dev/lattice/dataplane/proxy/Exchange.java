@@ -233,6 +233,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       rejectMalformed(HttpResponseStatus.BAD_REQUEST, "host: empty (expected: host[:port])");
       return;
     }
+    if (authority != null && !ForwardingHeaders.validAuthority(authority)) {
+      rejectMalformed(HttpResponseStatus.BAD_REQUEST, "host: not a valid authority (expected: host[:port])");
+      return;
+    }
     try {
       path = PathNormalizer.normalize(target, runtime.pathNormalization());
     } catch (MalformedRequestException e) {

@@ -26,7 +26,8 @@ final class ForwardingHeaders {
   /**
    * Removes hop-by-hop headers. {@code Transfer-Encoding} stays: the proxy forwards the body with the
    * framing it arrived in (validated to be exactly {@code chunked} on requests), and Netty's encoder
-   * frames by that header.
+   * frames by that header; neither it, {@code Content-Length} nor {@code Host} is removed when
+   * {@code Connection} names it.
    */
   static void removeHopByHop(HttpHeaders h) {
     if (h.contains(HttpHeaderNames.CONNECTION)) {
@@ -34,7 +35,7 @@ final class ForwardingHeaders {
       for (String v : values) {
         for (String token : v.split(",")) {
           String t = token.trim();
-          if (!t.isEmpty() && !HttpHeaderNames.TRANSFER_ENCODING.contentEqualsIgnoreCase(t)) {
+          if (!t.isEmpty() && !framingOrRouting(t)) {
             h.remove(t);
           }
         }
@@ -46,6 +47,66 @@ final class ForwardingHeaders {
     h.remove(HttpHeaderNames.TE);
     h.remove(HttpHeaderNames.UPGRADE);
     h.remove(HttpHeaderNames.PROXY_AUTHENTICATE);
+  }
+
+  /**
+   * Fields a {@code Connection} option never removes: the message was framed (and routed) by them, so
+   * forwarding it without them would let its body bytes be read as a next message upstream — a client
+   * sending {@code Connection: content-length} would smuggle a request past the filters.
+   */
+  private static boolean framingOrRouting(String name) {
+    return HttpHeaderNames.TRANSFER_ENCODING.contentEqualsIgnoreCase(name)
+        || HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)
+        || HttpHeaderNames.HOST.contentEqualsIgnoreCase(name);
+  }
+
+  /**
+   * True when {@code authority} is {@code host[:port]} of RFC 9110 §7.2: a reg-name or IPv4 address of
+   * unreserved, sub-delims and pct-encoded characters, or a bracketed IPv6 literal, then an optional
+   * decimal port. Whitespace (an obs-fold Netty joined into {@code Host}), userinfo, a path or a second
+   * port are not.
+   */
+  static boolean validAuthority(String authority) {
+    int n = authority.length();
+    int i = 0;
+    if (n > 0 && authority.charAt(0) == '[') {
+      int close = authority.indexOf(']');
+      if (close < 2) {
+        return false;
+      }
+      for (i = 1; i < close; i++) {
+        char c = authority.charAt(i);
+        if (!(c == ':' || c == '.' || Character.digit(c, 16) >= 0)) {
+          return false;
+        }
+      }
+      i = close + 1;
+    } else {
+      for (; i < n && authority.charAt(i) != ':'; i++) {
+        char c = authority.charAt(i);
+        boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            || "-._~!$&'()*+,;=%".indexOf(c) >= 0;
+        if (!ok) {
+          return false;
+        }
+      }
+      if (i == 0) {
+        return false;
+      }
+    }
+    if (i == n) {
+      return true;
+    }
+    if (authority.charAt(i) != ':') {
+      return false;
+    }
+    for (int j = i + 1; j < n; j++) {
+      char c = authority.charAt(j);
+      if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return n - i - 1 <= 5;
   }
 
   /** Appends {@code 1.1 <pseudonym>} to {@code Via}. */

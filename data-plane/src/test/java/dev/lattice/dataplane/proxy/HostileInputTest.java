@@ -65,6 +65,16 @@ class HostileInputTest {
       "Content-Length: -1",
       "Content-Length: +5",
       "Content-Length: 5a",
+      "Content-Length: 5\r\nContent-Length: 5",                    // duplicate, even equal (RFC 9112 §6.3 allows refusing)
+      "Content-Length: 0x5",
+      "Content-Length: 99999999999999999999",                      // overflows a long
+      "Content-Length:",                                           // empty
+      "Content Length: 5",                                         // space in the name
+      "Transfer-Encoding: chunked, gzip",                          // chunked not last
+      "Transfer-Encoding: identity",                               // no framing the proxy forwards
+      "Transfer-Encoding:\r\n chunked",                            // obs-fold
+      "Transfer-Encoding\t: chunked",                              // tab before the colon
+      "Transfer-Encoding: \u000bchunked",                          // vertical tab
   })
   void requestSmugglingShapesAre400AndClose(String framing) throws Exception {
     InetSocketAddress proxy = start("");
@@ -75,6 +85,52 @@ class HostileInputTest {
       stillServes(ok);
     }
     assertThat(backend.requests.get()).isEqualTo(2); // /before and /after only
+  }
+
+  /** A body that, were it unframed, is a request of its own to the upstream. */
+  private static final String SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: echo.default\r\n\r\n";
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"content-length", "Content-Length, close", "transfer-encoding", "host"})
+  void aConnectionOptionNamingAFramingOrRoutingHeaderNeverUnframesTheRequest(String option) throws Exception {
+    // RFC 9110 §7.6.1 removes what Connection names; removing Content-Length would forward the body as a
+    // next request upstream, past routing and authorization (found by this test: it used to reach the workload)
+    InetSocketAddress proxy = start("");
+    boolean chunked = option.equals("transfer-encoding");
+    String framing = chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: " + SMUGGLED.length() + "\r\n";
+    String body = chunked ? Integer.toHexString(SMUGGLED.length()) + "\r\n" + SMUGGLED + "\r\n0\r\n\r\n" : SMUGGLED;
+    try (RawHttpClient ok = healthy(proxy); RawHttpClient c = new RawHttpClient(proxy)) {
+      c.send("POST /x HTTP/1.1\r\nHost: echo.default\r\nConnection: " + option + "\r\n" + framing + "\r\n" + body);
+      RawHttpClient.Response r = c.read();
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).startsWith("POST /x\n").contains("\nhost: echo.default\n").endsWith("\n\n" + SMUGGLED);
+      stillServes(ok);
+    }
+    // /before, the POST (its body intact) and /after: never a /smuggled
+    assertThat(backend.requests.get()).isEqualTo(3);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {
+      "GET /x HTTP/1.1\r\nHost: echo.default\r\n x\r\n\r\n",           // obs-fold joined into Host
+      "GET /x HTTP/1.1\r\nHost: echo.default:80:80\r\n\r\n",
+      "GET /x HTTP/1.1\r\nHost: user@echo.default\r\n\r\n",
+      "GET /x HTTP/1.1\r\nHost: echo.default/x\r\n\r\n",
+      "GET /x HTTP/1.1\r\nHost: echo.default:123456\r\n\r\n",
+      "GET /x HTTP/1.1\r\nHost: [::1\r\n\r\n",
+      "GET http://user@echo.default/x HTTP/1.1\r\nHost: echo.default\r\n\r\n", // userinfo in absolute-form
+  })
+  void anAuthorityThatIsNotHostAndPortIs400AndClose(String raw) throws Exception {
+    InetSocketAddress proxy = start("");
+    try (RawHttpClient ok = healthy(proxy); RawHttpClient c = new RawHttpClient(proxy)) {
+      c.send(raw);
+      RawHttpClient.Response r = c.read();
+      assertThat(r.status()).isEqualTo(400);
+      assertThat(r.body()).contains("host: not a valid authority");
+      assertThat(c.closedByPeer()).isTrue();
+      stillServes(ok);
+    }
+    assertThat(backend.requests.get()).isEqualTo(2);
   }
 
   @Test
