@@ -96,12 +96,12 @@ public final class FlowExporter implements AutoCloseable {
   }
 
   /**
-   * An exporter to {@code lattice.flows.v1} with the service's idempotent producer settings and
-   * {@link #producerTuning()} on top; starts its sender thread.
+   * An exporter to {@code lattice.flows.v1} with the service's idempotent producer settings,
+   * {@link #producerTuning()} on top and {@code kafka.producer.*} overrides over both; starts its sender thread.
    */
   public static FlowExporter toFlowsTopic(dev.lattice.kit.kafka.KafkaClientConfig kafka, Options options) {
-    java.util.Map<String, Object> props = new java.util.HashMap<>(kafka.producer("flows"));
-    props.putAll(producerTuning());
+    // the tuning as this client's defaults: an operator's kafka.producer.* (e.g. delivery.timeout.ms) still wins
+    java.util.Map<String, Object> props = kafka.producer("flows", producerTuning());
     return new FlowExporter(new org.apache.kafka.clients.producer.KafkaProducer<>(props,
         new org.apache.kafka.common.serialization.ByteArraySerializer(),
         new org.apache.kafka.common.serialization.ByteArraySerializer()), dev.lattice.kit.topic.LatticeTopics.FLOWS, options);

@@ -109,7 +109,11 @@ public final class KafkaClientConfig {
         ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, REQUEST_DELIVERY_TIMEOUT_MS));
   }
 
-  private Map<String, Object> producer(String clientName, Map<String, Object> defaults) {
+  /**
+   * {@link #producer} properties with a client's own {@code defaults} laid over the service's (e.g. the data
+   * plane's flow-record bounds); {@code kafka.producer.*} overrides still win.
+   */
+  public Map<String, Object> producer(String clientName, Map<String, Object> defaults) {
     Map<String, Object> p = new HashMap<>();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, serviceName + "-" + clientName);
