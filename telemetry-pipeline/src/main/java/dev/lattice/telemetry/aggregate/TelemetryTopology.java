@@ -10,13 +10,13 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Consumed;
-import org.apache.kafka.streams.kstream.EmitStrategy;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KGroupedStream;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Suppressed;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.state.WindowStore;
 import java.util.List;
@@ -84,11 +84,16 @@ public final class TelemetryTopology {
   private static void aggregate(KGroupedStream<String, FlowRecord> grouped, MetricsScope scope, WindowSize window,
       TelemetryOptions options, TelemetryTopics topics) {
     String store = storeName(scope, window);
+    // Final results through suppress, not EmitStrategy.onWindowClose(): the latter's first emit per task
+    // scans its cached store from epoch 0 one segment (retention / 2) at a time — ~500,000 cache range
+    // lookups per store and task, seconds of a stream thread on a fresh start, long enough on a loaded
+    // machine to time out the transaction and fence the producer (docs/decisions.md).
     grouped.windowedBy(TimeWindows.ofSizeAndGrace(window.size(), options.grace()))
-        .emitStrategy(EmitStrategy.onWindowClose())
         .aggregate(FlowStats::empty, (key, flow, stats) -> stats.add(flow), Named.as(store + "-aggregate"),
             Materialized.<String, FlowStats, WindowStore<Bytes, byte[]>>as(store)
                 .withKeySerde(KEYS).withValueSerde(STATS).withRetention(options.retention()))
+        .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded())
+            .withName(store + "-final"))
         .toStream(Named.as(store + "-closed"))
         .map((windowed, stats) -> {
           MetricsKey key = MetricsKey.parse(windowed.key());
