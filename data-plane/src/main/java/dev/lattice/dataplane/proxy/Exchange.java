@@ -495,7 +495,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       return;
     }
     upstreamReused = false;
-    meshTarget = runtime.meshTarget(cluster.name(), upstreamAddress);
+    meshTarget = runtime.meshTarget(cluster.name(), upstreamAddress, conn.remoteIp());
     if (retryPolicy != null && retryPolicy.perTryTimeoutMillis() > 0) {
       tryTimer = conn.channel().eventLoop().schedule(() -> perTryTimedOut(t), retryPolicy.perTryTimeoutMillis(), TimeUnit.MILLISECONDS);
     }
@@ -677,7 +677,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       return;
     }
     upstreamAddress = UpstreamPool.addressOf(ch);
-    meshTarget = runtime.meshTarget(cluster.name(), upstreamAddress);
+    meshTarget = runtime.meshTarget(cluster.name(), upstreamAddress, conn.remoteIp());
     releasePendingSlot();
     attach(ch, true);
   }

@@ -25,6 +25,7 @@ import java.util.Map;
  *                    of mtls clusters that name their node, and only on outbound listeners
  * @param workload    on an inbound listener, the SPIFFE ID of the workload behind it (what its clusters'
  *                    endpoints name, when they all name the same one): the SVID its mesh mTLS presents; else null
+ * @param sources     the snapshot's workloads by IP: on an outbound listener, whose SVID a caller's mesh mTLS presents
  */
 record ListenerRuntime(
     String version,
@@ -37,7 +38,8 @@ record ListenerRuntime(
     SslContext tls,
     MtlsMode peerMode,
     Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets,
-    String workload) {
+    String workload,
+    dev.lattice.dataplane.route.SourceLabels sources) {
 
   ListenerRuntime {
     filters = List.copyOf(filters);
@@ -52,6 +54,20 @@ record ListenerRuntime(
     }
     Map<InetSocketAddress, MeshTarget> m = meshTargets.get(cluster);
     return m == null ? null : m.get(address);
+  }
+
+  /**
+   * As {@link #meshTarget(String, InetSocketAddress)}, presenting the SVID of the workload at {@code callerIp} when
+   * the snapshot knows one there (ztunnel's source-pod identity); the source is part of the pool key, so a
+   * connection made under one workload's identity is never reused for another's caller.
+   */
+  MeshTarget meshTarget(String cluster, InetSocketAddress address, String callerIp) {
+    MeshTarget t = meshTarget(cluster, address);
+    if (t == null || t.source() != null || sources.noSpiffeIds()) {
+      return t;
+    }
+    String id = sources.spiffeIdOf(callerIp);
+    return id == null ? t : new MeshTarget(t.address(), t.node(), id, t.expectedPeer());
   }
 
   String name() {

@@ -93,13 +93,16 @@ final class MeshTls {
   }
 
   /**
-   * The client context presenting {@code source}'s SVID (null: the node's only SVID), or null when the
-   * proxy holds no such SVID.
+   * The client context presenting {@code source}'s SVID (the caller's workload); when it is null or not held,
+   * the proxy's only SVID (file mode: the node's; as before callers were told apart), else null.
    */
   SslContext clientContext(String source) {
     Map<String, SslContext> c = clients;
     if (source != null) {
-      return c.get(source);
+      SslContext own = c.get(source);
+      if (own != null) {
+        return own;
+      }
     }
     return c.size() == 1 ? c.values().iterator().next() : null;
   }

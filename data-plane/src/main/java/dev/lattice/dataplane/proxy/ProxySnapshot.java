@@ -112,7 +112,7 @@ final class ProxySnapshot {
       listeners.put(l.getName(), new ListenerRuntime(config.version(), l, config.settings(), routes, filters, names,
           normalization(config, l), tls, peerMode,
           l.getDirection() == TrafficDirection.OUTBOUND ? meshTargets : Map.of(),
-          l.getDirection() == TrafficDirection.INBOUND ? workload(config, l) : null));
+          l.getDirection() == TrafficDirection.INBOUND ? workload(config, l) : null, sources));
     }
     return new ProxySnapshot(config, Map.copyOf(clusters), listeners);
   }

@@ -18,15 +18,18 @@ import java.util.Map;
  * {@code sourceNamespace}). Immutable.
  */
 public final class SourceLabels {
-  private static final SourceLabels NONE = new SourceLabels(Map.of(), Map.of());
+  private static final SourceLabels NONE = new SourceLabels(Map.of(), Map.of(), Map.of());
   /** Marks an IP shared by workloads of several namespaces while building. */
   private static final String AMBIGUOUS = "";
   private final Map<String, List<Map<String, String>>> byIp;
   private final Map<String, String> namespaceByIp;
+  private final Map<String, String> spiffeIdByIp;
 
-  private SourceLabels(Map<String, List<Map<String, String>>> byIp, Map<String, String> namespaceByIp) {
+  private SourceLabels(Map<String, List<Map<String, String>>> byIp, Map<String, String> namespaceByIp,
+      Map<String, String> spiffeIdByIp) {
     this.byIp = byIp;
     this.namespaceByIp = namespaceByIp;
+    this.spiffeIdByIp = spiffeIdByIp;
   }
 
   public static SourceLabels none() {
@@ -36,11 +39,13 @@ public final class SourceLabels {
   public static SourceLabels of(Collection<ClusterConfig> clusters) {
     Map<String, List<Map<String, String>>> byIp = new HashMap<>();
     Map<String, String> namespaces = new HashMap<>();
+    Map<String, String> ids = new HashMap<>();
     for (ClusterConfig c : clusters) {
       for (ClusterEndpoint e : c.getEndpoints()) {
         String ns = namespaceOfId(e.getSpiffeId());
         if (ns != null) {
           namespaces.merge(e.getAddress(), ns, (a, b) -> a.equals(b) ? a : AMBIGUOUS);
+          ids.merge(e.getAddress(), e.getSpiffeId(), (a, b) -> a.equals(b) ? a : AMBIGUOUS);
         }
         if (e.getLabels().isEmpty()) {
           continue;
@@ -55,7 +60,8 @@ public final class SourceLabels {
     Map<String, List<Map<String, String>>> frozen = new HashMap<>();
     byIp.forEach((ip, sets) -> frozen.put(ip, List.copyOf(sets)));
     namespaces.values().removeIf(AMBIGUOUS::equals);
-    return new SourceLabels(Map.copyOf(frozen), Map.copyOf(namespaces));
+    ids.values().removeIf(AMBIGUOUS::equals);
+    return new SourceLabels(Map.copyOf(frozen), Map.copyOf(namespaces), Map.copyOf(ids));
   }
 
   /** The {@code /ns/<namespace>/} of an endpoint's SPIFFE ID; null when unset or not of that form. */
@@ -90,5 +96,15 @@ public final class SourceLabels {
   /** The namespace of the workloads at {@code ip} (from their SPIFFE IDs), or null when unknown or ambiguous. */
   public String namespaceOf(String ip) {
     return ip == null ? null : namespaceByIp.get(ip);
+  }
+
+  /** The SPIFFE ID of the workload at {@code ip}, or null when unknown or several workloads share it. */
+  public String spiffeIdOf(String ip) {
+    return ip == null ? null : spiffeIdByIp.get(ip);
+  }
+
+  /** True when no endpoint names a SPIFFE ID (no caller can be identified by its address). */
+  public boolean noSpiffeIds() {
+    return spiffeIdByIp.isEmpty();
   }
 }

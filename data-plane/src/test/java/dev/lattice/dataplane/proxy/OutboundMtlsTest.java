@@ -116,6 +116,48 @@ class OutboundMtlsTest {
   }
 
   @Test
+  void aProxyHoldingSeveralWorkloadsSvidsPresentsTheCallersByItsSourceAddress() throws Exception {
+    // the node holds web's and api's SVIDs (agent mode with two --workload); each caller is known by its own address
+    TestPki.Issued web = pki.client("web", WEB);
+    TestPki.Issued api = pki.client("api", "spiffe://lattice.local/ns/default/sa/api");
+    FileIdentitySource both = FileIdentitySource.load(List.of(new FileIdentitySource.SvidFiles(web.certFile(), web.keyFile()),
+        new FileIdentitySource.SvidFiles(api.certFile(), api.keyFile())), Map.of("lattice.local", pki.caFile));
+    open.add(both);
+    ProxyFixture a = fixture(both);
+    a.start(nodeA(", node: node-b, spiffeId: '" + NODE_B + "'", "") + """
+          - name: inbound-web
+            host: web.default
+            port: 8080
+            mtls: false
+            endpoints: [{address: 127.0.0.71, port: 8080, spiffeId: "spiffe://lattice.local/ns/default/sa/web", health: HEALTHY}]
+          - name: inbound-api
+            host: api.default
+            port: 8080
+            mtls: false
+            endpoints: [{address: 127.0.0.72, port: 8080, spiffeId: "spiffe://lattice.local/ns/default/sa/api", health: HEALTHY}]
+        """);
+    java.net.InetAddress webIp = java.net.InetAddress.getByName("127.0.0.71");
+    java.net.InetAddress apiIp = java.net.InetAddress.getByName("127.0.0.72");
+    for (int i = 0; i < 2; i++) { // the second round reuses pooled connections: each stays with its identity
+      try (RawHttpClient c = RawHttpClient.from(webIp, a.address("out"))) {
+        RawHttpClient.Response r = c.get("/from-web", "echo.default");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(header(r, "x-forwarded-client-cert")).endsWith(";URI=" + WEB);
+      }
+      try (RawHttpClient c = RawHttpClient.from(apiIp, a.address("out"))) {
+        assertThat(c.get("/from-api", "echo.default").status()).as("B authorizes only web").isEqualTo(403);
+      }
+    }
+    // a caller the snapshot knows no workload at: no identity to present of the two
+    try (RawHttpClient c = new RawHttpClient(a.address("out"))) {
+      RawHttpClient.Response r = c.get("/unknown", "echo.default");
+      assertThat(r.status()).isEqualTo(503);
+      assertThat(r.body()).contains("no workload SVID to present");
+    }
+    assertThat(backend.requests.get()).isEqualTo(2);
+  }
+
+  @Test
   void anotherSourceIdentityIsDeniedByTheInboundAuthorization() throws Exception {
     ProxyFixture a = fixture(identity(pki.client("db", "spiffe://lattice.local/ns/default/sa/db")));
     a.start(nodeA(", node: node-b", ""));
