@@ -276,6 +276,48 @@ class HostileInputTest {
     await().atMost(10, TimeUnit.SECONDS).untilTrue(backend.streamAborted);
   }
 
+  @Test
+  void aClientPipeliningRequestsWithoutReadingIsHeldBackByItsOwnSocket() throws Exception {
+    InetSocketAddress proxy = start("");
+    String one = "GET /p HTTP/1.1\r\nHost: echo.default\r\n\r\n";
+    int sent = 0;
+    try (RawHttpClient ok = healthy(proxy); Socket flood = new Socket()) {
+      flood.setReceiveBufferSize(8 * 1024);
+      flood.connect(proxy, 5000);
+      flood.setSoTimeout(10_000);
+      // write in a background thread: once the proxy stops reading, the write blocks — that is the point
+      byte[] batch = one.repeat(200).getBytes(StandardCharsets.US_ASCII);
+      java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic.AtomicInteger();
+      Thread writer = new Thread(() -> {
+        try {
+          for (int i = 0; i < 2_000; i++) { // at most 400,000 requests (~18 MB)
+            flood.getOutputStream().write(batch);
+            written.addAndGet(200);
+          }
+        } catch (java.io.IOException e) {
+          // closed by the test
+        }
+      }, "pipeline-flood");
+      writer.setDaemon(true);
+      writer.start();
+      // the backend count stops moving while the client reads nothing: responses back up, the proxy stops reading it
+      AtomicLong seen = new AtomicLong(-1);
+      await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(300)).until(() -> {
+        long now = backend.requests.get();
+        return now > 1 && now == seen.getAndSet(now);
+      });
+      sent = written.get();
+      int served = backend.requests.get();
+      System.out.printf("pipelining flood: %d requests written, %d reached the workload%n", sent, served);
+      assertThat(sent).as("the writer was stopped by TCP backpressure, not by running out").isLessThan(400_000);
+      // the requests held back sit in socket buffers (kernel-sized), not in the proxy's memory
+      assertThat(served).isLessThanOrEqualTo(sent);
+      stillServes(ok);
+      flood.close();
+      writer.join(10_000);
+    }
+  }
+
   private static RawHttpClient.Response readOrNull(RawHttpClient c) {
     try {
       return c.read();
