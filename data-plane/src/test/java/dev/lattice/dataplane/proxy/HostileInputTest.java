@@ -134,6 +134,26 @@ class HostileInputTest {
   }
 
   @Test
+  void anH2cUpgradeIsNeverForwardedSoTheWorkloadCannotBeReachedPastTheProxy() throws Exception {
+    // h2c smuggling: a proxy forwarding Upgrade: h2c lets a backend switch the connection to HTTP/2, whose
+    // streams the client then sends straight to the backend, past routing and authorization
+    InetSocketAddress proxy = start("");
+    try (RawHttpClient c = new RawHttpClient(proxy)) {
+      c.send("GET /x HTTP/1.1\r\nHost: echo.default\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+          + "Connection: Upgrade, HTTP2-Settings\r\n\r\n");
+      RawHttpClient.Response r = c.read();
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body().toLowerCase(java.util.Locale.ROOT)).startsWith("get /x\n")
+          .doesNotContain("upgrade").doesNotContain("http2-settings").doesNotContain("\nconnection:");
+      // still HTTP/1.1 on both hops: the next request on the connection is an ordinary one
+      RawHttpClient.Response next = c.get("/y", "echo.default");
+      assertThat(next.status()).isEqualTo(200);
+      assertThat(next.body()).startsWith("GET /y\n");
+    }
+    assertThat(backend.requests.get()).isEqualTo(2);
+  }
+
+  @Test
   void chunkedOnHttp10And400() throws Exception {
     InetSocketAddress proxy = start("");
     try (RawHttpClient c = new RawHttpClient(proxy)) {
