@@ -53,6 +53,7 @@ final class UpstreamPool {
     this.loop = loop;
     this.bootstrap = new Bootstrap().group(loop).channelFactory(channels)
         .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.ALLOCATOR, ProxyServer.ALLOCATOR)
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
         .handler(new ChannelInitializer<>() {
           @Override
