@@ -687,7 +687,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     Channel ch = upstream;
     if (ch != null) {
       upstream = null;
-      ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+      UpstreamHandler.of(ch).exchange = null;
       ch.close();
       conn.resume(DownstreamHandler.PAUSE_UPSTREAM);
     }
@@ -768,10 +768,11 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   }
 
   private void attach(Channel ch, boolean reused) {
-    UpstreamPool.served(ch);
+    UpstreamHandler handler = UpstreamHandler.of(ch);
+    handler.served++;
     upstream = ch;
     upstreamReused = reused;
-    ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = this;
+    handler.exchange = this;
     ch.write(request, ch.voidPromise());
     if (pendingBody != null) {
       HttpContent c;
@@ -806,7 +807,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       Channel ch = upstream;
       if (ch != null) {
         upstream = null;
-        ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+        UpstreamHandler.of(ch).exchange = null;
         ch.close();
       }
       if (!responseStarted) {
@@ -980,9 +981,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       return;
     }
     upstream = null;
-    ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+    UpstreamHandler handler = UpstreamHandler.of(ch);
+    handler.exchange = null;
     int maxPerConnection = cluster.breaker().limits().maxRequestsPerConnection();
-    if (maxPerConnection > 0 && UpstreamPool.servedSoFar(ch) >= maxPerConnection) {
+    if (maxPerConnection > 0 && handler.served >= maxPerConnection) {
       ch.close(); // maxRequestsPerConnection: this connection has carried its share
     } else if (requestComplete && lastForwarded && upstreamKeepAlive && ch.isActive()) {
       conn.pool().release(ch);
@@ -998,7 +1000,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     Channel ch = upstream;
     if (ch != null) {
       upstream = null;
-      ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+      UpstreamHandler.of(ch).exchange = null;
       ch.close();
     }
     if (!responseStarted) {
@@ -1056,7 +1058,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     Channel ch = upstream;
     if (ch != null) {
       upstream = null;
-      ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+      UpstreamHandler.of(ch).exchange = null;
       ch.close();
     }
     closeConnection = true;
@@ -1090,7 +1092,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     Channel ch = upstream;
     if (ch != null) {
       upstream = null;
-      ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+      UpstreamHandler.of(ch).exchange = null;
       ch.close();
     }
     releasePendingBody();

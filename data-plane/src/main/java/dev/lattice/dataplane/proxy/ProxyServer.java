@@ -197,7 +197,8 @@ public final class ProxyServer {
             HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(settings.maxInitialLineBytes())
                 .setMaxHeaderSize(settings.maxHeaderBytes())
-                .setMaxChunkSize(64 * 1024);
+                .setMaxChunkSize(64 * 1024)
+                .setHeadersFactory(ProxyHeaders.FACTORY);
             DownstreamHandler handler = new DownstreamHandler(b, ProxyServer.this, pool);
             long handshakeMillis = settings.headersTimeout().toMillis(); // a stalled ClientHello is a slowloris too
             if (runtime.tls() != null) {

@@ -1,5 +1,6 @@
 package dev.lattice.dataplane.proxy;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
@@ -13,9 +14,16 @@ import io.netty.util.ReferenceCountUtil;
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   private final UpstreamPool pool;
   Exchange exchange;
+  /** Requests this connection has carried (maxRequestsPerConnection). */
+  int served;
 
   UpstreamHandler(UpstreamPool pool) {
     this.pool = pool;
+  }
+
+  /** The handler of an upstream connection: the pipeline's last (no name lookup per request). */
+  static UpstreamHandler of(Channel ch) {
+    return ch.pipeline().last() instanceof UpstreamHandler h ? h : (UpstreamHandler) ch.pipeline().get("proxy");
   }
 
   @Override

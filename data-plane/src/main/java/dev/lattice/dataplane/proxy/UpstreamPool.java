@@ -42,8 +42,6 @@ final class UpstreamPool {
   private final Map<Object, ArrayDeque<Channel>> idle = new HashMap<>();
   /** The circuit breaker that counts a connection (its cluster's), released when it closes. */
   private static final AttributeKey<CircuitBreaker> BREAKER = AttributeKey.valueOf("lattice.upstream.breaker");
-  /** Requests a connection has carried (maxRequestsPerConnection). */
-  private static final AttributeKey<int[]> SERVED = AttributeKey.valueOf("lattice.upstream.served");
   /** Exchanges of this loop waiting for a connection of a cluster at its maxConnections, oldest first. */
   private final Map<CircuitBreaker, ArrayDeque<Exchange>> waiters = new HashMap<>();
   private final Map<CircuitBreaker, Runnable> wakers = new HashMap<>();
@@ -60,7 +58,7 @@ final class UpstreamPool {
           protected void initChannel(Channel ch) {
             // no aggregation: the response streams through in the pieces it arrives in
             ch.pipeline().addLast("codec", new HttpClientCodec(new HttpDecoderConfig().setMaxChunkSize(64 * 1024)
-                .setMaxHeaderSize(64 * 1024), HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST, false));
+                .setMaxHeaderSize(64 * 1024).setHeadersFactory(ProxyHeaders.FACTORY), HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST, false));
             ch.pipeline().addLast("proxy", new UpstreamHandler(UpstreamPool.this));
           }
         });
@@ -114,25 +112,10 @@ final class UpstreamPool {
     }
   }
 
-  /** Counts one more request on {@code ch}; returns how many it has carried. */
-  static int served(Channel ch) {
-    int[] n = ch.attr(SERVED).get();
-    if (n == null) {
-      n = new int[1];
-      ch.attr(SERVED).set(n);
-    }
-    return ++n[0];
-  }
-
   /** The endpoint a pooled connection was opened to. */
   static InetSocketAddress addressOf(Channel ch) {
     Object key = ch.attr(KEY).get();
     return key instanceof MeshTarget t ? t.address() : (InetSocketAddress) key;
-  }
-
-  static int servedSoFar(Channel ch) {
-    int[] n = ch.attr(SERVED).get();
-    return n == null ? 0 : n[0];
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.lattice.dataplane.filter.trace;
 
+import java.nio.charset.StandardCharsets;
 import java.util.random.RandomGenerator;
 
 /**
@@ -17,7 +18,7 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, i
 
   /** The header name. */
   public static final String HEADER = "traceparent";
-  private static final char[] HEX = "0123456789abcdef".toCharArray();
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
   /**
    * Continues {@code header} (may be {@code null}) with a new span id from {@code random}; a missing or
@@ -59,7 +60,7 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, i
   /** The {@code traceparent} to send upstream: this hop's span as the parent-id. */
   public String header() {
     StringBuilder b = new StringBuilder(55).append("00-").append(traceId).append('-').append(spanId).append('-');
-    b.append(HEX[(flags >> 4) & 0xf]).append(HEX[flags & 0xf]);
+    b.append((char) HEX[(flags >> 4) & 0xf]).append((char) HEX[flags & 0xf]);
     return b.toString();
   }
 
@@ -88,15 +89,19 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, i
   }
 
   private static String newId(RandomGenerator random, int hexChars) {
-    char[] out = new char[hexChars];
+    byte[] out = new byte[hexChars];
+    long any;
     do {
+      // the all-zero check on the random words, not on a String (this runs on every request's event loop)
+      any = 0;
       for (int i = 0; i < hexChars; i += 16) {
         long v = random.nextLong();
+        any |= v;
         for (int j = 0; j < 16 && i + j < hexChars; j++) {
           out[i + j] = HEX[(int) (v >>> (60 - 4 * j)) & 0xf];
         }
       }
-    } while (new String(out).chars().allMatch(c -> c == '0'));
-    return new String(out);
+    } while (any == 0);
+    return new String(out, StandardCharsets.ISO_8859_1);
   }
 }

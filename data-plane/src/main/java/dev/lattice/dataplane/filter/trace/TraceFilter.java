@@ -29,7 +29,8 @@ public final class TraceFilter implements HttpFilter {
   public CompletionStage<FilterAction> onRequest(HttpExchange exchange) {
     HttpHeaders h = exchange.request().headers();
     // a repeated traceparent is ambiguous: treat it as missing (getAll, not get)
-    java.util.List<String> all = h.getAll(TRACEPARENT);
+    // most requests carry none: one lookup, and the list only for a header that is there
+    java.util.List<String> all = h.contains(TRACEPARENT) ? h.getAll(TRACEPARENT) : java.util.List.of();
     TraceContext ctx = TraceContext.continueFrom(all.size() == 1 ? all.get(0) : null, ThreadLocalRandom.current());
     if (ctx.parentSpanId() == null && !all.isEmpty()) {
       // the spec: a malformed traceparent restarts the trace and the vendor state goes with it
