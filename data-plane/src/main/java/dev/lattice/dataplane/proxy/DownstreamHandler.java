@@ -19,10 +19,12 @@ import io.netty.handler.ssl.SslHandler;
 import javax.net.ssl.SSLSession;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import dev.lattice.authz.PeerIdentity;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One downstream HTTP/1.1 connection: decodes requests, runs one {@link Exchange} at a time (pipelined
@@ -59,6 +61,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   private boolean tls;
   private PeerIdentity peer;
   private String clientCertDetails;
+  /** The one timer of the exchanges' route and per-try deadlines, and when it fires (System.nanoTime). */
+  private ScheduledFuture<?> deadlineTimer;
+  private long deadlineAt;
 
   DownstreamHandler(ListenerBinding binding, ProxyServer server, UpstreamPool pool) {
     this.binding = binding;
@@ -167,6 +172,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     closing = true;
+    if (deadlineTimer != null) {
+      deadlineTimer.cancel(false);
+      deadlineTimer = null;
+    }
     Exchange ex = current;
     current = null;
     if (ex != null) {
@@ -216,6 +225,31 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
       resume(PAUSE_BACKLOG);
     } finally {
       draining = false;
+    }
+  }
+
+  /**
+   * Makes the connection's deadline timer fire by {@code atNanos} (System.nanoTime) for the current exchange.
+   * Lazy, like {@link DownstreamTimeouts}: a timer already due earlier stays (when it fires, the exchange
+   * re-arms it for what is left), so keep-alive requests with timeouts schedule and cancel no task each; only
+   * a deadline earlier than the armed one reschedules.
+   */
+  void armDeadline(long atNanos) {
+    if (deadlineTimer != null) {
+      if (deadlineAt - atNanos <= 0) {
+        return;
+      }
+      deadlineTimer.cancel(false);
+    }
+    deadlineAt = atNanos;
+    deadlineTimer = channel.eventLoop().schedule(this::deadlineFired, Math.max(0, atNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+  }
+
+  private void deadlineFired() {
+    deadlineTimer = null;
+    Exchange ex = current;
+    if (ex != null) {
+      ex.deadlineCheck();
     }
   }
 

@@ -131,8 +131,14 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private ArrayDeque<HttpContent> replay;
   private int replayBytes;
   private boolean replayOverflow;
-  private io.netty.util.concurrent.ScheduledFuture<?> routeTimer;
-  private io.netty.util.concurrent.ScheduledFuture<?> tryTimer;
+  // route and per-try deadlines (System.nanoTime): the connection's one lazy timer watches the earliest
+  // ({@link DownstreamHandler#armDeadline}), so a request schedules and cancels no task of its own
+  private boolean routeDeadlineSet;
+  private long routeDeadline;
+  private boolean tryDeadlineSet;
+  private long tryDeadline;
+  /** The try {@link #tryDeadline} belongs to. */
+  private int deadlineTry;
   // circuit breaking: the slots this exchange holds in its cluster's breaker, released once each
   private CircuitBreaker breaker;
   private boolean requestSlot;
@@ -480,7 +486,9 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     request.setProtocolVersion(HttpVersion.HTTP_1_1);
     if (route.timeoutMillis() > 0) {
       // Envoy's route timeout: from the request being routed to the end of the response, across every try
-      routeTimer = conn.channel().eventLoop().schedule(this::routeTimedOut, route.timeoutMillis(), TimeUnit.MILLISECONDS);
+      routeDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(route.timeoutMillis());
+      routeDeadlineSet = true;
+      conn.armDeadline(routeDeadline);
     }
     startTry();
   }
@@ -497,13 +505,45 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     upstreamReused = false;
     meshTarget = runtime.meshTarget(cluster.name(), upstreamAddress, conn.remoteIp());
     if (retryPolicy != null && retryPolicy.perTryTimeoutMillis() > 0) {
-      tryTimer = conn.channel().eventLoop().schedule(() -> perTryTimedOut(t), retryPolicy.perTryTimeoutMillis(), TimeUnit.MILLISECONDS);
+      tryDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryPolicy.perTryTimeoutMillis());
+      tryDeadlineSet = true;
+      deadlineTry = t;
+      conn.armDeadline(tryDeadline);
     }
     Channel pooled = conn.pool().poll(meshTarget != null ? meshTarget : upstreamAddress);
     if (pooled != null) {
       attach(pooled, true);
     } else {
       connect();
+    }
+  }
+
+  /**
+   * The connection's timer fired: act on a deadline that passed, else have it fire again at the earliest one
+   * left (it was armed for an earlier exchange or an earlier deadline of this one).
+   */
+  void deadlineCheck() {
+    if (done) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (routeDeadlineSet && now - routeDeadline >= 0) {
+      routeDeadlineSet = false;
+      tryDeadlineSet = false;
+      routeTimedOut();
+      return;
+    }
+    if (tryDeadlineSet && now - tryDeadline >= 0) {
+      tryDeadlineSet = false;
+      perTryTimedOut(deadlineTry);
+      if (done) {
+        return;
+      }
+    }
+    if (tryDeadlineSet) {
+      conn.armDeadline(routeDeadlineSet && routeDeadline - tryDeadline < 0 ? routeDeadline : tryDeadline);
+    } else if (routeDeadlineSet) {
+      conn.armDeadline(routeDeadline);
     }
   }
 
@@ -572,7 +612,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     retries++;
     failedAddress = upstreamAddress;
     int t = ++tryNo;
-    cancel(tryTimer);
+    tryDeadlineSet = false;
     lastForwarded = false;
     if (replay != null && !replay.isEmpty()) {
       // what the last try was sent goes first, then whatever arrived since
@@ -624,12 +664,6 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     if (replay != null) {
       replay.forEach(ReferenceCountUtil::release);
       replay = null;
-    }
-  }
-
-  private static void cancel(io.netty.util.concurrent.ScheduledFuture<?> timer) {
-    if (timer != null) {
-      timer.cancel(false);
     }
   }
 
@@ -903,7 +937,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
           flag(denied);
         }
       }
-      cancel(tryTimer);
+      tryDeadlineSet = false;
       releaseReplay();
       firstByteNanos = System.nanoTime();
       status = code;
@@ -941,7 +975,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       if (c instanceof LastHttpContent) {
         conn.flush();
         responseComplete = true;
-        cancel(routeTimer);
+        routeDeadlineSet = false;
         releaseUpstream();
         maybeFinish();
       }
@@ -1166,8 +1200,8 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     done = true;
     countActive(null);
     endNanos = System.nanoTime();
-    cancel(routeTimer);
-    cancel(tryTimer);
+    routeDeadlineSet = false;
+    tryDeadlineSet = false;
     waiting = false;
     if (breaker != null) {
       releasePendingSlot();

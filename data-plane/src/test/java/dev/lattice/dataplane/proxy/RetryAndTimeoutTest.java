@@ -221,6 +221,49 @@ class RetryAndTimeoutTest {
     assertThat(backend.requests.get()).isEqualTo(2);
   }
 
+  /** Two routes on one virtual host: {@code /ok} with {@code longRoute}, everything else with {@code shortRoute}. */
+  private void startTwoRoutes(String longRoute, String shortRoute) throws Exception {
+    backend = new FlakyBackend(fx.vertx, "b1");
+    startWith(backend, "match: [{uri: {exact: /ok}}], " + longRoute + "}\n"
+        + "          - {name: default/other, clusters: [{cluster: flaky}], " + shortRoute,
+        "[{address: 127.0.0.1, port: " + backend.port() + ", health: HEALTHY}]");
+  }
+
+  @Test
+  void anEarlierDeadlineOnAKeptAliveConnectionIsNotHeldUpByTheTimerOfAnEarlierRequest() throws Exception {
+    // the connection's one deadline timer is armed 60 s out by the first request; the second needs it at 150 ms
+    startTwoRoutes("timeout: 60000", "retries: {attempts: 0, perTryTimeout: 150}");
+    try (RawHttpClient c = new RawHttpClient(fx.address("out"))) {
+      assertThat(c.get("/ok", "flaky.default").status()).isEqualTo(200);
+      long t0 = System.nanoTime();
+      RawHttpClient.Response r = c.get("/hang", "flaky.default");
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(r.status()).isEqualTo(504);
+      assertThat(ms).isBetween(150L, 5_000L);
+      assertThat(c.get("/ok", "flaky.default").status()).isEqualTo(200); // the connection keeps serving
+    }
+    assertThat(fx.nextCompleted().flags()).isEmpty();
+    assertThat(fx.nextCompleted().flags()).isEqualTo("UT");
+  }
+
+  @Test
+  void aTimerArmedForAnEarlierRequestReArmsForTheDeadlineOfTheCurrentOne() throws Exception {
+    // the first request arms the timer 300 ms out and completes at once; when it fires, the second request's
+    // route deadline (600 ms after it started) is still ahead: neither early nor missed
+    startTwoRoutes("retries: {attempts: 0, perTryTimeout: 300}", "timeout: 600");
+    try (RawHttpClient c = new RawHttpClient(fx.address("out"))) {
+      assertThat(c.get("/ok", "flaky.default").status()).isEqualTo(200);
+      long t0 = System.nanoTime();
+      RawHttpClient.Response r = c.get("/hang", "flaky.default");
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(r.status()).isEqualTo(504);
+      assertThat(r.body()).isEqualTo("upstream request timeout");
+      assertThat(ms).isBetween(600L, 5_000L);
+    }
+    fx.nextCompleted();
+    assertThat(fx.nextCompleted().flags()).isEqualTo("UT");
+  }
+
   @Test
   void theRouteTimeoutAloneAnswers504AndClosesTheUpstreamRequest() throws Exception {
     start("timeout: 200", null, null);

@@ -44,6 +44,9 @@ final class CompiledLimit {
 
   private record Key(Object connection, String principal, String header) {}
 
+  /** The key of a limit whose requests all share one bucket (no per-connection, principal or header scope). */
+  private static final Key SHARED = new Key(null, null, null);
+
   CompiledLimit(String where, RateLimit l, Clock clock) {
     this.name = l.getName() == null ? where : l.getName();
     if (l.getRequestsPerUnit() <= 0) {
@@ -101,7 +104,8 @@ final class CompiledLimit {
         return null;
       }
     }
-    Object key = new Key(perConnection ? ex.sourceAddress() : null, perPrincipal ? (principal == null ? "" : principal) : null, header);
+    Object key = !perConnection && !perPrincipal && header == null ? SHARED
+        : new Key(perConnection ? ex.sourceAddress() : null, perPrincipal ? (principal == null ? "" : principal) : null, header);
     TokenBucket b = buckets.get(key);
     if (b != null) {
       return b;

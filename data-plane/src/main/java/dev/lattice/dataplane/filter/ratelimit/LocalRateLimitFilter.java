@@ -6,6 +6,7 @@ import dev.lattice.dataplane.filter.HttpFilter;
 import dev.lattice.dataplane.filter.LocalResponse;
 import dev.lattice.dataplane.filter.StateKey;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
@@ -20,6 +21,10 @@ final class LocalRateLimitFilter implements HttpFilter {
   /** Name of the limit that rejected the request, for flow records and access logs. */
   public static final StateKey<String> LIMITED_BY = StateKey.of("ratelimit.limitedBy", String.class);
   static final String BODY = "local_rate_limited";
+  // cached names: hashed and validated once, not on every counted request
+  private static final AsciiString LIMIT = AsciiString.cached("x-ratelimit-limit");
+  private static final AsciiString REMAINING = AsciiString.cached("x-ratelimit-remaining");
+  private static final AsciiString RESET = AsciiString.cached("x-ratelimit-reset");
 
   private final LocalRateLimitFilterConfig config;
 
@@ -32,18 +37,23 @@ final class LocalRateLimitFilter implements HttpFilter {
     long now = config.clock.millis();
     int n = config.limits.size();
     TokenBucket[] buckets = new TokenBucket[n];
-    boolean any = false;
+    int counted = 0;
     for (int i = 0; i < n; i++) {
       buckets[i] = config.limits.get(i).bucketFor(ex);
       if (buckets[i] != null) {
-        any = true;
-        if (buckets[i].available(now) < 1) {
+        counted++;
+      }
+    }
+    if (counted == 0) {
+      return FilterAction.proceedNow();
+    }
+    if (counted > 1) {
+      // all or nothing: no bucket gives a token while another one has none (one bucket: the take decides)
+      for (int i = 0; i < n; i++) {
+        if (buckets[i] != null && buckets[i].available(now) < 1) {
           return FilterAction.respondNow(limited(ex, config.limits.get(i), buckets[i], now));
         }
       }
-    }
-    if (!any) {
-      return FilterAction.proceedNow();
     }
     int tightest = -1;
     double least = Double.MAX_VALUE;
@@ -51,11 +61,11 @@ final class LocalRateLimitFilter implements HttpFilter {
       if (buckets[i] == null) {
         continue;
       }
-      if (!buckets[i].tryTake(now)) {
-        // another loop took the last token between the check and here
+      double left = buckets[i].take(now);
+      if (left < 0) {
+        // none left (or another loop took the last token between the check and here)
         return FilterAction.respondNow(limited(ex, config.limits.get(i), buckets[i], now));
       }
-      double left = buckets[i].available(now);
       if (left < least) {
         least = left;
         tightest = i;
@@ -63,9 +73,9 @@ final class LocalRateLimitFilter implements HttpFilter {
     }
     CompiledLimit l = config.limits.get(tightest);
     HttpHeaders h = ex.responseHeaders();
-    h.set("x-ratelimit-limit", limitHeader(l));
-    h.set("x-ratelimit-remaining", Long.toString((long) Math.floor(least)));
-    h.set("x-ratelimit-reset", Long.toString(seconds(buckets[tightest].millisUntilFull(now))));
+    h.set(LIMIT, limitHeader(l));
+    h.set(REMAINING, Long.toString((long) Math.floor(least)));
+    h.set(RESET, Long.toString(seconds(buckets[tightest].millisUntilFull(now))));
     return FilterAction.proceedNow();
   }
 

@@ -34,6 +34,16 @@ final class TokenBucket {
     return false;
   }
 
+  /** Takes one token when one is there; returns the tokens left after it, or -1 when there was none. */
+  synchronized double take(long now) {
+    refill(now);
+    if (tokens >= 1) {
+      tokens -= 1;
+      return tokens;
+    }
+    return -1;
+  }
+
   /** Milliseconds until a whole token is there (0 when one is). */
   synchronized long millisUntilToken(long now) {
     refill(now);
