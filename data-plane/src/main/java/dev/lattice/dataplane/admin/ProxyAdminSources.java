@@ -128,6 +128,7 @@ public final class ProxyAdminSources implements AdminServer.Sources {
           s.put(p + "ejections_detected_consecutive_5xx", od.ejectionsDetectedConsecutive5xx());
           s.put(p + "ejections_enforced_consecutive_gateway_failure", od.ejectionsEnforcedConsecutiveGatewayFailure());
           s.put(p + "ejections_detected_consecutive_gateway_failure", od.ejectionsDetectedConsecutiveGatewayFailure());
+          s.put(p + "ejections_enforced_consecutive_local_origin_failure", od.ejectionsEnforcedConsecutiveLocalOriginFailure());
           s.put(p + "ejections_overflow", od.ejectionsOverflow());
           s.put(p + "panic", od.panic() ? 1 : 0);
         }

@@ -564,7 +564,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     tryNo++; // whatever is still connecting belongs to no try now
     waiting = false;
     if (!responseStarted && upstream != null) {
-      reportOutlier(504); // the endpoint had the request and did not answer in time
+      reportLocalFailure(504); // the endpoint had the request and did not answer in time
     }
     if (!responseStarted) {
       sendLocal(504, UPSTREAM_TIMEOUT, "UT");
@@ -576,7 +576,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
 
   /** A try failed before a response was forwarded: retry when the policy, the attempts left and the budget allow, else answer. */
   private void tryFailed(RetryPolicy.Failure failure, int code, String body, String flag) {
-    reportOutlier(code); // a local failure counts as the status it stands for: 503 connect/reset, 504 timeout
+    reportLocalFailure(code); // stands for 503 (connect/reset) or 504 (timeout), or counts apart with the local-origin split
     String denied = null;
     if (retryPolicy != null && retryPolicy.retriable(failure)) {
       denied = retry();
@@ -639,6 +639,13 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     OutlierDetector od = cluster.outlier();
     if (od != null) {
       od.report(upstreamAddress, code);
+    }
+  }
+
+  private void reportLocalFailure(int code) {
+    OutlierDetector od = cluster.outlier();
+    if (od != null) {
+      od.reportLocalFailure(upstreamAddress, code);
     }
   }
 
@@ -804,6 +811,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private void attach(Channel ch, boolean reused) {
     UpstreamHandler handler = UpstreamHandler.of(ch);
     handler.served++;
+    OutlierDetector od = cluster.outlier();
+    if (od != null) {
+      od.reportConnected(upstreamAddress); // Envoy's LocalOriginConnectSuccess (a no-op without the local-origin split)
+    }
     upstream = ch;
     upstreamReused = reused;
     handler.exchange = this;

@@ -74,5 +74,6 @@ public record DestinationPolicy(ObjectMeta metadata, Spec spec) implements Resou
   /** Istio's {@code OutlierDetection}. */
   public record OutlierDetection(
       Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, String interval, String baseEjectionTime,
-      Integer maxEjectionPercent, Integer minHealthPercent) {}
+      Integer maxEjectionPercent, Integer minHealthPercent, Boolean splitExternalLocalOriginErrors,
+      Integer consecutiveLocalOriginFailures) {}
 }

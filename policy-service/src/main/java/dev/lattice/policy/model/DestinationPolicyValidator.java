@@ -110,6 +110,7 @@ final class DestinationPolicyValidator {
       String op = field(p, "outlierDetection");
       is.atLeast(field(op, "consecutive5xxErrors"), od.consecutive5xxErrors(), 0);
       is.atLeast(field(op, "consecutiveGatewayErrors"), od.consecutiveGatewayErrors(), 0);
+      is.atLeast(field(op, "consecutiveLocalOriginFailures"), od.consecutiveLocalOriginFailures(), 0);
       is.duration(field(op, "interval"), od.interval());
       is.duration(field(op, "baseEjectionTime"), od.baseEjectionTime());
       is.range(field(op, "maxEjectionPercent"), od.maxEjectionPercent(), 0, 100);

@@ -282,6 +282,8 @@ public final class ResourceEventMapper {
           .setBaseEjectionTime(DurationText.toMillis(o.baseEjectionTime()))
           .setMaxEjectionPercent(o.maxEjectionPercent())
           .setMinHealthPercent(o.minHealthPercent())
+          .setSplitExternalLocalOriginErrors(o.splitExternalLocalOriginErrors())
+          .setConsecutiveLocalOriginFailures(o.consecutiveLocalOriginFailures())
           .build();
     }
     dev.lattice.events.policy.RetryBudget rb = null;
@@ -526,7 +528,8 @@ public final class ResourceEventMapper {
     if (tp.getOutlierDetection() != null) {
       OutlierDetection o = tp.getOutlierDetection();
       od = new DestinationPolicy.OutlierDetection(o.getConsecutive5xxErrors(), o.getConsecutiveGatewayErrors(),
-          DurationText.ofMillis(o.getInterval()), DurationText.ofMillis(o.getBaseEjectionTime()), o.getMaxEjectionPercent(), o.getMinHealthPercent());
+          DurationText.ofMillis(o.getInterval()), DurationText.ofMillis(o.getBaseEjectionTime()), o.getMaxEjectionPercent(), o.getMinHealthPercent(),
+          o.getSplitExternalLocalOriginErrors(), o.getConsecutiveLocalOriginFailures());
     }
     dev.lattice.events.policy.RetryBudget b = tp.getRetryBudget();
     DestinationPolicy.RetryBudget rb = b == null ? null

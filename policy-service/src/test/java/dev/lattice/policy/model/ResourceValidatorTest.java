@@ -51,7 +51,8 @@ class ResourceValidatorTest {
         trafficPolicy:
           loadBalancer: {simple: LEAST_REQUEST}
           connectionPool: {tcp: {maxConnections: 100}, http: {http1MaxPendingRequests: 10}}
-          outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50}
+          outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50,
+            splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 3}
           retryBudget: {retryRatio: 0.25, minRetriesPerSecond: 5, ttl: 5s}
         subsets:
         - name: v1
@@ -229,6 +230,8 @@ class ResourceValidatorTest {
             "spec.trafficPolicy.loadBalancer.consistentHash", "sets 2 hash keys"),
         Arguments.of("max ejection percent", DP.replace("maxEjectionPercent: 50", "maxEjectionPercent: 101"),
             "spec.trafficPolicy.outlierDetection.maxEjectionPercent", "101 (expected: 0..100)"),
+        Arguments.of("negative local-origin failures", DP.replace("consecutiveLocalOriginFailures: 3", "consecutiveLocalOriginFailures: -1"),
+            "spec.trafficPolicy.outlierDetection.consecutiveLocalOriginFailures", "-1"),
         Arguments.of("bad outlier interval", DP.replace("interval: 10s", "interval: ten"), "spec.trafficPolicy.outlierDetection.interval", "\"ten\""),
         Arguments.of("duplicate subset", DP.replace("name: v2", "name: v1"), "spec.subsets[1].name", "duplicate subset \"v1\""),
         Arguments.of("missing host", DP.replace("  host: reviews\n", ""), "spec.host", "missing"),

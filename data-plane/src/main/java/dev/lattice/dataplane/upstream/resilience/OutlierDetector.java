@@ -39,10 +39,18 @@ public final class OutlierDetector {
   public static final long DEFAULT_BASE_EJECTION_MS = 30_000;
   public static final int DEFAULT_MAX_EJECTION_PERCENT = 10;
   public static final long DEFAULT_MAX_EJECTION_MS = 300_000;
+  public static final int DEFAULT_CONSECUTIVE_LOCAL_ORIGIN = 5;
 
   /** The settings of one snapshot, defaults applied. {@code 0} thresholds are off. */
   public record Settings(int consecutive5xx, int consecutiveGateway, long intervalMillis, long baseEjectionMillis,
-      long maxEjectionMillis, int maxEjectionPercent, int minHealthPercent) {
+      long maxEjectionMillis, int maxEjectionPercent, int minHealthPercent, boolean splitLocalOrigin, int consecutiveLocalOrigin) {
+
+    /** Without the local-origin split (Istio's default). */
+    public Settings(int consecutive5xx, int consecutiveGateway, long intervalMillis, long baseEjectionMillis,
+        long maxEjectionMillis, int maxEjectionPercent, int minHealthPercent) {
+      this(consecutive5xx, consecutiveGateway, intervalMillis, baseEjectionMillis, maxEjectionMillis, maxEjectionPercent,
+          minHealthPercent, false, DEFAULT_CONSECUTIVE_LOCAL_ORIGIN);
+    }
 
     /** {@code od} checked and defaulted as Istio and Envoy do; a bad value fails naming the field. */
     public static Settings of(OutlierDetection od) {
@@ -59,9 +67,12 @@ public final class OutlierDetector {
       if (mhp != null && (mhp < 0 || mhp > 100)) {
         throw new IllegalArgumentException("outlierDetection.minHealthPercent: " + mhp + " (expected: 0..100)");
       }
+      boolean split = Boolean.TRUE.equals(od.getSplitExternalLocalOriginErrors());
+      int local = od.getConsecutiveLocalOriginFailures() == null ? DEFAULT_CONSECUTIVE_LOCAL_ORIGIN
+          : atLeast("consecutiveLocalOriginFailures", od.getConsecutiveLocalOriginFailures(), 0);
       // Istio only passes maxEjectionPercent > 0 on, so 0 means Envoy's default
       return new Settings(c5, gw, interval, base, Math.max(DEFAULT_MAX_EJECTION_MS, base),
-          mep == null || mep == 0 ? DEFAULT_MAX_EJECTION_PERCENT : mep, mhp == null ? 0 : mhp);
+          mep == null || mep == 0 ? DEFAULT_MAX_EJECTION_PERCENT : mep, mhp == null ? 0 : mhp, split, local);
     }
 
     private static int atLeast(String field, int v, int min) {
@@ -84,6 +95,7 @@ public final class OutlierDetector {
     final InetSocketAddress address;
     private final AtomicInteger consecutive5xx = new AtomicInteger();
     private final AtomicInteger consecutiveGateway = new AtomicInteger();
+    private final AtomicInteger consecutiveLocal = new AtomicInteger();
     private volatile boolean ejected;
     // guarded by the detector's lock
     private long ejectedAtMillis;
@@ -120,7 +132,7 @@ public final class OutlierDetector {
   }
 
   /** Why an endpoint was ejected (Envoy's {@code OutlierEjectionType}). */
-  enum Cause { CONSECUTIVE_5XX, CONSECUTIVE_GATEWAY_FAILURE }
+  enum Cause { CONSECUTIVE_5XX, CONSECUTIVE_GATEWAY_FAILURE, CONSECUTIVE_LOCAL_ORIGIN_FAILURE }
 
   private final Clock clock;
   private volatile Settings settings;
@@ -136,6 +148,7 @@ public final class OutlierDetector {
   private final AtomicLong enforcedTotal = new AtomicLong();
   private final AtomicLong enforced5xx = new AtomicLong();
   private final AtomicLong enforcedGateway = new AtomicLong();
+  private final AtomicLong enforcedLocal = new AtomicLong();
   private final AtomicLong detected5xx = new AtomicLong();
   private final AtomicLong detectedGateway = new AtomicLong();
   private final AtomicLong overflow = new AtomicLong();
@@ -244,6 +257,34 @@ public final class OutlierDetector {
     }
   }
 
+  /**
+   * A failure of the proxy's own towards {@code endpoint} — connect failure, reset before the response,
+   * timeout — standing for {@code status} (503/504). Without splitExternalLocalOriginErrors it counts as that
+   * status ({@link #report}); with it, only towards consecutiveLocalOriginFailures.
+   */
+  public void reportLocalFailure(InetSocketAddress endpoint, int status) {
+    Settings s = settings;
+    if (!s.splitLocalOrigin) {
+      report(endpoint, status);
+      return;
+    }
+    Host h = endpoint == null ? null : hosts.get(endpoint);
+    if (h != null && h.consecutiveLocal.incrementAndGet() == s.consecutiveLocalOrigin && s.consecutiveLocalOrigin > 0) {
+      consecutiveError(h, Cause.CONSECUTIVE_LOCAL_ORIGIN_FAILURE);
+    }
+  }
+
+  /** The proxy reached {@code endpoint} (a connection to send on): with the split, local failures start again. */
+  public void reportConnected(InetSocketAddress endpoint) {
+    if (!settings.splitLocalOrigin) {
+      return;
+    }
+    Host h = endpoint == null ? null : hosts.get(endpoint);
+    if (h != null && h.consecutiveLocal.get() != 0) {
+      h.consecutiveLocal.set(0);
+    }
+  }
+
   private synchronized void consecutiveError(Host h, Cause cause) {
     if (hosts.get(h.address) != h || h.ejected) {
       return; // removed meanwhile, or already out
@@ -259,13 +300,15 @@ public final class OutlierDetector {
       }
       active++;
       enforcedTotal.incrementAndGet();
-      (cause == Cause.CONSECUTIVE_5XX ? enforced5xx : enforcedGateway).incrementAndGet();
+      (cause == Cause.CONSECUTIVE_5XX ? enforced5xx : cause == Cause.CONSECUTIVE_GATEWAY_FAILURE ? enforcedGateway : enforcedLocal)
+          .incrementAndGet();
       updateEjecting();
     } else {
       overflow.incrementAndGet();
     }
     // a new bout of errors is counted afresh whether or not it ejected (Envoy resets the counter that fired)
-    (cause == Cause.CONSECUTIVE_5XX ? h.consecutive5xx : h.consecutiveGateway).set(0);
+    (cause == Cause.CONSECUTIVE_5XX ? h.consecutive5xx : cause == Cause.CONSECUTIVE_GATEWAY_FAILURE ? h.consecutiveGateway
+        : h.consecutiveLocal).set(0);
   }
 
   /** Sweeps when an interval has passed since the last sweep; the proxy's timer calls this often. */
@@ -295,6 +338,7 @@ public final class OutlierDetector {
           h.ejected = false;
           h.consecutive5xx.set(0);
           h.consecutiveGateway.set(0);
+          h.consecutiveLocal.set(0);
           h.unejectedAtMillis = now;
           active--;
         }
@@ -342,6 +386,10 @@ public final class OutlierDetector {
 
   public long ejectionsEnforcedConsecutiveGatewayFailure() {
     return enforcedGateway.get();
+  }
+
+  public long ejectionsEnforcedConsecutiveLocalOriginFailure() {
+    return enforcedLocal.get();
   }
 
   public long ejectionsDetectedConsecutive5xx() {

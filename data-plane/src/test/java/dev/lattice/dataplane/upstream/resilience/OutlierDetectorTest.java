@@ -183,6 +183,30 @@ class OutlierDetectorTest {
   }
 
   @Test
+  void withTheLocalOriginSplitConnectFailuresCountApartFrom5xx() {
+    // not split (Istio's default): a connect failure is a 503
+    OutlierDetector joined = detector(od().build(), A, B);
+    joined.reportLocalFailure(A, 503);
+    joined.report(A, 500);
+    joined.reportLocalFailure(A, 504);
+    assertThat(joined.isEjected(A)).isTrue();
+
+    OutlierDetector split = detector(od().setSplitExternalLocalOriginErrors(true).setConsecutiveLocalOriginFailures(2).build(), A, B);
+    split.reportLocalFailure(A, 503);
+    split.report(A, 500);
+    split.report(A, 500);
+    assertThat(split.isEjected(A)).as("two 5xx and one local failure: neither count reached").isFalse();
+    split.reportConnected(A); // reaching the endpoint resets the local count, not the 5xx one
+    split.reportLocalFailure(A, 503);
+    assertThat(split.isEjected(A)).isFalse();
+    split.reportLocalFailure(A, 504);
+    assertThat(split.isEjected(A)).isTrue();
+    assertThat(split.ejectionsEnforcedConsecutiveLocalOriginFailure()).isEqualTo(1);
+    assertThat(OutlierDetector.Settings.of(OutlierDetection.newBuilder().setSplitExternalLocalOriginErrors(true).build())
+        .consecutiveLocalOrigin()).isEqualTo(5);
+  }
+
+  @Test
   void minHealthPercentPanicsTheBalancerIntoIgnoringEjections() {
     OutlierDetector d = detector(od().setMinHealthPercent(60).build(), A, B, C);
     eject(d, A);
