@@ -14,7 +14,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The bytes of one {@code CONNECT} on the explicit HTTP proxy port after {@code 200}: the downstream connection's HTTP
+ * The bytes of one {@code CONNECT} on the explicit HTTP proxy port after {@code 200}, or of one WebSocket connection after
+ * the upstream's {@code 101}: the downstream connection's HTTP
  * codecs leave its pipeline and both connections relay raw bytes to each other, without copies, with the same
  * backpressure as HTTP (a side that cannot take more stops reads on the other). Either side closing (or both idle for
  * the listener's {@code idleTimeout}) closes the other once what it sent is flushed; then the exchange completes with the
@@ -46,15 +47,32 @@ final class ConnectTunnel {
    * {@code CONNECT} head in the same read are still in the decoder: they go upstream first.
    */
   void splice(Channel client, Channel server, long idleTimeoutNanos) {
+    splice(client, server, idleTimeoutNanos, true);
+  }
+
+  /**
+   * Turns both connections into a raw relay: {@code established} writes the {@code CONNECT} answer first; without it
+   * the caller already wrote its answer through the client's encoder (a WebSocket {@code 101}). A {@code server} that
+   * is a pooled HTTP connection (an upgrade) loses its HTTP codec and handler here, synchronously, so bytes that came
+   * behind the {@code 101} in the same read reach the client first and in order; its TLS, if any, stays.
+   */
+  void splice(Channel client, Channel server, long idleTimeoutNanos, boolean established) {
     downstream = client;
     upstream = server;
     ChannelPipeline p = client.pipeline();
     p.replace("proxy", "tunnel", down);
     p.remove("timeouts");
     p.remove("encoder");
-    client.write(Unpooled.wrappedBuffer(ESTABLISHED), client.voidPromise());
+    if (established) {
+      client.write(Unpooled.wrappedBuffer(ESTABLISHED), client.voidPromise());
+    }
     p.addBefore("tunnel", "tunnel-idle", new IdleStateHandler(0, 0, idleTimeoutNanos, TimeUnit.NANOSECONDS));
     p.remove("decoder"); // fires what it still holds into the relay
+    ChannelPipeline sp = server.pipeline();
+    if (sp.get("proxy") != null) {
+      sp.replace("proxy", "tunnel", up);
+      sp.remove("codec"); // what it still holds goes to the relay
+    }
     client.flush();
     server.flush();
     server.config().setAutoRead(client.isWritable());

@@ -162,6 +162,8 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   private boolean done;
   /** A {@code CONNECT} on the explicit HTTP proxy port: the exchange becomes a TCP tunnel. */
   private boolean tunnel;
+  /** A WebSocket upgrade request ({@code Upgrade: websocket}): after the upstream's {@code 101} the exchange is a tunnel. */
+  private boolean upgrade;
 
   Exchange(DownstreamHandler conn, ListenerRuntime runtime, HttpRequest request) {
     this.conn = conn;
@@ -217,6 +219,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       sendLocal(HttpResponseStatus.METHOD_NOT_ALLOWED.code(), "CONNECT is not served on this listener", null);
       return;
     }
+    upgrade = webSocketUpgrade(request);
     String target = request.uri();
     if (target.regionMatches(true, 0, "http://", 0, 7) || target.regionMatches(true, 0, "https://", 0, 8)) {
       // absolute-form (RFC 9112 §3.2.2): its authority replaces Host
@@ -348,9 +351,56 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   /** The tunnel ended: the exchange completes with its bytes (telemetry), the connection is gone. */
   void tunnelClosed(ConnectTunnel t) {
     bytesIn += t.sent();
-    bytesOut = t.received();
+    bytesOut += t.received();
     requestComplete = true;
     finish();
+  }
+
+  /**
+   * RFC 6455 §4.1's opening handshake: a bodiless HTTP/1.1 {@code GET} with {@code Upgrade: websocket} and {@code upgrade}
+   * among {@code Connection}'s tokens. Only this upgrade is passed through (Envoy's {@code upgrade_configs} with
+   * {@code websocket}); any other {@code Upgrade} (h2c, …) is hop-by-hop and removed as before.
+   */
+  private static boolean webSocketUpgrade(HttpRequest r) {
+    HttpHeaders h = r.headers();
+    if (!r.method().equals(HttpMethod.GET) || r.protocolVersion().minorVersion() != 1 || h.contains(HttpHeaderNames.CONTENT_LENGTH)
+        || h.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+      return false;
+    }
+    List<String> up = h.getAll(HttpHeaderNames.UPGRADE);
+    if (up.size() != 1 || !HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(up.get(0).trim())) {
+      return false;
+    }
+    return h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
+  }
+
+  /**
+   * The upstream accepted the WebSocket upgrade: its {@code 101} goes to the client (hop-by-hop cleaned, {@code Via},
+   * response filters) and both connections become a raw relay for the rest of their lives ({@link ConnectTunnel}); the
+   * upstream connection leaves the pool for good. One exchange per WebSocket: status 101, its bytes, its lifetime.
+   */
+  private void switchToWebSocket(HttpResponse r) {
+    tryDeadlineSet = false;
+    routeDeadlineSet = false; // a route timeout bounds the handshake, not the session
+    releaseReplay();
+    reportOutlier(101); // an answer: resets the endpoint's consecutive errors
+    firstByteNanos = System.nanoTime();
+    status = 101;
+    responseStarted = true;
+    responseComplete = true;
+    closeConnection = true; // the connection is the tunnel's now
+    HttpHeaders h = r.headers();
+    ForwardingHeaders.removeHopByHop(h);
+    ForwardingHeaders.appendVia(h, conn.server().via(runtime));
+    finishResponseHead(r);
+    h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+    h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+    r.setProtocolVersion(HttpVersion.HTTP_1_1);
+    conn.writeHead(r, false);
+    Channel ch = upstream;
+    upstream = null;
+    ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
+    new ConnectTunnel(this).splice(conn.channel(), ch, runtime.settings().idleTimeout().toNanos(), false);
   }
 
   private void rejectMalformed(HttpResponseStatus st, String body) {
@@ -459,6 +509,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     }
     HttpHeaders h = request.headers();
     ForwardingHeaders.removeHopByHop(h);
+    if (upgrade) {
+      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+      h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+    }
     ForwardingHeaders.appendVia(h, conn.server().via(runtime));
     ForwardingHeaders.appendForwardedFor(h, conn.remoteIp());
     if (!runtime.inbound() || !h.contains(ForwardingHeaders.X_FORWARDED_PROTO)) {
@@ -480,7 +534,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       sendLocal(400, "uri rewrite: path too costly to match", null);
       return;
     }
-    if (action.mirror() != null && action.mirror().roll()) {
+    if (action.mirror() != null && !upgrade && action.mirror().roll()) {
       startMirror(action.mirror());
     }
     request.setProtocolVersion(HttpVersion.HTTP_1_1);
@@ -925,8 +979,13 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       int code = r.status().code();
       if (code < 200) {
         if (code == 101) {
+          List<String> up = r.headers().getAll(HttpHeaderNames.UPGRADE);
+          if (upgrade && !responseStarted && up.size() == 1 && HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(up.get(0).trim())) {
+            switchToWebSocket(r);
+            return;
+          }
           ReferenceCountUtil.release(o);
-          upstreamProtocolError(); // the proxy never forwards Upgrade, so a switch is a broken upstream
+          upstreamProtocolError(); // a switch nobody asked for (or to another protocol) is a broken upstream
           return;
         }
         informational = true;

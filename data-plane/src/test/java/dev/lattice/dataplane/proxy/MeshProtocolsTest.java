@@ -1,0 +1,186 @@
+package dev.lattice.dataplane.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lattice.dataplane.filter.authz.AuthorizationFilterFactory;
+import dev.lattice.dataplane.identity.FileIdentitySource;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.UpgradeRejectedException;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Protocols across the mesh hop on real sockets: client → node A's outbound listener → mTLS (A presents the source
+ * workload's SVID) → node B's STRICT inbound listener with authorization → the workload. The workload sees the caller's
+ * SPIFFE ID (Envoy's {@code x-forwarded-client-cert}); a caller the policy does not allow is refused.
+ */
+class MeshProtocolsTest {
+  static final String NODE_B = "spiffe://lattice.local/lattice/node/node-b";
+  static final String WEB = "spiffe://lattice.local/ns/default/sa/web";
+
+  @TempDir
+  Path dir;
+  private TestPki pki;
+  private final List<AutoCloseable> open = new ArrayList<>();
+  private ProxyFixture b;
+  private HttpServer workload;
+  private InetSocketAddress nodeB;
+
+  @BeforeEach
+  void nodeB() throws Exception {
+    pki = new TestPki(dir, "lattice-local");
+    b = fixture(identity(pki.client("node-b", NODE_B)));
+    // the workload: WebSocket echo that first tells who called, and plain HTTP that echoes its Upgrade/XFCC headers
+    workload = b.vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0).setMaxWebSocketFrameSize(1 << 20)
+            .setMaxWebSocketMessageSize(1 << 20))
+        .webSocketHandler(ws -> {
+          ws.writeTextMessage("caller=" + ws.headers().get("x-forwarded-client-cert") + " path=" + ws.path());
+          ws.textMessageHandler(ws::writeTextMessage);
+          ws.binaryMessageHandler(ws::writeBinaryMessage);
+        })
+        .requestHandler(req -> req.response().end("upgrade=" + req.getHeader("upgrade") + " xfcc=" + req.getHeader("x-forwarded-client-cert")));
+    workload.listen().await(10, TimeUnit.SECONDS);
+    String yaml = """
+        settings: {node: node-b}
+        listeners:
+          - {name: in, port: 0, direction: INBOUND, protocol: HTTP, routeConfig: r1, peerAuthentication: pa, authorization: az}
+        routes:
+          - name: r1
+            virtualHosts:
+              - {name: chat, domains: ["chat.default", "chat.default:8080"], routes: [{name: default/chat, clusters: [{cluster: chat}]}]}
+        clusters:
+          - {name: chat, host: chat.default, port: 8080, endpoints: [{address: 127.0.0.1, port: %d, health: HEALTHY}]}
+        peerAuthentication:
+          - {name: pa, mode: STRICT}
+        authorization:
+          - name: az
+            policies:
+              - {namespace: default, name: allow-web, action: ALLOW, rules: [{from: [{source: {principals: ["lattice.local/ns/default/sa/web"]}}]}]}
+        """.formatted(workload.actualPort());
+    b.start(yaml, List.of(new AuthorizationFilterFactory()));
+    nodeB = b.address("in");
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (workload != null) {
+      workload.close().await(10, TimeUnit.SECONDS);
+    }
+    for (int i = open.size() - 1; i >= 0; i--) {
+      open.get(i).close();
+    }
+  }
+
+  private FileIdentitySource identity(TestPki.Issued svid) throws Exception {
+    FileIdentitySource s = FileIdentitySource.load(List.of(new FileIdentitySource.SvidFiles(svid.certFile(), svid.keyFile())),
+        Map.of("lattice.local", pki.caFile));
+    open.add(s);
+    return s;
+  }
+
+  private ProxyFixture fixture(FileIdentitySource identity) {
+    ProxyFixture fx = new ProxyFixture();
+    fx.identity = identity;
+    open.add(fx);
+    return fx;
+  }
+
+  /** Node A for the source workload {@code source}: outbound listener {@code out}, cluster {@code mesh} over mTLS to B. */
+  private ProxyFixture nodeA(String source) throws Exception {
+    ProxyFixture a = fixture(identity(pki.client("src", source)));
+    a.start("""
+        settings: {node: node-a, originateMtls: true}
+        listeners:
+          - {name: out, port: 0, direction: OUTBOUND, protocol: HTTP, routeConfig: r1}
+        routes:
+          - name: r1
+            virtualHosts:
+              - {name: chat, domains: ["chat.default", "chat.default:8080"], routes: [{name: default/chat, clusters: [{cluster: mesh}]}]}
+        clusters:
+          - name: mesh
+            host: chat.default
+            port: 8080
+            endpoints: [{address: 127.0.0.1, port: %d, node: node-b, spiffeId: '%s', health: HEALTHY}]
+        """.formatted(nodeB.getPort(), NODE_B));
+    return a;
+  }
+
+  private static WebSocket connect(ProxyFixture fx, InetSocketAddress proxy, String path) throws Exception {
+    WebSocketClient client = fx.vertx.createWebSocketClient(new io.vertx.core.http.WebSocketClientOptions()
+        .setMaxFrameSize(1 << 20).setMaxMessageSize(1 << 20));
+    return client.connect(new WebSocketConnectOptions().setHost(proxy.getHostString()).setPort(proxy.getPort()).setURI(path)
+        .addHeader("host", "chat.default")).await(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void webSocketUpgradePassesThroughTheMtlsHopAndTheWorkloadSeesTheCallersSpiffeId() throws Exception {
+    ProxyFixture a = nodeA(WEB);
+    WebSocket ws = connect(a, a.address("out"), "/chat?room=1");
+    LinkedBlockingQueue<String> text = new LinkedBlockingQueue<>();
+    LinkedBlockingQueue<Buffer> binary = new LinkedBlockingQueue<>();
+    ws.textMessageHandler(text::add);
+    ws.binaryMessageHandler(binary::add);
+    String hello = text.poll(10, TimeUnit.SECONDS);
+    assertThat(hello).startsWith("caller=By=" + NODE_B + ";Hash=").endsWith(";URI=" + WEB + " path=/chat");
+    for (int i = 0; i < 3; i++) {
+      ws.writeTextMessage("ping-" + i);
+      assertThat(text.poll(10, TimeUnit.SECONDS)).isEqualTo("ping-" + i);
+    }
+    // a message larger than the relays' socket buffers and write marks comes back whole
+    byte[] big = new byte[512 * 1024];
+    for (int i = 0; i < big.length; i++) {
+      big[i] = (byte) (i * 31);
+    }
+    ws.writeBinaryMessage(Buffer.buffer(big));
+    Buffer back = binary.poll(10, TimeUnit.SECONDS);
+    assertThat(back).isNotNull();
+    assertThat(Arrays.equals(back.getBytes(), big)).isTrue();
+    ws.close().await(10, TimeUnit.SECONDS);
+    // one exchange per WebSocket on each node: GET, 101, its bytes
+    for (ProxyFixture node : List.of(a, b)) {
+      ProxyFixture.Seen seen = node.nextCompleted();
+      assertThat(seen.method()).isEqualTo("GET");
+      assertThat(seen.status()).isEqualTo(101);
+      assertThat(seen.path()).isEqualTo("/chat");
+      assertThat(seen.bytesIn()).isGreaterThan(big.length);
+      assertThat(seen.bytesOut()).isGreaterThan(big.length);
+    }
+    // the upgraded mTLS connection left A's pool: a later request opens a new one, and plain requests still work
+    try (RawHttpClient c = new RawHttpClient(a.address("out"))) {
+      RawHttpClient.Response r = c.get("/plain", "chat.default");
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).startsWith("upgrade=null xfcc=By=" + NODE_B);
+    }
+  }
+
+  @Test
+  void aWebSocketFromACallerThePolicyDeniesIsRefusedWith403AndOtherUpgradesAreNotPassed() throws Exception {
+    ProxyFixture denied = nodeA("spiffe://lattice.local/ns/default/sa/db");
+    assertThatThrownBy(() -> connect(denied, denied.address("out"), "/chat"))
+        .isInstanceOfSatisfying(UpgradeRejectedException.class, e -> assertThat(e.getStatus()).isEqualTo(403));
+    ProxyFixture a = nodeA(WEB);
+    // Upgrade: h2c (or anything but websocket) is hop-by-hop: removed, the request is served as HTTP/1.1
+    try (RawHttpClient c = new RawHttpClient(a.address("out"))) {
+      c.send("GET /u HTTP/1.1\r\nHost: chat.default\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+      RawHttpClient.Response r = c.read();
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).startsWith("upgrade=null xfcc=By=");
+    }
+  }
+}
