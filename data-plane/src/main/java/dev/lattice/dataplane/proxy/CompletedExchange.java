@@ -42,7 +42,7 @@ public interface CompletedExchange {
   /** The mTLS peer, or null for plaintext. */
   PeerIdentity peer();
 
-  /** {@code HTTP/1.1}, {@code HTTP/1.0}. */
+  /** {@code HTTP/1.1}, {@code HTTP/1.0}; {@code TCP} for a TCP listener's connection (then method, path, status are null/0). */
   String protocol();
 
   /** Method, or null when the request head was unreadable. */

@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 final class ConnectTunnel {
   static final byte[] ESTABLISHED = "HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
-  private final Exchange exchange;
+  private final java.util.function.Consumer<ConnectTunnel> onClose;
   private final Relay down = new Relay(true);
   private final Relay up = new Relay(false);
   private Channel downstream;
@@ -33,8 +33,9 @@ final class ConnectTunnel {
   private long received;
   private boolean closed;
 
-  ConnectTunnel(Exchange exchange) {
-    this.exchange = exchange;
+  /** {@code onClose}: told once, when the tunnel ended (the exchange or TCP connection completes with its bytes). */
+  ConnectTunnel(java.util.function.Consumer<ConnectTunnel> onClose) {
+    this.onClose = onClose;
   }
 
   /** The handler of the upstream connection (installed when it is opened, reads off until {@link #splice}). */
@@ -61,13 +62,15 @@ final class ConnectTunnel {
     upstream = server;
     ChannelPipeline p = client.pipeline();
     p.replace("proxy", "tunnel", down);
-    p.remove("timeouts");
-    p.remove("encoder");
+    removeIfPresent(p, "timeouts");
+    removeIfPresent(p, "encoder");
     if (established) {
       client.write(Unpooled.wrappedBuffer(ESTABLISHED), client.voidPromise());
     }
-    p.addBefore("tunnel", "tunnel-idle", new IdleStateHandler(0, 0, idleTimeoutNanos, TimeUnit.NANOSECONDS));
-    p.remove("decoder"); // fires what it still holds into the relay
+    if (p.get("tunnel-idle") == null) {
+      p.addBefore("tunnel", "tunnel-idle", new IdleStateHandler(0, 0, idleTimeoutNanos, TimeUnit.NANOSECONDS));
+    }
+    removeIfPresent(p, "decoder"); // fires what it still holds into the relay
     ChannelPipeline sp = server.pipeline();
     if (sp.get("proxy") != null) {
       sp.replace("proxy", "tunnel", up);
@@ -77,6 +80,12 @@ final class ConnectTunnel {
     server.flush();
     server.config().setAutoRead(client.isWritable());
     client.config().setAutoRead(server.isWritable());
+  }
+
+  private static void removeIfPresent(ChannelPipeline p, String name) {
+    if (p.get(name) != null) {
+      p.remove(name); // an HTTP connection's codecs; a TCP listener's connection has none
+    }
   }
 
   /** Bytes from the client to the upstream. */
@@ -99,7 +108,7 @@ final class ConnectTunnel {
         ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       }
     }
-    exchange.tunnelClosed(this);
+    onClose.accept(this);
   }
 
   /** One direction: what its channel reads goes to the other channel. */

@@ -322,7 +322,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
       sendLocal(503, UPSTREAM_CONNECT_FAILED + ", transport failure reason: CONNECT to a mesh mTLS endpoint is not supported", "UF");
       return;
     }
-    ConnectTunnel t = new ConnectTunnel(this);
+    ConnectTunnel t = new ConnectTunnel(this::tunnelClosed);
     conn.pause(DownstreamHandler.PAUSE_PENDING);
     ChannelFuture f = conn.pool().connectRaw(upstreamAddress,
         (int) Math.min(Integer.MAX_VALUE, runtime.settings().connectTimeout().toMillis()), t.upstreamHandler());
@@ -349,7 +349,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   }
 
   /** The tunnel ended: the exchange completes with its bytes (telemetry), the connection is gone. */
-  void tunnelClosed(ConnectTunnel t) {
+  private void tunnelClosed(ConnectTunnel t) {
     bytesIn += t.sent();
     bytesOut += t.received();
     requestComplete = true;
@@ -400,7 +400,7 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
     Channel ch = upstream;
     upstream = null;
     ((UpstreamHandler) ch.pipeline().get("proxy")).exchange = null;
-    new ConnectTunnel(this).splice(conn.channel(), ch, runtime.settings().idleTimeout().toNanos(), false);
+    new ConnectTunnel(this::tunnelClosed).splice(conn.channel(), ch, runtime.settings().idleTimeout().toNanos(), false);
   }
 
   private void rejectMalformed(HttpResponseStatus st, String body) {

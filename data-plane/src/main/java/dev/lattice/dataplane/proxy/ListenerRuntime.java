@@ -26,6 +26,7 @@ import java.util.Map;
  * @param workload    on an inbound listener, the SPIFFE ID of the workload behind it (what its clusters'
  *                    endpoints name, when they all name the same one): the SVID its mesh mTLS presents; else null
  * @param sources     the snapshot's workloads by IP: on an outbound listener, whose SVID a caller's mesh mTLS presents
+ * @param tcp         on a TCP listener ({@code tcpClusters}, no route table): its clusters and authorization; else null
  */
 record ListenerRuntime(
     String version,
@@ -39,12 +40,20 @@ record ListenerRuntime(
     MtlsMode peerMode,
     Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets,
     String workload,
-    dev.lattice.dataplane.route.SourceLabels sources) {
+    dev.lattice.dataplane.route.SourceLabels sources,
+    TcpRoute tcp) {
 
   ListenerRuntime {
     filters = List.copyOf(filters);
     filterNames = List.copyOf(filterNames);
     meshTargets = Map.copyOf(meshTargets);
+  }
+
+  /** An HTTP listener. */
+  ListenerRuntime(String version, ListenerConfig config, ProxySettings settings, RouteTable routes, List<HttpFilterConfig> filters,
+      List<String> filterNames, PathNormalization pathNormalization, SslContext tls, MtlsMode peerMode,
+      Map<String, Map<InetSocketAddress, MeshTarget>> meshTargets, String workload, dev.lattice.dataplane.route.SourceLabels sources) {
+    this(version, config, settings, routes, filters, filterNames, pathNormalization, tls, peerMode, meshTargets, workload, sources, null);
   }
 
   /** How {@code address} of {@code cluster} is reached over mTLS, or null for plaintext. */

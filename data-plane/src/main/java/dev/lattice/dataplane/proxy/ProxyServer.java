@@ -229,6 +229,15 @@ public final class ProxyServer {
                 });
               }
             }
+            if (runtime.tcp() != null) {
+              // a TCP listener: no HTTP codecs; the idle timeout covers a PERMISSIVE connection's wait for its first byte too
+              ch.pipeline()
+                  .addLast("tunnel-idle", new io.netty.handler.timeout.IdleStateHandler(0, 0, settings.idleTimeout().toNanos(),
+                      java.util.concurrent.TimeUnit.NANOSECONDS))
+                  .addLast("proxy", new TcpProxyHandler(runtime, ProxyServer.this, pool));
+              connections.add(ch);
+              return;
+            }
             ch.pipeline()
                 .addLast("timeouts", new DownstreamTimeouts(settings.headersTimeout().toNanos(), settings.idleTimeout().toNanos(),
                     handler::headersTimedOut, handler::idleTimedOut))

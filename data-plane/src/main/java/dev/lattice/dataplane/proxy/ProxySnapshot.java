@@ -1,5 +1,6 @@
 package dev.lattice.dataplane.proxy;
 
+import dev.lattice.authz.AuthorizationEngine;
 import dev.lattice.authz.normalize.PathNormalization;
 import dev.lattice.dataplane.config.ConfigFileException;
 import dev.lattice.dataplane.config.ProxyConfig;
@@ -112,9 +113,35 @@ final class ProxySnapshot {
       listeners.put(l.getName(), new ListenerRuntime(config.version(), l, config.settings(), routes, filters, names,
           normalization(config, l), tls, peerMode,
           l.getDirection() == TrafficDirection.OUTBOUND ? meshTargets : Map.of(),
-          l.getDirection() == TrafficDirection.INBOUND ? workload(config, l) : null, sources));
+          l.getDirection() == TrafficDirection.INBOUND ? workload(config, l) : null, sources, tcpRoute(config, l, clusters)));
     }
     return new ProxySnapshot(config, Map.copyOf(clusters), listeners);
+  }
+
+  /**
+   * A listener with {@code tcpClusters} and no route table is a TCP proxy (the compiler's form for TCP and TLS service
+   * ports); its authorization, on an inbound listener, decides per connection on L4 attributes.
+   */
+  private static TcpRoute tcpRoute(ProxyConfig config, ListenerConfig l, Map<String, UpstreamCluster> clusters) {
+    if (l.getRouteConfig() != null || l.getTcpClusters().isEmpty()) {
+      return null;
+    }
+    if (l.getTls() != null) {
+      throw new ConfigFileException("listener " + l.getName() + ": tls on a TCP listener (tcpClusters) is not served"
+          + " (expected: a routeConfig for TLS termination, or peerAuthentication for the mesh's mTLS)");
+    }
+    List<UpstreamCluster> cs = new ArrayList<>();
+    int[] cumulative = new int[l.getTcpClusters().size()];
+    int sum = 0;
+    for (int i = 0; i < cumulative.length; i++) {
+      dev.lattice.events.config.WeightedCluster wc = l.getTcpClusters().get(i);
+      cs.add(clusters.get(wc.getCluster()));
+      sum += wc.getWeight();
+      cumulative[i] = sum;
+    }
+    AuthorizationEngine authz = l.getDirection() == TrafficDirection.INBOUND && l.getAuthorization() != null
+        ? AuthorizationEngine.of(config.authorizations().get(l.getAuthorization())) : null;
+    return new TcpRoute(List.copyOf(cs), cumulative, authz);
   }
 
   private static ProxyConfig withHttpProxy(ProxyConfig config, ListenerConfig listener, RouteConfig routes) {

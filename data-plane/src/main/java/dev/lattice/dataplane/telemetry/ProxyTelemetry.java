@@ -73,7 +73,7 @@ public final class ProxyTelemetry implements ExchangeListener {
     o.start = Instant.ofEpochMilli(ex.startEpochMillis());
     o.node = ex.node();
     o.direction = ex.direction() == TrafficDirection.INBOUND ? FlowDirection.INBOUND : FlowDirection.OUTBOUND;
-    o.http = true;
+    o.http = !"TCP".equals(ex.protocol()); // a TCP listener's connection (istio_tcp_* meters, no L7 part)
     o.method = ex.method();
     o.path = ex.path();
     o.authority = ex.authority();

@@ -41,6 +41,9 @@ class MeshProtocolsTest {
   private ProxyFixture b;
   private HttpServer workload;
   private InetSocketAddress nodeB;
+  private InetSocketAddress nodeBTcp;
+  private io.vertx.core.net.NetServer tcpWorkload;
+  private final java.util.concurrent.atomic.AtomicInteger tcpConnections = new java.util.concurrent.atomic.AtomicInteger();
 
   @BeforeEach
   void nodeB() throws Exception {
@@ -56,31 +59,44 @@ class MeshProtocolsTest {
         })
         .requestHandler(req -> req.response().end("upgrade=" + req.getHeader("upgrade") + " xfcc=" + req.getHeader("x-forwarded-client-cert")));
     workload.listen().await(10, TimeUnit.SECONDS);
+    // a raw TCP workload that speaks first, then echoes
+    tcpWorkload = b.vertx.createNetServer().connectHandler(so -> {
+      tcpConnections.incrementAndGet();
+      so.write("hello\n");
+      so.handler(so::write);
+    });
+    tcpWorkload.listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
     String yaml = """
         settings: {node: node-b}
         listeners:
           - {name: in, port: 0, direction: INBOUND, protocol: HTTP, routeConfig: r1, peerAuthentication: pa, authorization: az}
+          - {name: in-tcp, port: 0, direction: INBOUND, protocol: TCP, tcpClusters: [{cluster: db}], peerAuthentication: pa, authorization: az}
         routes:
           - name: r1
             virtualHosts:
               - {name: chat, domains: ["chat.default", "chat.default:8080"], routes: [{name: default/chat, clusters: [{cluster: chat}]}]}
         clusters:
           - {name: chat, host: chat.default, port: 8080, endpoints: [{address: 127.0.0.1, port: %d, health: HEALTHY}]}
+          - {name: db, host: db.default, port: 5432, endpoints: [{address: 127.0.0.1, port: %d, health: HEALTHY}]}
         peerAuthentication:
           - {name: pa, mode: STRICT}
         authorization:
           - name: az
             policies:
               - {namespace: default, name: allow-web, action: ALLOW, rules: [{from: [{source: {principals: ["lattice.local/ns/default/sa/web"]}}]}]}
-        """.formatted(workload.actualPort());
+        """.formatted(workload.actualPort(), tcpWorkload.actualPort());
     b.start(yaml, List.of(new AuthorizationFilterFactory()));
     nodeB = b.address("in");
+    nodeBTcp = b.address("in-tcp");
   }
 
   @AfterEach
   void tearDown() throws Exception {
     if (workload != null) {
       workload.close().await(10, TimeUnit.SECONDS);
+    }
+    if (tcpWorkload != null) {
+      tcpWorkload.close().await(10, TimeUnit.SECONDS);
     }
     for (int i = open.size() - 1; i >= 0; i--) {
       open.get(i).close();
@@ -108,6 +124,7 @@ class MeshProtocolsTest {
         settings: {node: node-a, originateMtls: true}
         listeners:
           - {name: out, port: 0, direction: OUTBOUND, protocol: HTTP, routeConfig: r1}
+          - {name: out-tcp, port: 0, direction: OUTBOUND, protocol: TCP, tcpClusters: [{cluster: mesh-db}]}
         routes:
           - name: r1
             virtualHosts:
@@ -117,7 +134,11 @@ class MeshProtocolsTest {
             host: chat.default
             port: 8080
             endpoints: [{address: 127.0.0.1, port: %d, node: node-b, spiffeId: '%s', health: HEALTHY}]
-        """.formatted(nodeB.getPort(), NODE_B));
+          - name: mesh-db
+            host: db.default
+            port: 5432
+            endpoints: [{address: 127.0.0.1, port: %d, node: node-b, spiffeId: '%s', health: HEALTHY}]
+        """.formatted(nodeB.getPort(), NODE_B, nodeBTcp.getPort(), NODE_B));
     return a;
   }
 
@@ -182,5 +203,65 @@ class MeshProtocolsTest {
       assertThat(r.status()).isEqualTo(200);
       assertThat(r.body()).startsWith("upgrade=null xfcc=By=");
     }
+  }
+
+  @Test
+  void rawTcpCrossesTheMtlsHopAuthorizedOnTheCallersSpiffeIdAndADeniedCallerIsClosed() throws Exception {
+    ProxyFixture a = nodeA(WEB);
+    byte[] payload = new byte[1 << 20];
+    new java.util.Random(7).nextBytes(payload);
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(a.address("out-tcp"), 5000);
+      s.setSoTimeout(10_000);
+      java.io.InputStream in = s.getInputStream();
+      assertThat(new String(in.readNBytes(6), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("hello\n"); // the server spoke first
+      // write and read concurrently: 1 MiB is more than the socket buffers along the way hold
+      java.util.concurrent.CompletableFuture<byte[]> echoed = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return in.readNBytes(payload.length);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      s.getOutputStream().write(payload);
+      s.getOutputStream().flush();
+      assertThat(Arrays.equals(echoed.get(10, TimeUnit.SECONDS), payload)).isTrue();
+    }
+    // one exchange per connection on each node; B authorized it on A's source workload identity
+    ProxyFixture.Seen atA = a.nextCompleted();
+    ProxyFixture.Seen atB = b.nextCompleted();
+    for (ProxyFixture.Seen seen : List.of(atA, atB)) {
+      assertThat(seen.method()).isNull();
+      assertThat(seen.status()).isZero();
+      assertThat(seen.bytesIn()).isEqualTo(payload.length);
+      assertThat(seen.bytesOut()).isEqualTo(payload.length + 6);
+    }
+    assertThat(atA.listener()).isEqualTo("out-tcp");
+    assertThat(atA.cluster()).isEqualTo("mesh-db");
+    assertThat(atB.listener()).isEqualTo("in-tcp");
+    assertThat(atB.flags()).isEmpty();
+    assertThat(((dev.lattice.authz.Decision) atB.decision()).allowed()).isTrue();
+    assertThat(tcpConnections.get()).isEqualTo(1);
+
+    // a source the policy does not allow: B closes the connection before the workload is dialled
+    ProxyFixture denied = nodeA("spiffe://lattice.local/ns/default/sa/db");
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(denied.address("out-tcp"), 5000);
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("SELECT 1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+    }
+    ProxyFixture.Seen deniedAtB = b.nextCompleted();
+    assertThat(deniedAtB.flags()).isEqualTo("RBAC");
+    assertThat(((dev.lattice.authz.Decision) deniedAtB.decision()).allowed()).isFalse();
+    assertThat(tcpConnections.get()).isEqualTo(1);
+    // a plaintext caller on B's STRICT TCP listener is refused
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(nodeBTcp, 5000);
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("hi\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+    }
+    assertThat(tcpConnections.get()).isEqualTo(1);
   }
 }
