@@ -88,7 +88,8 @@ import org.junit.jupiter.api.io.TempDir;
  * service on the shared broker: the node's agent stays up, as on a real node). Steady traffic through the
  * proxy; the distributor and the broker stop mid-traffic → every request still succeeds on the last config,
  * flow records are dropped and counted on the admin API ({@code /stats}); the proxy restarted with both still
- * down comes up from its persisted snapshot and serves the same config.
+ * down comes up from its persisted snapshot and serves the same config; when both return it reconnects by itself,
+ * a change reaches the traffic and flow records are delivered again.
  *
  * <p>{@code kafka.producer.delivery.timeout.ms} is 3 s here (an operator override; the proxy's default is 30 s)
  * so a record the broker never takes is counted within the test; every wait is a bounded condition.
@@ -376,6 +377,23 @@ class ControlPlaneOutageTest {
     assertThat(source.client().connectedTo()).isNull();
     // its flow records cannot go anywhere either: counted, not waited for
     await().atMost(WAIT).until(() -> flowsLost() > 0);
+
+    // the control plane returns (same addresses): the proxy reconnects by itself, a change reaches the traffic,
+    // and flow records are delivered again
+    long connects = source.client().connects();
+    broker.start();
+    startDistributor();
+    // (the distributor has nothing newer than the persisted versions, so no response comes yet: count the connect)
+    await().atMost(WAIT).until(() -> source.client().connects() > connects);
+    HttpServer two = join(vertx.createHttpServer().requestHandler(req -> req.response().end("two")).listen(0, "127.0.0.1"));
+    publish(ConfigType.CLUSTER, "echo", ClusterConfig.newBuilder().setName("echo").setHost("echo.default").setPort(8080)
+        .setEndpoints(List.of(ClusterEndpoint.newBuilder().setAddress("127.0.0.1").setPort(two.actualPort())
+            .setHealth(WorkloadHealth.HEALTHY).build())).build());
+    await().atMost(WAIT).until(() -> http.send(HttpRequest.newBuilder(out("/back")).timeout(Duration.ofSeconds(10)).GET()
+        .build(), HttpResponse.BodyHandlers.ofString()).body().equals("two"));
+    await().atMost(WAIT).until(() -> stats().getOrDefault("lattice.flows.sent", 0L) > 0);
+    assertThat(source.client().nacks()).isZero();
+    join(two.close());
   }
 
   /**
