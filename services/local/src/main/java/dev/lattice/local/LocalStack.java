@@ -483,7 +483,13 @@ public final class LocalStack implements AutoCloseable {
   private void printTable(Map<RunningService, String> state) {
     TableWriter table = new TableWriter("service", "url", "readiness");
     table.row("kafka", bootstrapServers, broker != null ? "up (embedded)" : "external");
-    state.forEach((s, readiness) -> table.row(s.name(), s.baseUrl(), readiness));
+    state.forEach((s, readiness) -> {
+      table.row(s.name(), s.baseUrl(), readiness);
+      if (s.name().equals("telemetry")) {
+        // the page users open first; served by the telemetry pipeline itself
+        table.row("dashboard", s.baseUrl().resolve("/dashboard/"), readiness);
+      }
+    });
     if (mesh != null) {
       table.row("proxy (node local)", mesh.adminUrl(), probe(mesh.adminUrl().resolve("/ready")));
     }

@@ -76,6 +76,11 @@ class LocalStackTest {
       for (RunningService s : stack.services()) {
         assertThat(get(s.url("/readyz")).statusCode()).as(s.name()).isEqualTo(200);
       }
+      // the endpoint table names the telemetry pipeline's dashboard, and it is served there
+      RunningService telemetry = service(stack, "telemetry");
+      assertThat(output.toString(StandardCharsets.UTF_8)).containsPattern(
+          "dashboard +" + java.util.regex.Pattern.quote(telemetry.baseUrl().resolve("/dashboard/").toString()));
+      assertThat(get(telemetry.url("/dashboard/")).statusCode()).isEqualTo(200);
       ServiceEndpoints recorded = ServiceEndpoints.read(options.dataDir().resolve(ServiceEndpoints.FILE_NAME))
           .orElseThrow();
       assertThat(recorded.kafka()).isEqualTo(stack.bootstrapServers());
