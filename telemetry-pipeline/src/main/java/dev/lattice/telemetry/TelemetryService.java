@@ -170,6 +170,10 @@ public final class TelemetryService implements LatticeService {
         props.put(StreamsConfig.STATE_DIR_CONFIG, dataDir.resolve("streams").toString());
       }
       props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
+      // Task idling orders records across a task's input partitions; every task here reads one partition
+      // (TelemetryTopologyTest checks it), so it buys nothing — and Kafka Streams 4.4 formats log strings
+      // (String.format) for each idle partition on every process loop: ~19 % of the stream threads (JFR).
+      props.putIfAbsent(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, StreamsConfig.MAX_TASK_IDLE_MS_DISABLED);
       dashboard = Dashboard.load(policyUrl, options.windows().stream().map(WindowSize::label).toList());
       TelemetryRunner r = TelemetryRunner.create(topics, options, props);
       new KafkaStreamsMetrics(r.streams()).bindTo(context.meters());

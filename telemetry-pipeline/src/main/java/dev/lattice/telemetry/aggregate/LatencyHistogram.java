@@ -37,6 +37,10 @@ public final class LatencyHistogram {
   private long total;
   private long sumMicros;
   private long maxMicros;
+  // Lowest and highest bucket that may be non-empty (lo > hi: none): the store round trip (read, merge one
+  // flow, write) of every flow loops over these only, not all 420 buckets.
+  private int lo = BUCKETS;
+  private int hi = -1;
 
   /** An empty histogram. */
   public static LatencyHistogram empty() {
@@ -60,6 +64,7 @@ public final class LatencyHistogram {
       int index = Math.min(BUCKETS - 1, first + j);
       h.counts[index] += c.get(j);
       h.total += c.get(j);
+      h.widen(index, index);
     }
     h.sumMicros = sketch.getSumMicros();
     h.maxMicros = sketch.getMaxMicros();
@@ -78,7 +83,9 @@ public final class LatencyHistogram {
   /** Adds one value in microseconds. */
   public void record(long micros) {
     long v = Math.max(0, micros);
-    counts[bucketOf(v)]++;
+    int b = bucketOf(v);
+    counts[b]++;
+    widen(b, b);
     total++;
     sumMicros += v;
     maxMicros = Math.max(maxMicros, v);
@@ -86,12 +93,20 @@ public final class LatencyHistogram {
 
   /** Adds every value of {@code other} (same layout by construction). */
   public void merge(LatencyHistogram other) {
-    for (int i = 0; i < BUCKETS; i++) {
+    for (int i = other.lo; i <= other.hi; i++) {
       counts[i] += other.counts[i];
+    }
+    if (other.lo <= other.hi) {
+      widen(other.lo, other.hi);
     }
     total += other.total;
     sumMicros += other.sumMicros;
     maxMicros = Math.max(maxMicros, other.maxMicros);
+  }
+
+  private void widen(int from, int to) {
+    lo = Math.min(lo, from);
+    hi = Math.max(hi, to);
   }
 
   /** Number of values. */
@@ -191,13 +206,7 @@ public final class LatencyHistogram {
 
   /** Bytes {@link #writeTo} needs at most. */
   int encodedSizeBound() {
-    int nonEmpty = 0;
-    for (long c : counts) {
-      if (c != 0) {
-        nonEmpty++;
-      }
-    }
-    return 3 * 10 + 5 + nonEmpty * (5 + 10);
+    return 3 * 10 + 5 + Math.max(0, hi - lo + 1) * (5 + 10);
   }
 
   /** Sparse binary form: total, sum, max, non-empty bucket count, then (index delta, count) varints. */
@@ -206,14 +215,14 @@ public final class LatencyHistogram {
     Varints.writeLong(out, sumMicros);
     Varints.writeLong(out, maxMicros);
     int nonEmpty = 0;
-    for (long c : counts) {
-      if (c != 0) {
+    for (int i = lo; i <= hi; i++) {
+      if (counts[i] != 0) {
         nonEmpty++;
       }
     }
     Varints.writeLong(out, nonEmpty);
     int previous = 0;
-    for (int i = 0; i < BUCKETS; i++) {
+    for (int i = lo; i <= hi; i++) {
       if (counts[i] != 0) {
         Varints.writeLong(out, i - previous);
         Varints.writeLong(out, counts[i]);
@@ -238,6 +247,7 @@ public final class LatencyHistogram {
         throw new IllegalArgumentException("latency histogram: bucket " + index + " (expected: 0.." + (BUCKETS - 1) + ")");
       }
       h.counts[index] = Varints.readLong(in);
+      h.widen(index, index);
     }
     return h;
   }

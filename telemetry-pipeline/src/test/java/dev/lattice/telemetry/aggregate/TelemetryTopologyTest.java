@@ -42,6 +42,21 @@ class TelemetryTopologyTest {
   }
 
   @Test
+  void everyTaskReadsOnePartitionSoTaskIdlingIsOff() {
+    // TelemetryService disables max.task.idle.ms: it only orders records across a task's input
+    // partitions, and a subtopology with one source topic gives each task one partition.
+    var subtopologies = TelemetryTopology.build(TelemetryTopics.standard(), TelemetryOptions.defaults()).describe()
+        .subtopologies();
+    assertThat(subtopologies).hasSize(1 + MetricsScope.values().length);
+    for (var sub : subtopologies) {
+      List<String> sources = sub.nodes().stream()
+          .filter(n -> n instanceof org.apache.kafka.streams.TopologyDescription.Source)
+          .flatMap(n -> ((org.apache.kafka.streams.TopologyDescription.Source) n).topicSet().stream()).toList();
+      assertThat(sources).as("subtopology %d", sub.id()).hasSize(1);
+    }
+  }
+
+  @Test
   void countsErrorClassesAndPercentilesMatchABruteForceComputation() {
     List<FlowRecord> flows = generated(7, 2000);
     Map<String, EdgeMetrics> emitted;
