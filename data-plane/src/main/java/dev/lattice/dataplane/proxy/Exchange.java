@@ -404,6 +404,10 @@ final class Exchange implements HttpExchange, CompletedExchange, RouteTable.Requ
   }
 
   private void rejectMalformed(HttpResponseStatus st, String body) {
+    if (get(ExchangeKeys.AUTHZ_DECISION) == null) {
+      // every 400-class answer to a malformed head is a decision taken before authorization, as explain reports it
+      put(ExchangeKeys.AUTHZ_DECISION, Decision.rejectedBeforeAuthz(body));
+    }
     flag("DPE");
     closeConnection = true;
     requestComplete = true; // nothing after a malformed head is trusted

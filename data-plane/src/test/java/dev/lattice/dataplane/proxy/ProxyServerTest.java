@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lattice.authz.Decision;
 import dev.lattice.authz.Reason;
 import dev.lattice.dataplane.config.ProxyConfigFile;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -158,6 +159,22 @@ class ProxyServerTest {
     assertThat(seen.flags()).isEqualTo("DPE");
     // the rejected request keeps the caller's id (its flow record and access log line can be found by it)
     assertThat(seen.requestId()).isEqualTo("bad-path-1");
+  }
+
+  /** Found by the e2e AuthorizationParityThroughProxyTest: a head the codec refuses carried no decision at all. */
+  @Test
+  void everyMalformedHeadIsRejectedBeforeAuthorizationAsExplainSaysIt() throws Exception {
+    for (String head : List.of("GE(T / HTTP/1.1\r\nHost: echo.default\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: echo.default\r\nx-team: bl\u0001ue\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: echo.default\r\nHost: other.default\r\n\r\n")) {
+      try (RawHttpClient c = new RawHttpClient(fx.address("out"))) {
+        assertThat(c.send(head).read().status()).as(head).isEqualTo(400);
+      }
+      ProxyFixture.Seen seen = fx.nextCompleted();
+      assertThat(seen.decision()).as(head).isInstanceOfSatisfying(Decision.class,
+          d -> assertThat(d.reason()).isEqualTo(Reason.REJECTED_BEFORE_AUTHZ));
+      assertThat(seen.flags()).isEqualTo("DPE");
+    }
   }
 
   @Test

@@ -137,17 +137,29 @@ public final class Explainer {
     if (request.method() != null) {
       try {
         RequestSyntax.checkMethod(request.method());
+        Map<String, String> headers = new LinkedHashMap<>();
         for (Map.Entry<String, String> h : request.headers().entrySet()) {
           RequestSyntax.checkHeaderName(h.getKey());
           RequestSyntax.checkHeaderValue(h.getKey(), h.getValue());
+          // RFC 9110 §5.5: a field value never carries leading or trailing whitespace on the wire (the proxy's
+          // codec strips it), so " blue" asked here is the "blue" the proxy sees
+          headers.put(h.getKey(), stripWhitespace(h.getValue()));
         }
         String path = PathNormalizer.normalize(request.path() == null ? "/" : request.path(), engine.pathNormalization());
-        b.method(request.method()).authority(request.authority()).path(path).headers(request.headers());
+        b.method(request.method()).authority(request.authority()).path(path).headers(headers);
       } catch (MalformedRequestException e) {
         return Decision.rejectedBeforeAuthz(e.getMessage());
       }
     }
     return engine.evaluate(b.build());
+  }
+
+  private static String stripWhitespace(String value) {
+    int from = 0;
+    int to = value.length();
+    while (from < to && (value.charAt(from) == ' ' || value.charAt(from) == '\t')) from++;
+    while (to > from && (value.charAt(to - 1) == ' ' || value.charAt(to - 1) == '\t')) to--;
+    return value.substring(from, to);
   }
 
   private static String namespaceOf(String canonicalHost, String defaultNamespace) {

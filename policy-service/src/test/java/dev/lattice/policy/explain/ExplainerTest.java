@@ -15,7 +15,10 @@ import dev.lattice.events.ConfigResource;
 import dev.lattice.events.ResourceEvent;
 import dev.lattice.events.WorkloadEndpoint;
 import dev.lattice.events.config.AuthorizationConfig;
+import dev.lattice.events.policy.AuthorizationAction;
 import dev.lattice.events.policy.AuthorizationPolicySpec;
+import dev.lattice.events.policy.AuthorizationRule;
+import dev.lattice.events.policy.Condition;
 import dev.lattice.kit.config.LatticeConfig;
 import dev.lattice.policy.compiler.CompilerOptions;
 import dev.lattice.policy.compiler.InboundCompiler;
@@ -136,6 +139,22 @@ class ExplainerTest {
         .reason()).isEqualTo(Reason.REJECTED_BEFORE_AUTHZ);
     assertThat(explain("lattice-system", policies, get(null, "/ok")).reason())
         .as("a plaintext caller matches no principal").isEqualTo(Reason.NO_ALLOW_MATCH);
+  }
+
+  /** Found by the e2e AuthorizationParityThroughProxyTest (seed 90019): the proxy's codec strips OWS, explain did not. */
+  @Test
+  void headerValuesAreComparedWithoutTheWhitespaceTheWireCannotCarry() {
+    AuthorizationRule rule = AuthorizationRule.newBuilder().setWhen(List.of(Condition.newBuilder()
+        .setKey("request.headers[x-team]").setValues(List.of("blue")).build())).build();
+    ResourceEvent allowBlue = dev.lattice.policy.compiler.MeshFixtures.resource("AuthorizationPolicy", "bank", "blue-only",
+        AuthorizationPolicySpec.newBuilder().setAction(AuthorizationAction.ALLOW).setRules(List.of(rule)).build(), T0);
+    for (String value : List.of("blue", " blue", "blue\t", " \tblue  ")) {
+      Decision d = explain("lattice-system", List.of(allowBlue), new Explainer.Request(WEB, null, null, 8080, "GET", "/",
+          Map.of("X-Team", value)));
+      assertThat(d.reason()).as("x-team: [%s]", value).isEqualTo(Reason.ALLOW_MATCHED);
+    }
+    assertThat(explain("lattice-system", List.of(allowBlue), new Explainer.Request(WEB, null, null, 8080, "GET", "/",
+        Map.of("x-team", "bl ue"))).reason()).as("inner whitespace stays").isEqualTo(Reason.NO_ALLOW_MATCH);
   }
 
   @Test

@@ -87,7 +87,7 @@ class AuthorizationParityThroughProxyTest {
   private static final String NODE = "node-a";
   private static final String WORKLOAD_IP = "127.0.0.71";
   private static final int SERVICE_PORT = 8080;
-  private static final int SETS = 20;
+  private static final int SETS = Integer.getInteger("parity.sets", 20);
   private static final int REQUESTS_PER_SET = 50;
 
   /** The callers: SPIFFE ID (null = plaintext) and the loopback address each connects from. */
@@ -107,13 +107,23 @@ class AuthorizationParityThroughProxyTest {
   private static final List<String> IP_BLOCKS = List.of("127.0.0.81", "127.0.0.80/30", "127.0.0.84/31", "127.0.0.86/32",
       "10.0.0.0/8", "192.168.1.7");
   private static final List<String> METHODS = List.of("GET", "POST", "DELETE", "PUT");
+  /** Sent only: not RFC 9110 tokens (400 before authorization). */
+  private static final List<String> BAD_METHODS = List.of("GE(T", "PO\"ST", "GET,");
+  private static final List<String> HOST_PATTERNS = List.of("ledger.vault", "ledger.vault:8080", "*.vault", "ledger.*",
+      "*.vault:8080", "other.bank");
+  /** Host headers sent (explain gets the same authority). */
+  private static final List<String> HOSTS = List.of("ledger.vault", "ledger.vault", "ledger.vault:8080", "Ledger.Vault",
+      "api.vault", "ledger.vault.svc.cluster.local");
   private static final List<String> PATH_PATTERNS = List.of("/accounts/*", "/admin", "/admin/*", "*/export", "*.json",
       "/accounts/{*}/balance", "/health", "/a/b", "*");
   private static final List<String> PATHS = List.of("/accounts/7", "/accounts/7/balance", "/admin", "/admin/users",
       "/admin/../accounts/1", "/accounts/../admin", "/%61dmin", "/%2e%2e/admin", "/a/./b", "/a/../b", "/b", "//admin",
       "/accounts//7", "/admin%2Fusers", "/reports/export", "/reports/x.json", "/health", "/health?probe=1",
-      "/admin?x=/accounts/1", "/a%zz", "/a\\b", "/A/B", "/");
-  private static final List<String> TEAMS = List.of("blue", "red", "blue-ops", "");
+      "/admin?x=/accounts/1", "/a%zz", "/a\\b", "/A/B", "/", "/ADMIN", "/admin/", "/%2e/admin", "/accounts/7%2Fbalance",
+      "/accounts/7%2fbalance", "/a/b/..", "/health#frag", "/admin%00", "/%41dmin/users", "/admin;x=1", "/.%2e/admin");
+  private static final List<String> TEAMS = List.of("blue", "red", "blue-ops", "", " blue", "blue\t", "bl\u0001ue",
+      "blue\u007f", "Blue");
+  private static final List<String> TEAM_HEADER_NAMES = List.of("x-team", "x-team", "X-Team");
 
   @TempDir Path dir;
 
@@ -189,8 +199,9 @@ class AuthorizationParityThroughProxyTest {
         proxy = ProxyServer.start(vertx, config, ProxyServerOptions.defaults().withIdentitySource(identity)
             .withExchangeListener(ex -> {
               Decision d = ex.get(ExchangeKeys.AUTHZ_DECISION);
-              if (ex.requestId() != null && d != null) {
-                decisionOf(ex.requestId()).complete(d);
+              if (d != null) {
+                // a head the codec refuses has no request id: known by its connection (closed after the 400)
+                decisionOf(ex.requestId() != null ? ex.requestId() : connectionKey(ex.sourceAddress())).complete(d);
               }
             })).await(10, TimeUnit.SECONDS);
       } else {
@@ -202,11 +213,13 @@ class AuthorizationParityThroughProxyTest {
       try {
         for (int i = 0; i < REQUESTS_PER_SET; i++) {
           Caller caller = CALLERS.get(random.nextInt(CALLERS.size()));
-          String method = random.nextInt(10) == 0 ? "get" : pick(random, METHODS);
+          int m = random.nextInt(20);
+          String method = m == 0 ? "get" : m == 1 ? pick(random, BAD_METHODS) : pick(random, METHODS);
+          String host = pick(random, HOSTS);
           String path = pick(random, PATHS);
           Map<String, String> headers = new LinkedHashMap<>();
           if (random.nextBoolean()) {
-            headers.put("x-team", pick(random, TEAMS));
+            headers.put(pick(random, TEAM_HEADER_NAMES), pick(random, TEAMS));
           }
           if (random.nextInt(4) == 0) {
             headers.put("x-forwarded-for", random.nextBoolean() ? "192.168.1.7" : "10.1.2.3, 127.0.0.81");
@@ -217,21 +230,21 @@ class AuthorizationParityThroughProxyTest {
             c = Connection.open(listener, caller, tls.get(caller));
             connections.put(caller, c);
           }
-          int status = c.exchange(method, path, headers, id);
+          int status = c.exchange(method, host, path, headers, id);
 
           // explain on the same resources: what a user asking the REST API gets (the port the workload serves on)
           Map<String, String> explainHeaders = new LinkedHashMap<>(headers);
           Explainer.Explanation ex = explainer.explain("ledger.vault", "vault", new Explainer.Request(caller.spiffeId(),
-              caller.address(), null, targetPort, method, path, explainHeaders), policies, registry);
+              caller.address(), host, targetPort, method, path, explainHeaders), policies, registry);
           Decision want = ex.decisions().get(0).decision();
           int wantStatus = want.reason().code().equals("rejected_before_authz") ? 400 : want.allowed() ? 200 : 403;
           outcomes.add(want.reason().code() + (want.dryRun() != null ? "+dry-run" : "") + (want.audits().isEmpty() ? "" : "+audit"));
-          String row = "seed " + seed + " request " + i + ": " + caller + " " + method + " " + path + " " + headers
+          String row = "seed " + seed + " request " + i + ": " + caller + " " + method + " " + host + " " + path + " " + headers
               + " (normalization " + mesh.pathNormalization() + ", trustedProxies " + mesh.trustedProxies() + ")";
           if (status != wantStatus) {
             disagreements.add(row + ": proxy " + status + ", explain " + wantStatus + " " + render(want) + "\n  policies:\n" + yaml);
           } else {
-            Decision got = awaitDecision(id);
+            Decision got = awaitDecision(id, connectionKey(c.local()));
             if (got == null || !render(got).equals(render(want))) {
               disagreements.add(row + ": proxy decided " + (got == null ? "nothing" : render(got)) + ", explain "
                   + render(want) + "\n  policies:\n" + yaml);
@@ -259,14 +272,19 @@ class AuthorizationParityThroughProxyTest {
     return proxyDecisions.computeIfAbsent(requestId, k -> new CompletableFuture<>());
   }
 
+  private static String connectionKey(InetSocketAddress source) {
+    return "connection " + source.getAddress().getHostAddress() + ":" + source.getPort();
+  }
+
   /** The proxy publishes its decision when the exchange completes, just after the answer is written. */
-  private Decision awaitDecision(String requestId) throws Exception {
+  private Decision awaitDecision(String requestId, String connection) throws Exception {
     try {
-      return decisionOf(requestId).get(5, TimeUnit.SECONDS);
+      return (Decision) CompletableFuture.anyOf(decisionOf(requestId), decisionOf(connection)).get(5, TimeUnit.SECONDS);
     } catch (TimeoutException e) {
       return null;
     } finally {
       proxyDecisions.remove(requestId);
+      proxyDecisions.remove(connection);
     }
   }
 
@@ -359,22 +377,42 @@ class AuthorizationParityThroughProxyTest {
         if (r.nextInt(4) == 0) {
           op.add((r.nextInt(4) == 0 ? "notPorts" : "ports") + ": [\"" + (r.nextBoolean() ? targetPort : 9090) + "\"]");
         }
+        if (r.nextInt(4) == 0) {
+          op.add((r.nextInt(4) == 0 ? "notHosts" : "hosts") + ": [\"" + pick(r, HOST_PATTERNS) + "\"]");
+        }
         if (!op.isEmpty()) {
           parts.add("to: [{operation: {" + String.join(", ", op) + "}}]");
         }
       }
       if (r.nextInt(3) == 0) {
-        String value = pick(r, List.of("blue", "blue*", "*-ops", "*"));
-        parts.add("when: [{key: \"request.headers[x-team]\", " + (r.nextInt(4) == 0 ? "notValues" : "values")
-            + ": [\"" + value + "\"]}]");
+        parts.add("when: [" + condition(r, targetPort) + "]");
       }
       b.append(parts.isEmpty() ? "  - {}\n" : "  - {" + String.join(", ", parts) + "}\n");
     }
     return b.toString();
   }
 
+  /** One {@code when} condition over the keys a request through the proxy carries. */
+  private static String condition(Random r, int targetPort) {
+    String key;
+    String value;
+    switch (r.nextInt(9)) {
+      case 0 -> { key = "source.ip"; value = pick(r, IP_BLOCKS); }
+      case 1 -> { key = "remote.ip"; value = pick(r, IP_BLOCKS); }
+      case 2 -> { key = "source.namespace"; value = pick(r, NAMESPACES); }
+      case 3 -> { key = "source.principal"; value = pick(r, PRINCIPALS); }
+      case 4 -> { key = "destination.port"; value = r.nextBoolean() ? String.valueOf(targetPort) : "9090"; }
+      case 5 -> { key = "destination.ip"; value = pick(r, List.of(WORKLOAD_IP, "127.0.0.64/28", "10.0.0.1")); }
+      default -> { key = "request.headers[x-team]"; value = pick(r, List.of("blue", "blue*", "*-ops", "*")); }
+    }
+    return "{key: \"" + key + "\", " + (r.nextInt(4) == 0 ? "notValues" : "values") + ": [\"" + value + "\"]}";
+  }
+
   private static String source(Random r) {
-    return switch (r.nextInt(6)) {
+    return switch (r.nextInt(8)) {
+      case 6 -> (r.nextInt(3) == 0 ? "notServiceAccounts" : "serviceAccounts") + ": [" + pick(r, List.of("shop/web", "ops/admin",
+          "vault/teller")) + "]";
+      case 7 -> "notRemoteIpBlocks: [\"" + pick(r, IP_BLOCKS) + "\"]";
       case 0, 1 -> "principals: [\"" + pick(r, PRINCIPALS) + "\"]";
       case 2 -> (r.nextInt(3) == 0 ? "notNamespaces" : "namespaces") + ": [" + pick(r, NAMESPACES) + "]";
       case 3 -> (r.nextInt(3) == 0 ? "notIpBlocks" : "ipBlocks") + ": [\"" + pick(r, IP_BLOCKS) + "\"]";
@@ -405,12 +443,14 @@ class AuthorizationParityThroughProxyTest {
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
+    private final InetSocketAddress local;
     boolean closed;
 
     private Connection(Socket socket) throws IOException {
       this.socket = socket;
       this.in = new java.io.BufferedInputStream(socket.getInputStream());
       this.out = socket.getOutputStream();
+      this.local = (InetSocketAddress) socket.getLocalSocketAddress();
     }
 
     static Connection open(InetSocketAddress proxy, Caller caller, SSLContext tls) throws IOException {
@@ -427,9 +467,14 @@ class AuthorizationParityThroughProxyTest {
       return new Connection(s);
     }
 
+    /** This end's address, kept from the connect (a closed socket no longer tells). */
+    InetSocketAddress local() {
+      return local;
+    }
+
     /** Sends one request and reads its answer; returns the status. */
-    int exchange(String method, String path, Map<String, String> headers, String requestId) throws IOException {
-      StringBuilder req = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ledger.vault\r\n")
+    int exchange(String method, String host, String path, Map<String, String> headers, String requestId) throws IOException {
+      StringBuilder req = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n")
           .append("x-request-id: ").append(requestId).append("\r\ncontent-length: 0\r\n");
       headers.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
       out.write(req.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
