@@ -180,14 +180,17 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter implements Comp
     }
     upstream = ch;
     firstByteNanos = System.nanoTime();
+    // splice first: a mesh connection's HTTP codec must be gone before raw bytes are written through its pipeline;
+    // nothing new is read in between (same event loop), so the held bytes still go first
+    t.splice(channel, ch, runtime.settings().idleTimeout().toNanos(), false);
     if (held != null) {
       Object m;
       while ((m = held.poll()) != null) {
         bytesIn += ((ByteBuf) m).readableBytes();
         ch.write(m, ch.voidPromise());
       }
+      ch.flush();
     }
-    t.splice(channel, ch, runtime.settings().idleTimeout().toNanos(), false);
   }
 
   private void tunnelClosed(ConnectTunnel t) {

@@ -43,6 +43,8 @@ class MeshProtocolsTest {
   private InetSocketAddress nodeB;
   private InetSocketAddress nodeBTcp;
   private io.vertx.core.net.NetServer tcpWorkload;
+  private HttpServer grpcWorkload;
+  private InetSocketAddress nodeBGrpc;
   private final java.util.concurrent.atomic.AtomicInteger tcpConnections = new java.util.concurrent.atomic.AtomicInteger();
 
   @BeforeEach
@@ -66,11 +68,22 @@ class MeshProtocolsTest {
       so.handler(so::write);
     });
     tcpWorkload.listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    // a gRPC-shaped h2c workload: server streaming (three messages, flushed one by one), then trailers with grpc-status
+    grpcWorkload = b.vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(req -> {
+          io.vertx.core.http.HttpServerResponse r = req.response().setChunked(true).putHeader("content-type", "application/grpc");
+          r.write("m1;").compose(v -> r.write("m2;")).compose(v -> r.write("m3;")).onSuccess(v -> {
+            r.putTrailer("grpc-status", "0").putTrailer("grpc-message", "ok " + req.version());
+            r.end();
+          });
+        });
+    grpcWorkload.listen().await(10, TimeUnit.SECONDS);
     String yaml = """
         settings: {node: node-b}
         listeners:
           - {name: in, port: 0, direction: INBOUND, protocol: HTTP, routeConfig: r1, peerAuthentication: pa, authorization: az}
           - {name: in-tcp, port: 0, direction: INBOUND, protocol: TCP, tcpClusters: [{cluster: db}], peerAuthentication: pa, authorization: az}
+          - {name: in-grpc, port: 0, direction: INBOUND, protocol: TCP, tcpClusters: [{cluster: grpc}], peerAuthentication: pa, authorization: az}
         routes:
           - name: r1
             virtualHosts:
@@ -78,22 +91,27 @@ class MeshProtocolsTest {
         clusters:
           - {name: chat, host: chat.default, port: 8080, endpoints: [{address: 127.0.0.1, port: %d, health: HEALTHY}]}
           - {name: db, host: db.default, port: 5432, endpoints: [{address: 127.0.0.1, port: %d, health: HEALTHY}]}
+          - {name: grpc, host: grpc.default, port: 9090, endpoints: [{address: 127.0.0.1, port: %d, health: HEALTHY}]}
         peerAuthentication:
           - {name: pa, mode: STRICT}
         authorization:
           - name: az
             policies:
               - {namespace: default, name: allow-web, action: ALLOW, rules: [{from: [{source: {principals: ["lattice.local/ns/default/sa/web"]}}]}]}
-        """.formatted(workload.actualPort(), tcpWorkload.actualPort());
+        """.formatted(workload.actualPort(), tcpWorkload.actualPort(), grpcWorkload.actualPort());
     b.start(yaml, List.of(new AuthorizationFilterFactory()));
     nodeB = b.address("in");
     nodeBTcp = b.address("in-tcp");
+    nodeBGrpc = b.address("in-grpc");
   }
 
   @AfterEach
   void tearDown() throws Exception {
     if (workload != null) {
       workload.close().await(10, TimeUnit.SECONDS);
+    }
+    if (grpcWorkload != null) {
+      grpcWorkload.close().await(10, TimeUnit.SECONDS);
     }
     if (tcpWorkload != null) {
       tcpWorkload.close().await(10, TimeUnit.SECONDS);
@@ -125,6 +143,7 @@ class MeshProtocolsTest {
         listeners:
           - {name: out, port: 0, direction: OUTBOUND, protocol: HTTP, routeConfig: r1}
           - {name: out-tcp, port: 0, direction: OUTBOUND, protocol: TCP, tcpClusters: [{cluster: mesh-db}]}
+          - {name: out-grpc, port: 0, direction: OUTBOUND, protocol: TCP, tcpClusters: [{cluster: mesh-grpc}]}
         routes:
           - name: r1
             virtualHosts:
@@ -138,7 +157,11 @@ class MeshProtocolsTest {
             host: db.default
             port: 5432
             endpoints: [{address: 127.0.0.1, port: %d, node: node-b, spiffeId: '%s', health: HEALTHY}]
-        """.formatted(nodeB.getPort(), NODE_B, nodeBTcp.getPort(), NODE_B));
+          - name: mesh-grpc
+            host: grpc.default
+            port: 9090
+            endpoints: [{address: 127.0.0.1, port: %d, node: node-b, spiffeId: '%s', health: HEALTHY}]
+        """.formatted(nodeB.getPort(), NODE_B, nodeBTcp.getPort(), NODE_B, nodeBGrpc.getPort(), NODE_B));
     return a;
   }
 
@@ -263,5 +286,37 @@ class MeshProtocolsTest {
       assertThat(s.getInputStream().read()).isEqualTo(-1);
     }
     assertThat(tcpConnections.get()).isEqualTo(1);
+  }
+
+  @Test
+  void h2cServerStreamingWithTrailersCrossesTheMtlsHopThroughTcpListeners() throws Exception {
+    // L4 only: the TCP listeners relay HTTP/2 frames untouched (no L7 h2 in the proxy yet); B authorizes the connection
+    ProxyFixture a = nodeA(WEB);
+    InetSocketAddress out = a.address("out-grpc");
+    io.vertx.core.http.HttpClient client = a.vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+        .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+    try {
+      for (int call = 0; call < 2; call++) { // two streams on one h2 connection
+        io.vertx.core.http.HttpClientResponse[] resp = new io.vertx.core.http.HttpClientResponse[1];
+        // the body is asked for on the event loop as the response arrives (later, its first DATA frame would be gone)
+        Buffer body = client.request(io.vertx.core.http.HttpMethod.POST, out.getPort(), out.getHostString(), "/lattice.Echo/Stream")
+            .compose(req -> req.putHeader("content-type", "application/grpc").send(Buffer.buffer("req")))
+            .compose(x -> {
+              resp[0] = x;
+              return x.body();
+            }).await(10, TimeUnit.SECONDS);
+        io.vertx.core.http.HttpClientResponse r = resp[0];
+        assertThat(r.version()).isEqualTo(io.vertx.core.http.HttpVersion.HTTP_2);
+        assertThat(body.toString()).isEqualTo("m1;m2;m3;");
+        assertThat(r.trailers().get("grpc-status")).isEqualTo("0");
+        assertThat(r.trailers().get("grpc-message")).isEqualTo("ok HTTP_2");
+      }
+    } finally {
+      client.close().await(10, TimeUnit.SECONDS);
+    }
+    ProxyFixture.Seen atB = b.nextCompleted();
+    assertThat(atB.listener()).isEqualTo("in-grpc");
+    assertThat(((dev.lattice.authz.Decision) atB.decision()).allowed()).isTrue();
+    assertThat(a.nextCompleted().listener()).isEqualTo("out-grpc");
   }
 }
