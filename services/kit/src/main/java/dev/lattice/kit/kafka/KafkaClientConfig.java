@@ -177,6 +177,9 @@ public final class KafkaClientConfig {
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
     // Kafka 5 turns this on by default (and 4.4 warns at every start while it is off): take it now.
     p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+    // The partition assignor rebuilds a StreamsConfig from the main consumer's properties alone and warns again
+    // when the flag is missing there; only main.consumer.* reaches them unfiltered.
+    p.put(StreamsConfig.mainConsumerPrefix(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG), true);
     applyOverrides(p, StreamsConfig.configDef().names(), "streams.");
     Properties props = new Properties();
     props.putAll(p);

@@ -30,6 +30,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,6 +65,7 @@ public final class ServiceLauncher implements AutoCloseable {
   public static final String AVRO_TRUSTED_PACKAGES = "dev.lattice,java.lang,java.util,java.math";
 
   private static final Logger LOG = LoggerFactory.getLogger(ServiceLauncher.class);
+  private static final AtomicInteger LAUNCHERS = new AtomicInteger();
 
   private final LatticeConfig config;
   private final Vertx vertx;
@@ -92,8 +94,11 @@ public final class ServiceLauncher implements AutoCloseable {
         // LOCAL (the server's bound address) tells apart the HTTP servers of services sharing this JVM.
         // Native transport (epoll) where available: the node agent needs it for peer credentials and would
         // otherwise start a second Vert.x of its own.
+        // A registry name of its own: Vert.x keeps backends per name JVM-wide, so a second launcher (the local stack
+        // runs three) would otherwise report its Vert.x meters into the first one's registry (and warn about it).
         .with(new VertxOptions().setPreferNativeTransport(true).setMetricsOptions(
-            new MicrometerMetricsOptions().setEnabled(true).addLabels(Label.LOCAL)))
+            new MicrometerMetricsOptions().setEnabled(true).addLabels(Label.LOCAL)
+                .setRegistryName("lattice-launcher-" + LAUNCHERS.incrementAndGet())))
         .withMetrics(new MicrometerMetricsFactory(processMeters))
         .build();
   }
