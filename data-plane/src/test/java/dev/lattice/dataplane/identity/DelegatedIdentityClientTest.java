@@ -44,7 +44,6 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -96,15 +95,7 @@ class DelegatedIdentityClientTest {
 
   @BeforeAll
   static void startIdentityService(KafkaCluster kafka) throws Exception {
-    Map<String, String> config = new HashMap<>();
-    config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
-    config.put("ports.ephemeral", "true");
-    config.put("identity.http.port", "0");
-    config.put("identity.data.dir", dir.resolve("identity").toString());
-    config.put(AdminTokenFile.CONFIG_KEY, dir.resolve("admin.token").toString());
-    config.put("identity.topics.entries", kafka.uniqueTopic("lattice.entries.v1"));
-    config.put("identity.topics.bundles", kafka.uniqueTopic("lattice.bundles.v1"));
-    config.put("identity.topics.audit", kafka.uniqueTopic("lattice.identity.audit.v1"));
+    Map<String, String> config = TestIdentityService.config(kafka, dir);
     serverSide = ServiceLauncher.create(LatticeConfig.of(config));
     identity = new IdentityService();
     server = join(serverSide.start(identity));

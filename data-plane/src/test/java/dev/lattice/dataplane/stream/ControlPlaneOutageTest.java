@@ -1,5 +1,6 @@
 package dev.lattice.dataplane.stream;
 
+import dev.lattice.dataplane.identity.TestIdentityService;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -125,15 +126,7 @@ class ControlPlaneOutageTest {
 
   @BeforeEach
   void start(KafkaCluster kafka) throws Exception {
-    Map<String, String> config = new HashMap<>();
-    config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
-    config.put("ports.ephemeral", "true");
-    config.put("identity.http.port", "0");
-    config.put("identity.data.dir", dir.resolve("identity").toString());
-    config.put(AdminTokenFile.CONFIG_KEY, dir.resolve("admin.token").toString());
-    config.put("identity.topics.entries", kafka.uniqueTopic("lattice.entries.v1"));
-    config.put("identity.topics.bundles", kafka.uniqueTopic("lattice.bundles.v1"));
-    config.put("identity.topics.audit", kafka.uniqueTopic("lattice.identity.audit.v1"));
+    Map<String, String> config = TestIdentityService.config(kafka, dir);
     identityLauncher = ServiceLauncher.create(LatticeConfig.of(config));
     identity = new IdentityService();
     identityServer = join(identityLauncher.start(identity));
